@@ -1,0 +1,57 @@
+# Nightshift: everything a newcomer runs. `make help` lists the targets.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+DB_SCRIPT   := supabase-like-config/local-db.sh
+DATABASE_URL ?= $(shell bash $(DB_SCRIPT) url)
+export DATABASE_URL
+SWIFT_FLAGS ?=
+BIN         := .build/debug/nightshift
+APT_PACKAGES := postgresql-15 postgresql-client-15 postgresql-15-cron postgresql-15-pgtap \
+                libtap-parser-sourcehandler-pgtap-perl postgresql-15-plpgsql-check \
+                libpq-dev libcurl4-openssl-dev
+
+.PHONY: help setup db stop build migrate run serve demo test test-swift test-sql bench clean-db
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+setup: ## install the system packages (Debian 12; needs root)
+	@missing=$$(for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	else echo "setup: system packages present"; fi
+
+db: ## create (first time) and start the embedded PostgreSQL under .nightshift/
+	@bash $(DB_SCRIPT) start
+
+stop: ## stop the embedded PostgreSQL
+	@bash $(DB_SCRIPT) stop
+
+clean-db: stop ## delete the embedded cluster (all local data)
+	rm -rf .nightshift
+
+build: ## build the nightshift binary (debug)
+	swift build $(SWIFT_FLAGS) --product nightshift
+
+migrate: db build ## apply sql/migrations to the database
+	$(BIN) migrate
+
+run: setup migrate ## set up everything and serve the API on the embedded database
+	$(BIN) serve
+
+serve: migrate ## serve the API (without the setup step)
+	$(BIN) serve
+
+demo: run ## alias of run until the packs land
+
+test: setup migrate test-swift test-sql ## every test: swift test, then pg_prove over sql/tests
+
+test-swift:
+	swift test $(SWIFT_FLAGS)
+
+test-sql:
+	psql "$(DATABASE_URL)" -qc 'create extension if not exists pgtap' >/dev/null
+	pg_prove --ext .sql -r -d "$(DATABASE_URL)" sql/tests/
+
+bench: db ## benchmarks, side by side with libpq's own tools
+	bash bench/run.sh

@@ -1,0 +1,142 @@
+import Foundation
+import TOMLKit
+
+extension NightshiftConfig {
+    /// The config file used when none is given: `NIGHTSHIFT_CONFIG`, else the project's own.
+    public static func defaultPath(environment: [String: String] = ProcessInfo.processInfo.environment) -> String {
+        environment["NIGHTSHIFT_CONFIG"] ?? "supabase-like-config/config.toml"
+    }
+
+    /// Reads and validates the config file, then applies the environment's overrides.
+    public static func load(
+        path: String,
+        environment: [String: String] = ProcessInfo.processInfo.environment
+    ) throws -> NightshiftConfig {
+        let text: String
+        do {
+            text = try String(contentsOfFile: path, encoding: .utf8)
+        } catch {
+            throw ConfigError(key: "(file)", source: path, problem: "cannot be read: \(error.localizedDescription)")
+        }
+        return try parse(text, source: path, environment: environment)
+    }
+
+    /// Parses config text; `source` names it in errors.
+    public static func parse(
+        _ text: String,
+        source: String,
+        environment: [String: String] = [:]
+    ) throws -> NightshiftConfig {
+        let table: TOMLTable
+        do {
+            table = try TOMLTable(string: text)
+        } catch let error as TOMLParseError {
+            throw ConfigError(
+                key: "(syntax)", source: source,
+                problem: "\(error.description) at line \(error.source.begin.line), column \(error.source.begin.column)")
+        }
+        var config = try read(TOMLSection(table, path: "", file: source))
+        try config.applyEnvironment(environment)
+        try config.validate()
+        return config
+    }
+
+    private static func read(_ root: TOMLSection) throws -> NightshiftConfig {
+        var root = root
+        let projectID = try root.string("project_id") ?? "nightshift"
+
+        var db = try root.section("db")
+        let database = DatabaseSettings(
+            url: try db?.string("url") ?? "postgresql://postgres@127.0.0.1:54329/nightshift",
+            port: try db?.int("port", range: 1...65535) ?? 54329,
+            poolSize: try db?.int("pool_size", range: 1...1000) ?? 8)
+        try db?.rejectUnknownKeys()
+
+        var apiSection = try root.section("api")
+        let api = APISettings(
+            host: try apiSection?.string("host") ?? "127.0.0.1",
+            port: try apiSection?.int("port", range: 0...65535) ?? 54321,
+            maxBodyBytes: try apiSection?.int("max_body_bytes", range: 1...1_073_741_824) ?? 1_048_576)
+        try apiSection?.rejectUnknownKeys()
+
+        var authSection = try root.section("auth")
+        let auth = AuthSettings(
+            jwtSecret: try authSection?.string("jwt_secret") ?? "",
+            anonKey: try authSection?.string("anon_key") ?? "",
+            serviceRoleKey: try authSection?.string("service_role_key") ?? "")
+        try authSection?.rejectUnknownKeys()
+
+        var schedulerSection = try root.section("scheduler")
+        let scheduler = SchedulerSettings(enabled: try schedulerSection?.bool("enabled") ?? true)
+        try schedulerSection?.rejectUnknownKeys()
+
+        var jobs: [String: JobSettings] = [:]
+        if var jobsSection = try root.section("jobs") {
+            for (id, var job) in try jobsSection.sections() {
+                jobs[id] = JobSettings(
+                    cron: try job.string("cron"),
+                    timezone: try job.string("timezone"),
+                    enabled: try job.bool("enabled"),
+                    retries: try job.int("retries", range: 0...100))
+                try job.rejectUnknownKeys()
+            }
+        }
+
+        var functions: [String: FunctionSettings] = [:]
+        if var functionsSection = try root.section("functions") {
+            for (name, var function) in try functionsSection.sections() {
+                functions[name] = FunctionSettings(verifyJWT: try function.bool("verify_jwt") ?? true)
+                try function.rejectUnknownKeys()
+            }
+        }
+
+        var notificationsSection = try root.section("notifications")
+        var channels: [String: ChannelSettings] = [:]
+        if var channelsSection = try notificationsSection?.section("channels") {
+            for (name, var channel) in try channelsSection.sections() {
+                guard let url = try channel.string("webhook_url") else {
+                    throw channel.error("webhook_url", "is missing")
+                }
+                channels[name] = ChannelSettings(webhookURL: url)
+                try channel.rejectUnknownKeys()
+            }
+        }
+        let notifications = NotificationSettings(
+            dailyCapPerUser: try notificationsSection?.int("daily_cap_per_user", range: 0...100_000) ?? 10,
+            channels: channels)
+        try notificationsSection?.rejectUnknownKeys()
+
+        try root.rejectUnknownKeys()
+        return NightshiftConfig(
+            projectID: projectID, database: database, api: api, auth: auth, scheduler: scheduler,
+            jobs: jobs, functions: functions, notifications: notifications, source: root.file)
+    }
+
+    /// Checks what no single key can: secrets present and strong enough, URLs usable.
+    func validate() throws {
+        func fail(_ key: String, _ problem: String) -> ConfigError {
+            ConfigError(key: key, source: source, problem: problem)
+        }
+        if auth.jwtSecret.isEmpty {
+            throw fail("auth.jwt_secret", "is missing (set it in the file or NIGHTSHIFT_JWT_SECRET)")
+        }
+        if auth.jwtSecret.utf8.count < 32 {
+            throw fail("auth.jwt_secret", "must be at least 32 characters for HS256")
+        }
+        if auth.anonKey.isEmpty {
+            throw fail("auth.anon_key", "is missing (set it in the file or NIGHTSHIFT_ANON_KEY)")
+        }
+        if auth.serviceRoleKey.isEmpty {
+            throw fail("auth.service_role_key", "is missing (set it in the file or NIGHTSHIFT_SERVICE_ROLE_KEY)")
+        }
+        if database.url.isEmpty {
+            throw fail("db.url", "is missing (set it in the file or DATABASE_URL)")
+        }
+        for (name, channel) in notifications.channels {
+            guard let url = URL(string: channel.webhookURL), let scheme = url.scheme,
+                  ["http", "https"].contains(scheme.lowercased()), url.host != nil else {
+                throw fail("notifications.channels.\(name).webhook_url", "must be an http(s) URL, got \"\(channel.webhookURL)\"")
+            }
+        }
+    }
+}

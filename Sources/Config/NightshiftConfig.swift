@@ -1,0 +1,81 @@
+/// Everything Nightshift reads from `supabase-like-config/config.toml` and the environment.
+public struct NightshiftConfig: Sendable, Equatable {
+    public var projectID: String
+    public var database: DatabaseSettings
+    public var api: APISettings
+    public var auth: AuthSettings
+    public var scheduler: SchedulerSettings
+    /// Per-job overrides, keyed by function id (`coverage/nightly-recompute`).
+    public var jobs: [String: JobSettings]
+    /// Per-edge-function settings, keyed by function name (`hello`).
+    public var functions: [String: FunctionSettings]
+    public var notifications: NotificationSettings
+    /// The file this was read from.
+    public var source: String
+
+    /// Settings of one edge function; a function absent from the config verifies JWTs.
+    public func functionSettings(_ name: String) -> FunctionSettings {
+        functions[name] ?? FunctionSettings()
+    }
+}
+
+/// `[db]`: where the database is.
+public struct DatabaseSettings: Sendable, Equatable {
+    public var url: String
+    public var port: Int
+    public var poolSize: Int
+}
+
+/// `[api]`: the HTTP server.
+public struct APISettings: Sendable, Equatable {
+    public var host: String
+    public var port: Int
+    public var maxBodyBytes: Int
+}
+
+/// `[auth]`: the JWT secret and the two project keys signed with it.
+public struct AuthSettings: Sendable, Equatable {
+    public var jwtSecret: String
+    public var anonKey: String
+    public var serviceRoleKey: String
+}
+
+/// `[scheduler]`: whether cron triggers fire at all.
+public struct SchedulerSettings: Sendable, Equatable {
+    public var enabled: Bool
+}
+
+/// `[jobs."<id>"]`: what config may override on a declared job.
+public struct JobSettings: Sendable, Equatable {
+    public var cron: String?
+    public var timezone: String?
+    public var enabled: Bool?
+    public var retries: Int?
+
+    public init(cron: String? = nil, timezone: String? = nil, enabled: Bool? = nil, retries: Int? = nil) {
+        self.cron = cron
+        self.timezone = timezone
+        self.enabled = enabled
+        self.retries = retries
+    }
+}
+
+/// `[functions.<name>]`: per edge function.
+public struct FunctionSettings: Sendable, Equatable {
+    public var verifyJWT: Bool
+
+    public init(verifyJWT: Bool = true) {
+        self.verifyJWT = verifyJWT
+    }
+}
+
+/// `[notifications]`: the daily cap and the delivery channels.
+public struct NotificationSettings: Sendable, Equatable {
+    public var dailyCapPerUser: Int
+    public var channels: [String: ChannelSettings]
+}
+
+/// `[notifications.channels.<name>]`: a webhook the dispatcher posts to.
+public struct ChannelSettings: Sendable, Equatable {
+    public var webhookURL: String
+}

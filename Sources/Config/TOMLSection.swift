@@ -1,0 +1,78 @@
+import TOMLKit
+
+/// Reads one TOML table with typed getters, remembering which keys were read so that
+/// every key nobody asked for can be reported as unknown.
+struct TOMLSection {
+    let table: TOMLTable
+    /// Dotted path of this table (`""` for the root).
+    let path: String
+    let file: String
+    private(set) var consumed: Set<String> = []
+
+    init(_ table: TOMLTable, path: String, file: String) {
+        self.table = table
+        self.path = path
+        self.file = file
+    }
+
+    func keyPath(_ key: String) -> String {
+        let quoted = key.contains(where: { !($0.isLetter || $0.isNumber || $0 == "_" || $0 == "-") }) ? "\"\(key)\"" : key
+        return path.isEmpty ? quoted : "\(path).\(quoted)"
+    }
+
+    func error(_ key: String, _ problem: String) -> ConfigError {
+        ConfigError(key: keyPath(key), source: file, problem: problem)
+    }
+
+    private mutating func value(_ key: String) -> (any TOMLValueConvertible)? {
+        consumed.insert(key)
+        return table[key]
+    }
+
+    private func typeError(_ key: String, expected: String, got value: any TOMLValueConvertible) -> ConfigError {
+        error(key, "must be \(expected), got \(value.type) \(value.debugDescription)")
+    }
+
+    mutating func string(_ key: String) throws -> String? {
+        guard let value = value(key) else { return nil }
+        guard let string = value.string else { throw typeError(key, expected: "a string", got: value) }
+        return string
+    }
+
+    mutating func int(_ key: String, range: ClosedRange<Int>? = nil) throws -> Int? {
+        guard let value = value(key) else { return nil }
+        guard let int = value.int else { throw typeError(key, expected: "an integer", got: value) }
+        if let range, !range.contains(int) {
+            throw error(key, "must be between \(range.lowerBound) and \(range.upperBound), got \(int)")
+        }
+        return int
+    }
+
+    mutating func bool(_ key: String) throws -> Bool? {
+        guard let value = value(key) else { return nil }
+        guard let bool = value.bool else { throw typeError(key, expected: "true or false", got: value) }
+        return bool
+    }
+
+    /// A nested table; `nil` when absent.
+    mutating func section(_ key: String) throws -> TOMLSection? {
+        guard let value = value(key) else { return nil }
+        guard let table = value.table else { throw typeError(key, expected: "a table", got: value) }
+        return TOMLSection(table, path: keyPath(key), file: file)
+    }
+
+    /// Every sub-table of this table, by key (for `[jobs."id"]`-style maps).
+    mutating func sections() throws -> [(key: String, section: TOMLSection)] {
+        try table.keys.sorted().map { key in
+            guard let section = try section(key) else { throw error(key, "is missing") }
+            return (key, section)
+        }
+    }
+
+    /// Throws for the first key in this table that no getter asked for.
+    func rejectUnknownKeys() throws {
+        if let unknown = table.keys.sorted().first(where: { !consumed.contains($0) }) {
+            throw error(unknown, "unknown key")
+        }
+    }
+}

@@ -1,0 +1,102 @@
+import Foundation
+
+/// A durable function: its id, what triggers it, how it retries and how many may run at once,
+/// and the handler that does the work in checkpointed steps.
+public struct NightshiftFunction: Sendable {
+    /// A stable id such as `coverage/nightly-recompute`.
+    public let id: String
+    public var triggers: [Trigger]
+    /// Retries after the first attempt (so `retries + 1` attempts in all).
+    public var retries: Int
+    public var backoff: Backoff
+    public var concurrency: Concurrency
+    /// The limit of one attempt; past it the attempt fails (and is retried as any failure).
+    public var timeout: Duration?
+    public var catchUp: CatchUp
+    /// A run whose worker vanished this many times in a row is quarantined as failed.
+    public var crashLimit: Int
+    /// Whether cron and event triggers fire (config and `ENABLE_SCHEDULED_JOBS` override).
+    public var enabled: Bool
+    /// Called once when a run ends `failed`, to raise an alert.
+    public var onFailure: (@Sendable (FailedRun) async -> Void)?
+    let body: @Sendable (RunContext) async throws -> Data
+
+    /// Declares a function whose payload decodes as `Payload` and whose result is stored as JSON.
+    public init<Payload: Decodable & Sendable, Output: Encodable & Sendable>(
+        id: String,
+        triggers: [Trigger] = [],
+        retries: Int = 3,
+        backoff: Backoff = .exponential(),
+        concurrency: Concurrency = .unlimited,
+        timeout: Duration? = nil,
+        catchUp: CatchUp = .latest,
+        crashLimit: Int = 3,
+        enabled: Bool = true,
+        payload: Payload.Type = Payload.self,
+        onFailure: (@Sendable (FailedRun) async -> Void)? = nil,
+        handler: @escaping @Sendable (Payload, RunContext) async throws -> Output
+    ) {
+        self.id = id
+        self.triggers = triggers
+        self.retries = retries
+        self.backoff = backoff
+        self.concurrency = concurrency
+        self.timeout = timeout
+        self.catchUp = catchUp
+        self.crashLimit = crashLimit
+        self.enabled = enabled
+        self.onFailure = onFailure
+        self.body = { context in
+            let payload: Payload
+            do {
+                payload = try JSONDecoder().decode(Payload.self, from: context.payloadJSON)
+            } catch {
+                throw NonRetriableError("payload does not match \(Payload.self): \(error)")
+            }
+            return try JSONEncoder.nightshift.encode(try await handler(payload, context))
+        }
+    }
+
+    /// The cron trigger, if any (a function has at most one schedule).
+    public var schedule: (cron: String, timezone: String)? {
+        for case .cron(let cron, let timezone) in triggers { return (cron, timezone) }
+        return nil
+    }
+
+    /// The event names it subscribes to.
+    public var eventNames: [String] {
+        triggers.compactMap { if case .event(let name) = $0 { name } else { nil } }
+    }
+}
+
+/// A payload for functions that take none: decodes from any JSON object.
+public struct NoPayload: Codable, Sendable, Equatable {
+    public init() {}
+}
+
+/// What `onFailure` learns about a run that ended failed.
+public struct FailedRun: Sendable {
+    public let runID: UUID
+    public let functionID: String
+    public let correlationID: UUID
+    public let attempt: Int
+    public let error: String
+}
+
+extension JSONEncoder {
+    /// Sorted keys and ISO dates: step outputs are stable text, easy to read from SQL.
+    static var nightshift: JSONEncoder {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        encoder.dateEncodingStrategy = .iso8601
+        return encoder
+    }
+}
+
+extension JSONDecoder {
+    static var nightshift: JSONDecoder {
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .iso8601
+        return decoder
+    }
+}

@@ -1,0 +1,56 @@
+import Logging
+import Postgres
+import ServiceLifecycle
+
+/// Calls `nightshift.tick()` every second, so cron slots are enqueued with second-level
+/// precision; pg_cron, when installed, calls it every minute as well. Both are safe at once:
+/// the database enqueues each slot exactly once.
+public struct Ticker: Service {
+    let database: PostgresPool
+    let interval: Duration
+    let logger: Logger
+    let metrics = EngineMetrics()
+
+    public init(database: PostgresPool, interval: Duration = .seconds(1), logger: Logger) {
+        self.database = database
+        self.interval = interval
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        await registerWithPgCron()
+        await cancelWhenGracefulShutdown { await self.loop() }
+    }
+
+    private func loop() async {
+        var ticks = 0
+        while !Task.isCancelled {
+            do {
+                let enqueued = try await database.query("select nightshift.tick()")[0].decode(Int.self, at: 0)
+                if enqueued > 0 { logger.info("cron slots enqueued", metadata: ["runs": "\(enqueued)"]) }
+                ticks += 1
+                if ticks % 5 == 0 { try await recordQueueDepth() }
+            } catch {
+                logger.warning("tick failed", metadata: ["error": "\(error)"])
+            }
+            try? await Task.sleep(for: interval)
+        }
+    }
+
+    /// Registers the minute tick with pg_cron when it is there; never fatal.
+    private func registerWithPgCron() async {
+        do {
+            let outcome = try await database.query("select nightshift.install_pg_cron()")[0].decode(String.self, at: 0)
+            logger.info("pg_cron tick", metadata: ["status": "\(outcome)"])
+        } catch {
+            logger.notice("pg_cron tick not registered", metadata: ["error": "\(error)"])
+        }
+    }
+
+    private func recordQueueDepth() async throws {
+        for row in try await database.query("select function_id, queued, running from nightshift.queue_depth") {
+            let (function, queued, running) = try row.decode(String.self, Int.self, Int.self)
+            metrics.queueDepth(functionID: function, queued: queued, running: running)
+        }
+    }
+}

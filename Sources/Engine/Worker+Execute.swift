@@ -1,0 +1,103 @@
+import Foundation
+import Logging
+import Postgres
+import Tracing
+
+extension Worker {
+    /// Runs one claimed run to an outcome the database records.
+    func execute(_ run: ClaimedRun) async {
+        var logger = logger
+        logger[metadataKey: "run_id"] = "\(run.id.uuidString.lowercased())"
+        logger[metadataKey: "function_id"] = "\(run.functionID)"
+        logger[metadataKey: "correlation_id"] = "\(run.correlationID.uuidString.lowercased())"
+        guard let function = registry.functions[run.functionID] else {
+            // claim_runs only hands out declared functions; this is a guard, not a path.
+            logger.error("claimed a run of a function this worker does not declare")
+            return
+        }
+        let clock = ContinuousClock()
+        let started = clock.now
+        let step = Step(
+            runID: run.id, functionID: run.functionID, leaseToken: run.leaseToken, memo: run.steps,
+            database: database, logger: logger, metrics: metrics, isLost: { [inFlight = inFlightRuns] in inFlight.isLost(run.id) })
+        let context = RunContext(
+            runID: run.id, functionID: run.functionID, attempt: run.attempt, maxAttempts: run.maxAttempts,
+            correlationID: run.correlationID, trigger: run.trigger, database: database, logger: logger, step: step,
+            payloadJSON: run.payload)
+        logger.debug("run started", metadata: ["attempt": "\(run.attempt)"])
+
+        do {
+            let output = try await withSpan("run \(run.functionID)") { span in
+                span.attributes["nightshift.run_id"] = run.id.uuidString
+                span.attributes["nightshift.function_id"] = run.functionID
+                span.attributes["nightshift.attempt"] = run.attempt
+                if let timeout = function.timeout {
+                    do {
+                        return try await withDeadline(timeout) { try await function.body(context) }
+                    } catch is DeadlineExceeded {
+                        throw RunTimedOut(limit: timeout)
+                    }
+                }
+                return try await function.body(context)
+            }
+            try await completions.complete(id: run.id, token: run.leaseToken, output: String(decoding: output, as: UTF8.self))
+            metrics.runFinished(functionID: run.functionID, outcome: "completed", duration: clock.now - started)
+            logger.info("run completed", metadata: ["attempt": "\(run.attempt)", "duration": "\(clock.now - started)"])
+        } catch is RunSuspended {
+            metrics.runFinished(functionID: run.functionID, outcome: "sleeping", duration: clock.now - started)
+            logger.info("run sleeping")
+        } catch let error as LeaseLostError {
+            metrics.runFinished(functionID: run.functionID, outcome: "lease_lost", duration: clock.now - started)
+            logger.warning("run abandoned: \(error)")
+        } catch {
+            await fail(run, function: function, error: error, logger: logger)
+            metrics.runFinished(functionID: run.functionID, outcome: "failed_attempt", duration: clock.now - started)
+        }
+    }
+
+    /// Records a failed attempt: retried after the backoff (set in SQL by moving `run_at`),
+    /// or failed for good, which calls the function's `onFailure`.
+    private func fail(_ run: ClaimedRun, function: NightshiftFunction, error: any Error, logger: Logger) async {
+        let retriable = Self.isRetriable(error)
+        let errorJSON = Self.describe(error, retriable: retriable)
+        do {
+            let status = try await database.query("""
+                select nightshift.fail_run(\(run.id), \(run.leaseToken), \(errorJSON)::jsonb, \(retriable))
+                """)[0].decode(String.self, at: 0)
+            if status == "failed" {
+                logger.error("run failed", metadata: ["attempt": "\(run.attempt)", "error": "\(error)"])
+                await function.onFailure?(FailedRun(
+                    runID: run.id, functionID: run.functionID, correlationID: run.correlationID,
+                    attempt: run.attempt, error: "\(error)"))
+            } else {
+                logger.warning("attempt failed, will retry", metadata: ["attempt": "\(run.attempt)", "error": "\(error)"])
+            }
+        } catch let failure as PostgresError where failure.sqlState == "NSL01" {
+            logger.warning("run abandoned: lease lost before its failure was recorded", metadata: ["error": "\(error)"])
+        } catch let failure {
+            // The lease expires and another worker retries the run: nothing is lost.
+            logger.error("could not record a failed attempt", metadata: ["error": "\(error)", "cause": "\(failure)"])
+        }
+    }
+
+    /// Marked non-retriable, or classified permanent by its client: fail at once.
+    /// Anything else, transient or unknown, is retried.
+    static func isRetriable(_ error: any Error) -> Bool {
+        if error is NonRetriableError { return false }
+        if let classified = error as? any TransienceClassified { return classified.isTransient }
+        return true
+    }
+
+    static func describe(_ error: any Error, retriable: Bool) -> String {
+        var object: [String: Any] = [
+            "message": "\(error)",
+            "type": "\(type(of: error))",
+            "retriable": retriable,
+        ]
+        if let postgres = error as? PostgresError, let sqlState = postgres.sqlState { object["sqlstate"] = sqlState }
+        let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data("{}".utf8)
+        return String(decoding: data, as: UTF8.self)
+    }
+}
+
+extension PostgresError: TransienceClassified {}

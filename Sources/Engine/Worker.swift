@@ -1,0 +1,173 @@
+import Foundation
+import Logging
+import Postgres
+import ServiceLifecycle
+import Synchronization
+import Tracing
+
+/// Claims runs with `FOR UPDATE SKIP LOCKED` under a lease, executes them, and writes the
+/// outcome: completed (batched), retried with backoff, failed, or suspended by a durable
+/// sleep. Woken by LISTEN/NOTIFY on `nightshift_runs`, with a poll as the fallback.
+public final class Worker: Service, Sendable {
+    let registry: FunctionRegistry
+    let database: PostgresPool
+    let options: WorkerOptions
+    let logger: Logger
+    let metrics = EngineMetrics()
+    let inFlightRuns = InFlightRuns()
+    private let wake = WakeSignal()
+    let completions: CompletionBatcher
+
+    public init(registry: FunctionRegistry, database: PostgresPool, options: WorkerOptions = WorkerOptions(), logger: Logger) {
+        self.registry = registry
+        self.database = database
+        self.options = options
+        var logger = logger
+        logger[metadataKey: "worker"] = "\(options.workerID)"
+        self.logger = logger
+        self.completions = CompletionBatcher(database: database)
+    }
+
+    /// Runs until graceful shutdown (or cancellation), then drains in-flight runs.
+    public func run() async throws {
+        let listener = PostgresListener(
+            configuration: database.configuration, channels: ["nightshift_runs"],
+            onConnectionError: { [logger] error in logger.warning("listener connection lost", metadata: ["error": "\(error)"]) })
+        logger.info("worker started", metadata: [
+            "concurrency": "\(options.concurrency)", "functions": "\(registry.functions.keys.sorted())",
+        ])
+        await withGracefulShutdownHandler {
+            await withTaskGroup(of: Void.self) { group in
+                group.addTask { await self.listen(listener) }
+                group.addTask { await self.poll() }
+                group.addTask { await self.heartbeat() }
+                await self.claimLoop()
+                // The claim loop ends only on shutdown; the helpers follow it.
+                listener.stop()
+                group.cancelAll()
+            }
+        } onGracefulShutdown: {
+            self.wake.finish()
+        }
+        logger.info("worker stopped")
+    }
+
+    /// Turns notifications into wake-ups, and checks once that a NOTIFY really arrives:
+    /// behind a transaction pooler it does not, and the worker must rely on polling.
+    private func listen(_ listener: PostgresListener) async {
+        let probe = "probe:\(options.workerID)"
+        let probeSent = ContinuousClock.now
+        var probed = false
+        let probeAnswered = Flag()
+        for await event in listener {
+            switch event {
+            case .listening:
+                wake.signal()  // notifications may have been missed while disconnected
+                if !probed {
+                    probed = true
+                    _ = try? await database.execute("select pg_notify('nightshift_runs', \(probe))")
+                    Task { [logger, options] in
+                        try? await Task.sleep(for: .seconds(2))
+                        if !probeAnswered.isSet {
+                            logger.warning("NOTIFY does not reach this worker (a transaction pooler?): relying on polling", metadata: [
+                                "poll_interval": "\(options.pollInterval)",
+                            ])
+                        }
+                    }
+                }
+            case .notification(let notification):
+                if notification.payload == probe {
+                    probeAnswered.set()
+                    logger.debug("NOTIFY reaches this worker", metadata: ["after": "\(ContinuousClock.now - probeSent)"])
+                } else {
+                    wake.signal()
+                }
+            }
+        }
+    }
+
+    private func poll() async {
+        while !Task.isCancelled {
+            try? await Task.sleep(for: options.pollInterval)
+            wake.signal()
+        }
+    }
+
+    /// Renews every held lease each third of the lease; a run whose lease is gone is marked
+    /// lost, so it stops before its next step (the database refuses its writes anyway).
+    private func heartbeat() async {
+        while !Task.isCancelled {
+            try? await Task.sleep(for: options.lease / 3)
+            let held = inFlightRuns.snapshot()
+            guard !held.isEmpty else { continue }
+            do {
+                let kept = Set(try await database.query("""
+                    select nightshift.heartbeat(\(held.map(\.id)), \(held.map { Int($0.token) }), \(options.leaseInterval)::interval)
+                    """).map { try $0.decode(UUID.self, at: 0) })
+                let lost = held.map(\.id).filter { !kept.contains($0) }
+                if !lost.isEmpty {
+                    inFlightRuns.markLost(lost)
+                    logger.warning("leases lost", metadata: ["runs": "\(lost)"])
+                }
+            } catch {
+                logger.warning("heartbeat failed", metadata: ["error": "\(error)"])
+            }
+        }
+    }
+
+    private func claimLoop() async {
+        await withDiscardingTaskGroup { runs in
+            for await _ in wake.stream {
+                while true {
+                    let free = options.concurrency - inFlightRuns.count
+                    guard free > 0 else { break }
+                    let wanted = min(free, options.claimBatch)
+                    let claimed: [ClaimedRun]
+                    do {
+                        claimed = try await claim(wanted)
+                    } catch {
+                        logger.error("claim failed", metadata: ["error": "\(error)"])
+                        try? await Task.sleep(for: .milliseconds(200))
+                        break
+                    }
+                    for run in claimed {
+                        inFlightRuns.add(run.id, token: run.leaseToken)
+                        runs.addTask {
+                            await self.execute(run)
+                            self.inFlightRuns.remove(run.id)
+                            self.wake.signal()
+                        }
+                    }
+                    if claimed.count < wanted { break }
+                }
+            }
+            await drain()
+        }
+    }
+
+    /// Waits up to the drain timeout for running runs; what is still running then is left to
+    /// its lease, and another worker resumes it after its last finished step.
+    private func drain() async {
+        let deadline = ContinuousClock.now + options.drainTimeout
+        while inFlightRuns.count > 0, ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(50))
+        }
+        if inFlightRuns.count > 0 {
+            logger.warning("shutdown with runs still executing; their leases will expire", metadata: ["runs": "\(inFlightRuns.count)"])
+        }
+    }
+
+    private func claim(_ count: Int) async throws -> [ClaimedRun] {
+        let functionIDs = Array(registry.functions.keys)
+        return try await database.query("""
+            select * from nightshift.claim_runs(\(options.workerID), \(count), \(options.leaseInterval)::interval, \(functionIDs))
+            """).map { try ClaimedRun(row: $0) }
+    }
+}
+
+/// A flag set once, read from another task.
+final class Flag: Sendable {
+    private let value = Atomic<Bool>(false)
+    var isSet: Bool { value.load(ordering: .acquiring) }
+    func set() { value.store(true, ordering: .releasing) }
+}

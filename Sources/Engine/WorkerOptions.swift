@@ -1,0 +1,37 @@
+import Foundation
+
+/// How one worker process claims and runs.
+public struct WorkerOptions: Sendable {
+    /// Runs executing at once in this process.
+    public var concurrency: Int
+    /// Most runs claimed in one statement.
+    public var claimBatch: Int
+    /// How long a claim holds; renewed every third of it while the run executes.
+    public var lease: Duration
+    /// Claim even without a NOTIFY this often (retries and sleeps coming due, lost notifications).
+    public var pollInterval: Duration
+    /// How long a graceful shutdown waits for running runs before leaving them to their leases.
+    public var drainTimeout: Duration
+    /// Names this worker in leases and logs.
+    public var workerID: String
+
+    public init(
+        concurrency: Int = 50, claimBatch: Int = 500, lease: Duration = .seconds(30),
+        pollInterval: Duration = .milliseconds(500), drainTimeout: Duration = .seconds(25),
+        workerID: String = WorkerOptions.defaultWorkerID()
+    ) {
+        self.concurrency = concurrency
+        self.claimBatch = claimBatch
+        self.lease = lease
+        self.pollInterval = pollInterval
+        self.drainTimeout = drainTimeout
+        self.workerID = workerID
+    }
+
+    /// `host:pid:random`, unique per process.
+    public static func defaultWorkerID() -> String {
+        "\(ProcessInfo.processInfo.hostName):\(ProcessInfo.processInfo.processIdentifier):\(UUID().uuidString.prefix(8).lowercased())"
+    }
+
+    var leaseInterval: String { "\(lease.milliseconds) milliseconds" }
+}

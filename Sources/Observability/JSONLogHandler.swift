@@ -1,0 +1,51 @@
+import Foundation
+import Logging
+
+/// A swift-log handler that writes one JSON object per line:
+/// `{"ts":"…","level":"info","component":"server","message":"…", …metadata}`.
+public struct JSONLogHandler: LogHandler {
+    /// The logger's label, printed as `component`.
+    public let component: String
+    public var logLevel: Logger.Level
+    public var metadata: Logger.Metadata = [:]
+    private let sink: LogSink
+
+    public init(component: String, level: Logger.Level = .info, sink: LogSink = .standardError) {
+        self.component = component
+        self.logLevel = level
+        self.sink = sink
+    }
+
+    public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+
+    public func log(event: LogEvent) {
+        var fields: [String: Any] = [:]
+        for (key, value) in metadata { fields[key] = Self.json(value) }
+        for (key, value) in event.metadata ?? [:] { fields[key] = Self.json(value) }
+        fields["ts"] = Self.timestamp(Date())
+        fields["level"] = event.level.rawValue
+        fields["component"] = component
+        fields["message"] = event.message.description
+        if event.level >= .error { fields["source"] = "\(event.file):\(event.line)" }
+        guard var line = try? JSONSerialization.data(withJSONObject: fields, options: [.sortedKeys, .withoutEscapingSlashes])
+        else { return }
+        line.append(0x0A)
+        sink.write(line)
+    }
+
+    private static func json(_ value: Logger.Metadata.Value) -> Any {
+        switch value {
+        case .string(let string): return string
+        case .stringConvertible(let convertible): return convertible.description
+        case .array(let values): return values.map(json)
+        case .dictionary(let dictionary): return dictionary.mapValues(json)
+        }
+    }
+
+    private static func timestamp(_ date: Date) -> String {
+        date.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true))
+    }
+}

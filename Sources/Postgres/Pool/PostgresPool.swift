@@ -1,0 +1,103 @@
+/// A bounded pool of `PostgresConnection`s, opened lazily. Callers wait when all are in use and get
+/// `PostgresError` `.poolTimeout` after `acquireTimeout`; broken connections are discarded, never reused.
+public actor PostgresPool {
+    /// Where and how connections are opened.
+    public nonisolated let configuration: PostgresConfiguration
+    /// The most connections open at once (in use, idle, or being opened).
+    public nonisolated let maxConnections: Int
+    /// How long a caller waits for a free connection before `.poolTimeout`.
+    public nonisolated let acquireTimeout: Duration
+
+    var idle: [PostgresConnection] = []
+    /// Connections in use, idle, or being opened; never above `maxConnections`.
+    var openCount = 0
+    var waiters: [Waiter] = []
+    var nextWaiterID = 0
+    var isClosed = false
+
+    /// A caller waiting for a connection, or for permission to open one.
+    struct Waiter {
+        let id: Int
+        let continuation: CheckedContinuation<Grant, any Error>
+        let timeout: Task<Void, Never>
+    }
+
+    /// What a waiter is woken with: a released connection, or a free slot to open one itself.
+    enum Grant {
+        case connection(PostgresConnection)
+        case slot
+    }
+
+    /// Creates a pool; no connection is opened until the first use.
+    public init(
+        configuration: PostgresConfiguration,
+        maxConnections: Int = 4,
+        acquireTimeout: Duration = .seconds(2)
+    ) {
+        precondition(maxConnections > 0, "a pool needs at least one connection")
+        self.configuration = configuration
+        self.maxConnections = maxConnections
+        self.acquireTimeout = acquireTimeout
+    }
+
+    /// Lends a connection to `body` and takes it back afterwards (rolling back a transaction left open,
+    /// discarding it if it broke). The body runs in the caller's isolation.
+    public func withConnection<Result>(
+        isolation: isolated (any Actor)? = #isolation,
+        _ body: (PostgresConnection) async throws -> Result
+    ) async throws -> Result {
+        let connection = try await acquire()
+        let result: Result
+        do {
+            result = try await body(connection)
+        } catch {
+            let lost = (error as? PostgresError)?.kind == .connection
+            await release(connection, discard: lost)
+            throw error
+        }
+        await release(connection, discard: false)
+        return result
+    }
+
+    /// Runs `body` in a transaction on a pooled connection (see `PostgresConnection.withTransaction`).
+    @discardableResult
+    public func withTransaction<Result: Sendable>(
+        isolation: isolated (any Actor)? = #isolation,
+        _ body: @Sendable (isolated PostgresConnection) async throws -> Result
+    ) async throws -> Result {
+        try await withConnection { connection in try await connection.withTransaction(body) }
+    }
+
+    /// Runs one query on a pooled connection.
+    @discardableResult
+    public nonisolated func query(_ query: PostgresQuery) async throws -> PostgresRows {
+        try await withConnection { connection in try await connection.query(query) }
+    }
+
+    /// Runs one statement on a pooled connection and returns the affected row count.
+    @discardableResult
+    public nonisolated func execute(_ query: PostgresQuery) async throws -> Int {
+        try await withConnection { connection in try await connection.execute(query) }
+    }
+
+    /// Counts for monitoring: connections open (including in use), idle, and callers waiting.
+    public var statistics: (open: Int, idle: Int, waiting: Int) {
+        (openCount, idle.count, waiters.count)
+    }
+
+    /// Closes idle connections, fails every waiter with `.poolClosed`, and closes in-use connections
+    /// when they come back. Later acquisitions throw `.poolClosed`.
+    public func close() async {
+        isClosed = true
+        let pending = waiters
+        waiters.removeAll()
+        for waiter in pending {
+            waiter.timeout.cancel()
+            waiter.continuation.resume(throwing: closedError())
+        }
+        let connections = idle
+        idle.removeAll()
+        openCount -= connections.count
+        for connection in connections { await connection.close() }
+    }
+}

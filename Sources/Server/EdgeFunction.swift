@@ -1,0 +1,56 @@
+import Config
+import Logging
+import Postgres
+
+/// An HTTP edge function: one folder under `functions/`, served at `POST /functions/v1/<name>`.
+public protocol EdgeFunction: Sendable {
+    /// The path segment, which is also the folder name and the `[functions.<name>]` config key.
+    var name: String { get }
+    /// The roles that may call it; nil lets every verified caller in.
+    var allowedRoles: Set<Principal.Role>? { get }
+    /// Handles one call; throw `APIError` for a client error with its status.
+    func handle(_ request: EdgeRequest) async throws -> EdgeResponse
+}
+
+extension EdgeFunction {
+    public var allowedRoles: Set<Principal.Role>? { nil }
+}
+
+/// What an edge function gets: the caller, the JSON body, and the platform's resources.
+public struct EdgeRequest: Sendable {
+    /// The verified caller; nil only for functions with `verify_jwt = false` called without a token.
+    public let principal: Principal?
+    /// The raw body (already checked to be valid JSON, or empty).
+    public let body: [UInt8]
+    public let database: PostgresPool
+    public let config: NightshiftConfig
+    public let logger: Logger
+
+    /// Decodes the body; an empty body decodes as `{}`. Errors name the field at fault.
+    public func decode<T: Decodable>(_ type: T.Type = T.self) throws(APIError) -> T {
+        try JSONBody.decode(type, from: body.isEmpty ? Array("{}".utf8) : body)
+    }
+}
+
+/// What an edge function answers: a status and a JSON value, sent inside the envelope.
+public struct EdgeResponse: Sendable {
+    public let status: HTTPStatus
+    public let data: any Encodable & Sendable
+
+    public init(status: HTTPStatus = .ok, data: any Encodable & Sendable) {
+        self.status = status
+        self.data = data
+    }
+
+    /// 200 with `data`.
+    public static func ok(_ data: any Encodable & Sendable) -> EdgeResponse {
+        EdgeResponse(data: data)
+    }
+}
+
+/// The statuses an edge function may answer with, without importing the HTTP stack.
+public enum HTTPStatus: Int, Sendable {
+    case ok = 200
+    case created = 201
+    case accepted = 202
+}

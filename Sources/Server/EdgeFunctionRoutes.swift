@@ -1,0 +1,57 @@
+import Config
+import Hummingbird
+import Logging
+import Postgres
+
+/// `POST /functions/v1/<name>`: authenticates, checks the role, reads and validates the
+/// body within the configured limit, then calls the function.
+struct EdgeFunctionRoutes<Context: RequestContext>: Sendable {
+    let functions: [String: any EdgeFunction]
+    let authenticator: Authenticator
+    let database: PostgresPool
+    let config: NightshiftConfig
+
+    func addRoutes(to router: Router<Context>) {
+        router.post("/functions/v1/{name}") { request, context in
+            try await call(request: request, context: context)
+        }
+    }
+
+    private func call(request: Request, context: Context) async throws -> Response {
+        let name = context.parameters.get("name") ?? ""
+        guard let function = functions[name] else {
+            throw APIError.notFound("unknown function \"\(name)\"")
+        }
+        let principal = try await authenticator.principal(for: request)
+        if config.functionSettings(name).verifyJWT, principal == nil {
+            throw APIError.unauthorized("missing token: send \"Authorization: Bearer <jwt>\" or an apikey header")
+        }
+        if let allowed = function.allowedRoles {
+            guard let principal, allowed.contains(principal.role) else {
+                let names = allowed.map(\.rawValue).sorted().joined(separator: ", ")
+                throw APIError.forbidden("function \"\(name)\" requires role \(names)")
+            }
+        }
+        let body = try await request.readBody(limit: config.api.maxBodyBytes)
+        if !body.isEmpty { try JSONBody.validate(body) }
+
+        var logger = context.logger
+        logger[metadataKey: "function"] = "\(name)"
+        let edgeRequest = EdgeRequest(principal: principal, body: body, database: database, config: config, logger: logger)
+        let response = try await function.handle(edgeRequest)
+        return JSONResponse.success(AnyEncodable(response.data), status: .init(code: response.status.rawValue))
+    }
+}
+
+/// Lets the envelope carry whatever a function returned.
+struct AnyEncodable: Encodable, Sendable {
+    let value: any Encodable & Sendable
+
+    init(_ value: any Encodable & Sendable) {
+        self.value = value
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        try value.encode(to: encoder)
+    }
+}

@@ -1,0 +1,98 @@
+import Engine
+import Foundation
+import Hummingbird
+import Postgres
+
+/// The engine over HTTP, for the service role only: trigger runs, send events, read runs,
+/// and list the declared functions (the introspection Inngest's `serve()` GET gives).
+struct EngineRoutes<Context: RequestContext>: Sendable {
+    let client: EngineClient
+    let authenticator: Authenticator
+    let maxBodyBytes: Int
+
+    struct TriggerBody: Decodable {
+        var payload: JSONValue?
+        var idempotencyKey: String?
+
+        enum CodingKeys: String, CodingKey {
+            case payload
+            case idempotencyKey = "idempotency_key"
+        }
+    }
+
+    struct EventBody: Decodable {
+        var name: String
+        var data: JSONValue?
+        var idempotencyKey: String?
+
+        enum CodingKeys: String, CodingKey {
+            case name, data
+            case idempotencyKey = "idempotency_key"
+        }
+    }
+
+    struct Queued: Encodable, Sendable {
+        let runID: UUID
+        let status: String
+
+        enum CodingKeys: String, CodingKey {
+            case status
+            case runID = "run_id"
+        }
+    }
+
+    struct EventAccepted: Encodable, Sendable {
+        let eventID: UUID
+
+        enum CodingKeys: String, CodingKey {
+            case eventID = "event_id"
+        }
+    }
+
+    func addRoutes(to router: Router<Context>) {
+        // Function ids contain slashes (coverage/nightly-recompute), so the id is the path
+        // between /functions/ and the final /runs.
+        router.post("/api/v1/functions/**") { request, context in
+            _ = try await authenticator.require([.serviceRole], for: request)
+            let segments = context.parameters.getCatchAll()
+            guard segments.count >= 2, segments.last == "runs" else {
+                throw APIError.notFound("no route for POST \(request.uri.path); use /api/v1/functions/<id>/runs")
+            }
+            let functionID = segments.dropLast().joined(separator: "/")
+            let body = try await request.decodeJSON(TriggerBody.self, limit: maxBodyBytes)
+            let payload = body.payload ?? .object([:])
+            guard case .object = payload else { throw APIError.badRequest("field \"payload\" must be an object") }
+            let runID = try await mapUnknownFunction(functionID) {
+                try await client.trigger(functionID, payloadJSON: payload.jsonText, idempotencyKey: body.idempotencyKey)
+            }
+            return JSONResponse.success(Queued(runID: runID, status: "queued"), status: .accepted)
+        }
+        router.post("/api/v1/events") { request, _ in
+            _ = try await authenticator.require([.serviceRole], for: request)
+            let body = try await request.decodeJSON(EventBody.self, limit: maxBodyBytes)
+            guard !body.name.isEmpty else { throw APIError.badRequest("field \"name\" must not be empty") }
+            let id = try await client.sendEvent(body.name, dataJSON: (body.data ?? .object([:])).jsonText, idempotencyKey: body.idempotencyKey)
+            return JSONResponse.success(EventAccepted(eventID: id), status: .accepted)
+        }
+        router.get("/api/v1/runs/{id}") { request, context in
+            _ = try await authenticator.require([.serviceRole], for: request)
+            let text = context.parameters.get("id") ?? ""
+            guard let id = UUID(uuidString: text) else { throw APIError.badRequest("run id \"\(text)\" is not a UUID") }
+            guard let run = try await client.run(id) else { throw APIError.notFound("no run \(text)") }
+            return JSONResponse.success(run)
+        }
+        router.get("/api/v1/functions") { request, _ in
+            _ = try await authenticator.require([.serviceRole], for: request)
+            return JSONResponse.success(try await client.functions())
+        }
+    }
+
+    /// The database names an unknown function in its error; that is the caller's 404.
+    private func mapUnknownFunction<T>(_ id: String, _ body: () async throws -> T) async throws -> T {
+        do {
+            return try await body()
+        } catch let error as PostgresError where error.message.contains("unknown function") {
+            throw APIError.notFound("unknown function \"\(id)\"")
+        }
+    }
+}

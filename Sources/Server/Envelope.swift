@@ -1,0 +1,59 @@
+import Foundation
+import Hummingbird
+
+/// The one response shape of every endpoint: `{"data": …, "error": null}` on success,
+/// `{"data": null, "error": {"code", "message"}}` on failure.
+public struct Envelope<Payload: Encodable & Sendable>: Encodable, Sendable {
+    /// The error half of the envelope.
+    public struct ErrorBody: Encodable, Sendable {
+        public let code: String
+        public let message: String
+    }
+
+    public let data: Payload?
+    public let error: ErrorBody?
+
+    // Explicit so that a nil field is written as null rather than left out.
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(data, forKey: .data)
+        try container.encode(error, forKey: .error)
+    }
+
+    private enum CodingKeys: String, CodingKey { case data, error }
+}
+
+extension Envelope where Payload == Empty {
+    static func failure(_ error: APIError) -> Envelope<Empty> {
+        Envelope(data: nil, error: ErrorBody(code: error.code, message: error.message))
+    }
+}
+
+/// A payload that is never present (the data half of an error envelope).
+public struct Empty: Encodable, Sendable {}
+
+/// Builds JSON responses in the envelope.
+enum JSONResponse {
+    static let encoder: JSONEncoder = {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        encoder.dateEncodingStrategy = .iso8601
+        return encoder
+    }()
+
+    static func make(_ status: HTTPResponse.Status, _ value: some Encodable) -> Response {
+        let data = (try? encoder.encode(value)) ?? Data(#"{"data":null,"error":{"code":"internal","message":"response could not be encoded"}}"#.utf8)
+        return Response(
+            status: status,
+            headers: [.contentType: "application/json; charset=utf-8"],
+            body: ResponseBody(byteBuffer: ByteBuffer(bytes: data)))
+    }
+
+    static func success(_ data: some Encodable & Sendable, status: HTTPResponse.Status = .ok) -> Response {
+        make(status, Envelope(data: data, error: nil))
+    }
+
+    static func failure(_ error: APIError) -> Response {
+        make(error.status, Envelope<Empty>.failure(error))
+    }
+}

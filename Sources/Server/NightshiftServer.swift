@@ -1,0 +1,77 @@
+import Config
+import Engine
+import Hummingbird
+import Logging
+import Postgres
+
+/// The HTTP face of Nightshift: health, edge functions, and (later) the admin API.
+public enum NightshiftServer {
+    /// Builds the router with every route and the error envelope.
+    public static func makeRouter(
+        config: NightshiftConfig,
+        database: PostgresPool,
+        functions: [any EdgeFunction],
+        authenticator: Authenticator
+    ) throws -> Router<BasicRequestContext> {
+        let byName = try index(functions, config: config)
+        let router = Router(context: BasicRequestContext.self)
+        router.add(middleware: ErrorMiddleware())
+        HealthRoutes(database: database, projectID: config.projectID).addRoutes(to: router)
+        EdgeFunctionRoutes(functions: byName, authenticator: authenticator, database: database, config: config)
+            .addRoutes(to: router)
+        EngineRoutes(client: EngineClient(database: database), authenticator: authenticator, maxBodyBytes: config.api.maxBodyBytes)
+            .addRoutes(to: router)
+        return router
+    }
+
+    /// Builds the application listening on `[api] host:port`.
+    public static func makeApplication(
+        config: NightshiftConfig,
+        database: PostgresPool,
+        functions: [any EdgeFunction],
+        logger: Logger
+    ) async throws -> some ApplicationProtocol {
+        let authenticator = try await checkedAuthenticator(config: config)
+        let router = try makeRouter(config: config, database: database, functions: functions, authenticator: authenticator)
+        return Application(
+            router: router,
+            configuration: .init(address: .hostname(config.api.host, port: config.api.port), serverName: "nightshift"),
+            logger: logger)
+    }
+
+    /// An authenticator for the project secret, after checking that the configured anon and
+    /// service-role keys are tokens of that secret with the right roles, so a typo stops
+    /// start-up instead of locking every client out.
+    public static func checkedAuthenticator(config: NightshiftConfig) async throws -> Authenticator {
+        let authenticator = await Authenticator(secret: config.auth.jwtSecret)
+        for (key, token, role) in [
+            ("auth.anon_key", config.auth.anonKey, Principal.Role.anon),
+            ("auth.service_role_key", config.auth.serviceRoleKey, Principal.Role.serviceRole),
+        ] {
+            let principal: Principal
+            do {
+                principal = try await authenticator.principal(forToken: token)
+            } catch {
+                throw ConfigError(key: key, source: config.source, problem: "is not a valid token for auth.jwt_secret (\(error.message))")
+            }
+            guard principal.role == role else {
+                throw ConfigError(key: key, source: config.source, problem: "carries role \(principal.role.rawValue), expected \(role.rawValue)")
+            }
+        }
+        return authenticator
+    }
+
+    /// Functions by name; a duplicate name or a `[functions.x]` entry naming no function is refused.
+    static func index(_ functions: [any EdgeFunction], config: NightshiftConfig) throws -> [String: any EdgeFunction] {
+        var byName: [String: any EdgeFunction] = [:]
+        for function in functions {
+            guard byName.updateValue(function, forKey: function.name) == nil else {
+                throw ConfigError(key: "functions.\(function.name)", source: "functions/", problem: "two edge functions share this name")
+            }
+        }
+        if let unknown = config.functions.keys.sorted().first(where: { byName[$0] == nil }) {
+            throw ConfigError(key: "functions.\(unknown)", source: config.source, problem: "no edge function with this name exists under functions/")
+        }
+        return byName
+    }
+}

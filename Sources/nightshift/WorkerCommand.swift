@@ -1,0 +1,42 @@
+import ArgumentParser
+import Engine
+import Logging
+import ServiceLifecycle
+
+/// `nightshift worker`: the ticker and the workers.
+struct WorkerCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "worker",
+        abstract: "Run the ticker and workers: claim runs, execute them, enqueue cron slots.",
+        discussion: """
+            Syncs the declared functions into nightshift.functions/schedules, then claims runs
+            (woken by LISTEN/NOTIFY, polling as a fallback) and calls nightshift.tick() every
+            second. Several workers may run against one database. Stops gracefully on SIGINT/SIGTERM.
+            """)
+
+    @OptionGroup var options: GlobalOptions
+
+    @Option(help: "Runs executing at once in this process.")
+    var concurrency = 50
+
+    @Option(help: "Lease length in seconds (renewed every third of it while a run executes).")
+    var leaseSeconds = 30
+
+    @Flag(help: "Do not run the ticker in this process (another process or pg_cron ticks).")
+    var noTicker = false
+
+    func run() async throws {
+        guard concurrency > 0 else { throw ValidationError("--concurrency must be at least 1") }
+        let runtime = try Runtime(options: options, component: "worker", applicationName: "nightshift-worker", extraConnections: 2)
+        try await runtime.registry.sync(to: runtime.database)
+        let worker = Worker(
+            registry: runtime.registry, database: runtime.database,
+            options: WorkerOptions(concurrency: concurrency, lease: .seconds(leaseSeconds)), logger: runtime.logger)
+        var services: [any Service] = [worker]
+        if !noTicker { services.append(Ticker(database: runtime.database, logger: runtime.logger)) }
+        let group = ServiceGroup(
+            configuration: .init(services: services.map { .init(service: $0) }, gracefulShutdownSignals: [.sigterm, .sigint], logger: runtime.logger))
+        try await group.run()
+        await runtime.database.close()
+    }
+}

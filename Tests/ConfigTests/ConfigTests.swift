@@ -1,0 +1,160 @@
+import Foundation
+import Testing
+
+@testable import Config
+
+/// The smallest valid config, with the development secrets.
+let minimal = """
+    project_id = "t"
+    [auth]
+    jwt_secret = "0123456789abcdef0123456789abcdef"
+    anon_key = "a"
+    service_role_key = "s"
+    """
+
+func parseError(_ text: String, environment: [String: String] = [:]) -> ConfigError? {
+    do {
+        _ = try NightshiftConfig.parse(text, source: "test.toml", environment: environment)
+        return nil
+    } catch let error as ConfigError {
+        return error
+    } catch {
+        Issue.record("unexpected error type: \(error)")
+        return nil
+    }
+}
+
+@Suite("config file")
+struct ConfigFileTests {
+    static let projectRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    @Test("the committed config parses and holds every section")
+    func committedConfig() throws {
+        let path = Self.projectRoot.appendingPathComponent("supabase-like-config/config.toml").path
+        let config = try NightshiftConfig.load(path: path, environment: [:])
+        #expect(config.projectID == "nightshift-local")
+        #expect(config.database.port == 54329)
+        #expect(config.api.port == 54321)
+        #expect(config.auth.jwtSecret.hasPrefix("dev-only-"))
+        #expect(config.jobs["dossier/detect-overdue-commitments"]?.timezone == "Asia/Riyadh")
+        #expect(config.functions["hello"]?.verifyJWT == true)
+        #expect(config.notifications.dailyCapPerUser == 10)
+        #expect(config.notifications.channels["ops"]?.webhookURL.hasPrefix("http://127.0.0.1") == true)
+    }
+
+    @Test("defaults fill what the file leaves out")
+    func defaults() throws {
+        let config = try NightshiftConfig.parse(minimal, source: "test.toml")
+        #expect(config.api.maxBodyBytes == 1_048_576)
+        #expect(config.scheduler.enabled)
+        #expect(config.functionSettings("anything").verifyJWT)
+    }
+
+    @Test("a value of the wrong type names its key and the file")
+    func wrongType() {
+        let error = parseError(minimal + "\n[api]\nport = \"eighty\"\n")
+        #expect(error?.key == "api.port")
+        #expect(error?.source == "test.toml")
+        #expect(error?.description.contains("must be an integer") == true)
+    }
+
+    @Test("an unknown key is refused by name", arguments: [
+        ("\n[api]\nportt = 1\n", "api.portt"),
+        ("\nextra = true\n", "extra"),
+        ("\n[jobs.\"coverage/nightly-recompute\"]\ncrn = \"* * * * *\"\n", "jobs.\"coverage/nightly-recompute\".crn"),
+        ("\n[functions.hello]\nverify = true\n", "functions.hello.verify"),
+        ("\n[notifications.channels.ops]\nwebhook_url = \"http://x.test/\"\nsecret = 1\n", "notifications.channels.ops.secret"),
+    ])
+    func unknownKey(snippet: String, key: String) {
+        // A root key must come before the first table; a table can go after the rest.
+        let error = parseError(snippet.hasPrefix("\n[") ? minimal + snippet : snippet + "\n" + minimal)
+        #expect(error?.key == key)
+        #expect(error?.problem == "unknown key")
+    }
+
+    @Test("an out-of-range value says the range")
+    func outOfRange() {
+        let error = parseError(minimal + "\n[api]\nport = 70000\n")
+        #expect(error?.key == "api.port")
+        #expect(error?.problem.contains("between 0 and 65535") == true)
+    }
+
+    @Test("a missing secret stops start-up, naming the key", arguments: ["jwt_secret", "anon_key", "service_role_key"])
+    func missingSecret(key: String) {
+        let text = minimal.split(separator: "\n").filter { !$0.hasPrefix(key) }.joined(separator: "\n")
+        let error = parseError(text)
+        #expect(error?.key == "auth.\(key)")
+        #expect(error?.problem.contains("missing") == true)
+    }
+
+    @Test("a short JWT secret is refused")
+    func shortSecret() {
+        let error = parseError(minimal.replacingOccurrences(of: "0123456789abcdef0123456789abcdef", with: "short"))
+        #expect(error?.key == "auth.jwt_secret")
+    }
+
+    @Test("a TOML syntax error says where")
+    func syntaxError() {
+        let error = parseError(minimal + "\n[api\nport = 1\n")
+        #expect(error?.key == "(syntax)")
+        // The minimal config is five lines; the broken header is the sixth.
+        #expect(error?.problem.contains("line 6") == true, "\(String(describing: error))")
+    }
+
+    @Test("a webhook that is not an http URL is refused")
+    func badWebhook() {
+        let error = parseError(minimal + "\n[notifications.channels.ops]\nwebhook_url = \"ftp://x\"\n")
+        #expect(error?.key == "notifications.channels.ops.webhook_url")
+    }
+}
+
+@Suite("environment overrides")
+struct EnvironmentOverrideTests {
+    @Test("DATABASE_URL, NIGHTSHIFT_* and the seed variables override the file")
+    func overrides() throws {
+        let config = try NightshiftConfig.parse(minimal, source: "test.toml", environment: [
+            "DATABASE_URL": "postgresql://u@db.test:5432/x",
+            "NIGHTSHIFT_API_PORT": "8080",
+            "NIGHTSHIFT_JWT_SECRET": "fedcba9876543210fedcba9876543210",
+            "ENABLE_SCHEDULED_JOBS": "false",
+            "OVERNIGHT_JOB_CRON": "30 5 * * 1-5",
+            "HEALTH_REFRESH_INTERVAL_MINUTES": "5",
+            "OVERDUE_CHECK_HOUR": "3",
+        ])
+        #expect(config.database.url == "postgresql://u@db.test:5432/x")
+        #expect(config.api.port == 8080)
+        #expect(config.auth.jwtSecret == "fedcba9876543210fedcba9876543210")
+        #expect(config.scheduler.enabled == false)
+        #expect(config.jobs["portfolio/overnight-scoring"]?.cron == "30 5 * * 1-5")
+        #expect(config.jobs["dossier/refresh-health-scores"]?.cron == "*/5 * * * *")
+        #expect(config.jobs["dossier/detect-overdue-commitments"]?.cron == "0 3 * * *")
+    }
+
+    @Test("NIGHTSHIFT_DB_PORT moves the configured URL to that port")
+    func databasePort() throws {
+        let config = try NightshiftConfig.parse(
+            minimal + "\n[db]\nurl = \"postgresql://postgres@127.0.0.1:54329/nightshift\"\n",
+            source: "test.toml", environment: ["NIGHTSHIFT_DB_PORT": "6000"])
+        #expect(config.database.url == "postgresql://postgres@127.0.0.1:6000/nightshift")
+    }
+
+    @Test("a bad environment value names the variable", arguments: [
+        ("OVERDUE_CHECK_HOUR", "25"),
+        ("OVERDUE_CHECK_HOUR", "two"),
+        ("ENABLE_SCHEDULED_JOBS", "maybe"),
+        ("HEALTH_REFRESH_INTERVAL_MINUTES", "0"),
+        ("NIGHTSHIFT_API_PORT", "-1"),
+    ])
+    func badEnvironment(name: String, value: String) {
+        let error = parseError(minimal, environment: [name: value])
+        #expect(error?.key == name)
+        #expect(error?.source == "environment")
+    }
+
+    @Test("a secret missing from the file can come from the environment")
+    func secretFromEnvironment() throws {
+        let text = minimal.split(separator: "\n").filter { !$0.hasPrefix("anon_key") }.joined(separator: "\n")
+        let config = try NightshiftConfig.parse(text, source: "test.toml", environment: ["NIGHTSHIFT_ANON_KEY": "k"])
+        #expect(config.auth.anonKey == "k")
+    }
+}

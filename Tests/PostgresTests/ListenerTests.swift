@@ -1,0 +1,135 @@
+import Foundation
+import Postgres
+import Synchronization
+import TestSupport
+import Testing
+
+@Suite("PostgresListener delivers NOTIFY as an AsyncSequence and survives reconnects", .timeLimit(.minutes(1)))
+struct ListenerTests {
+    /// The next event matching `predicate`, skipping others; nil when the sequence ended (see `watchdog`).
+    func next(
+        _ iterator: inout PostgresListener.AsyncIterator,
+        where predicate: (PostgresListenerEvent) -> Bool
+    ) async -> PostgresListenerEvent? {
+        while let event = await iterator.next() {
+            if predicate(event) { return event }
+        }
+        return nil
+    }
+
+    @Test("a NOTIFY's payload arrives after .listening")
+    func deliversPayload() async throws {
+        let channel = uniqueName("Channel With Spaces")
+        let listener = PostgresListener(configuration: TestDatabase.configuration(), channels: [channel])
+        var events = listener.makeAsyncIterator()
+        let guardTask = watchdog(listener)
+        defer { guardTask.cancel() }
+        #expect(await events.next() == .listening)
+        try await withTestConnection { connection async throws in
+            try await connection.notify(channel: channel, payload: "{\"run\": 1}")
+            try await connection.notify(channel: "other_channel", payload: "ignored")
+            try await connection.notify(channel: channel, payload: "second")
+        }
+        guard case .notification(let first) = await events.next() else {
+            Issue.record("no notification")
+            return
+        }
+        #expect(first.channel == channel)
+        #expect(first.payload == "{\"run\": 1}")
+        #expect(first.pid > 0)
+        guard case .notification(let second) = await events.next() else {
+            Issue.record("no notification")
+            return
+        }
+        #expect(second.payload == "second")
+        listener.stop()
+        #expect(await events.next() == nil)
+    }
+
+    @Test("after pg_terminate_backend it reconnects, re-LISTENs and still receives")
+    func survivesTermination() async throws {
+        let name = uniqueName("listener")
+        let channel = uniqueName("jobs")
+        let errors = Errors()
+        let listener = PostgresListener(
+            configuration: TestDatabase.configuration(applicationName: name),
+            channels: [channel],
+            onConnectionError: { errors.append($0) }
+        )
+        var events = listener.makeAsyncIterator()
+        let guardTask = watchdog(listener)
+        defer { guardTask.cancel() }
+        #expect(await events.next() == .listening)
+        #expect(try await terminateBackends(applicationName: name) == 1)
+        #expect(await next(&events) { $0 == .listening } == .listening)
+        #expect(errors.sqlStates.contains("57P01"))
+        try await withTestConnection { try await $0.notify(channel: channel, payload: "after reconnect") }
+        let event = await next(&events) { if case .notification = $0 { true } else { false } }
+        #expect(event == .notification(PostgresNotification(channel: channel, payload: "after reconnect", pid: pid(of: event))))
+        listener.stop()
+    }
+
+    @Test("channels can be added while running, and stopping closes the connection")
+    func addChannelAndStop() async throws {
+        let name = uniqueName("listener_add")
+        let channel = uniqueName("late")
+        let listener = PostgresListener(configuration: TestDatabase.configuration(applicationName: name), channels: [])
+        var events = listener.makeAsyncIterator()
+        let guardTask = watchdog(listener)
+        defer { guardTask.cancel() }
+        #expect(await events.next() == .listening)
+        listener.listen(channel)
+        #expect(await events.next() == .listening)
+        try await withTestConnection { try await $0.notify(channel: channel, payload: "hi") }
+        guard case .notification(let note) = await events.next() else {
+            Issue.record("no notification")
+            return
+        }
+        #expect(note.payload == "hi")
+        listener.stop()
+        #expect(await events.next() == nil)
+        // The backend disappears once the thread notices the stop (one poll interval).
+        var remaining = 1
+        for _ in 0..<50 where remaining > 0 {
+            try await Task.sleep(for: .milliseconds(50))
+            remaining = try await withTestConnection { connection async throws in
+                try await connection.query("select count(*) from pg_stat_activity where application_name = \(name)")[0]
+                    .decode(Int.self, at: 0)
+            }
+        }
+        #expect(remaining == 0)
+    }
+
+    @Test("leaving the loop ends the listener")
+    func breakStops() async throws {
+        let name = uniqueName("listener_break")
+        let listener = PostgresListener(configuration: TestDatabase.configuration(applicationName: name), channels: ["x"])
+        let guardTask = watchdog(listener)
+        defer { guardTask.cancel() }
+        for await event in listener {
+            #expect(event == .listening)
+            break
+        }
+        var remaining = 1
+        for _ in 0..<50 where remaining > 0 {
+            try await Task.sleep(for: .milliseconds(50))
+            remaining = try await withTestConnection { connection async throws in
+                try await connection.query("select count(*) from pg_stat_activity where application_name = \(name)")[0]
+                    .decode(Int.self, at: 0)
+            }
+        }
+        #expect(remaining == 0)
+    }
+
+    private func pid(of event: PostgresListenerEvent?) -> Int {
+        if case .notification(let notification) = event { return notification.pid }
+        return -1
+    }
+
+    /// Collects errors reported from the listener's thread.
+    final class Errors: Sendable {
+        private let storage = Mutex<[PostgresError]>([])
+        func append(_ error: PostgresError) { storage.withLock { $0.append(error) } }
+        var sqlStates: [String?] { storage.withLock { $0.map(\.sqlState) } }
+    }
+}

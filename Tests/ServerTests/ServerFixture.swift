@@ -1,0 +1,113 @@
+import Config
+import EdgeFunctions
+import Foundation
+import Hummingbird
+import HTTPTypes
+import HummingbirdTesting
+import JWTKit
+import Logging
+import Postgres
+import Server
+import TestSupport
+
+let testSecret = "test-only-secret-0123456789abcdef0123456789"
+
+/// Signs tokens the way Supabase does: HS256 with the project secret.
+func token(
+    role: String, sub: String? = nil, appRole: String? = nil,
+    expires: Date = Date().addingTimeInterval(3600), secret: String = testSecret
+) async throws -> String {
+    let keys = JWTKeyCollection()
+    await keys.add(hmac: HMACKey(from: secret), digestAlgorithm: .sha256)
+    return try await keys.sign(AuthClaims(role: role, sub: sub, exp: ExpirationClaim(value: expires), appRole: appRole))
+}
+
+/// A config for the test server: the test secret, keys of it, a small body limit.
+func testConfig(extra: String = "", anonRole: String = "anon") async throws -> NightshiftConfig {
+    let anon = try await token(role: anonRole, expires: Date().addingTimeInterval(86400))
+    let service = try await token(role: "service_role", expires: Date().addingTimeInterval(86400))
+    return try NightshiftConfig.parse("""
+        project_id = "server-tests"
+        [api]
+        max_body_bytes = 256
+        [auth]
+        jwt_secret = "\(testSecret)"
+        anon_key = "\(anon)"
+        service_role_key = "\(service)"
+        [functions.open]
+        verify_jwt = false
+        \(extra)
+        """, source: "server-tests.toml")
+}
+
+/// Echoes the caller, allowed for the service role only.
+struct ServiceOnly: EdgeFunction {
+    let name = "service-only"
+    var allowedRoles: Set<Principal.Role>? { [.serviceRole] }
+
+    func handle(_ request: EdgeRequest) async throws -> EdgeResponse {
+        .ok(["role": request.principal?.role.rawValue ?? "none"])
+    }
+}
+
+/// Echoes who called; `verify_jwt = false` in the test config.
+struct Open: EdgeFunction {
+    let name = "open"
+
+    struct Caller: Encodable, Sendable {
+        let role: String?
+        let sub: String?
+        let superAdmin: Bool
+    }
+
+    func handle(_ request: EdgeRequest) async throws -> EdgeResponse {
+        .ok(Caller(role: request.principal?.role.rawValue, sub: request.principal?.subject, superAdmin: request.principal?.isSuperAdmin ?? false))
+    }
+}
+
+/// Runs `body` against a live server on a loopback port.
+func withServer<T: Sendable>(
+    databaseURL: String = TestDatabase.url,
+    _ body: @escaping @Sendable (any TestClientProtocol) async throws -> T
+) async throws -> T {
+    let config = try await testConfig()
+    let pool = PostgresPool(configuration: PostgresConfiguration(url: databaseURL), maxConnections: 2)
+    let authenticator = try await NightshiftServer.checkedAuthenticator(config: config)
+    let router = try NightshiftServer.makeRouter(
+        config: config, database: pool, functions: Catalog.all + [ServiceOnly(), Open()], authenticator: authenticator)
+    let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)))
+    do {
+        let result = try await app.test(.live) { client in try await body(client) }
+        await pool.close()
+        return result
+    } catch {
+        await pool.close()
+        throw error
+    }
+}
+
+/// The envelope's parts, decoded loosely for assertions.
+struct Reply {
+    let status: HTTPResponse.Status
+    let json: [String: Any]
+
+    init(_ response: TestResponse) throws {
+        status = response.status
+        json = try JSONSerialization.jsonObject(with: Data(buffer: response.body)) as? [String: Any] ?? [:]
+    }
+
+    var data: [String: Any]? { json["data"] as? [String: Any] }
+    var errorCode: String? { (json["error"] as? [String: Any])?["code"] as? String }
+    var errorMessage: String? { (json["error"] as? [String: Any])?["message"] as? String }
+    var isEnvelope: Bool { json.keys.sorted() == ["data", "error"] }
+}
+
+extension TestClientProtocol {
+    func post(_ uri: String, token: String? = nil, apikey: String? = nil, body: String? = nil, headers extra: HTTPFields = [:]) async throws -> Reply {
+        var headers: HTTPFields = [.contentType: "application/json"]
+        if let token { headers[.authorization] = "Bearer \(token)" }
+        if let apikey { headers[HTTPField.Name("apikey")!] = apikey }
+        headers.append(contentsOf: extra)
+        return try await execute(uri: uri, method: .post, headers: headers, body: body.map { ByteBuffer(string: $0) }) { try Reply($0) }
+    }
+}

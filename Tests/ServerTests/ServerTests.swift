@@ -1,0 +1,165 @@
+import Config
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import Server
+import TestSupport
+import Testing
+
+@Suite("HTTP server and edge-function runtime")
+struct ServerTests {
+    @Test("GET /health answers 200 with the database up")
+    func healthUp() async throws {
+        try await withServer { client async throws in
+            let reply = try await client.execute(uri: "/health", method: .get) { try Reply($0) }
+            #expect(reply.status == .ok)
+            #expect(reply.data?["database"] as? String == "up")
+            #expect(reply.isEnvelope)
+        }
+    }
+
+    @Test("GET /health answers 503 when the database is unreachable")
+    func healthDown() async throws {
+        try await withServer(databaseURL: "postgresql://postgres@127.0.0.1:1/nightshift?connect_timeout=1") { client in
+            let reply = try await client.execute(uri: "/health", method: .get) { try Reply($0) }
+            #expect(reply.status == .serviceUnavailable)
+            #expect(reply.errorCode == "unavailable")
+            #expect(reply.json["data"] is NSNull)
+        }
+    }
+
+    @Test("hello answers through the whole path with the anon key in the apikey header")
+    func helloWithAPIKey() async throws {
+        let config = try await testConfig()
+        try await withServer { client async throws in
+            let reply = try await client.post("/functions/v1/hello", apikey: config.auth.anonKey, body: #"{"name":"Ada"}"#)
+            #expect(reply.status == .ok)
+            #expect(reply.data?["message"] as? String == "Hello, Ada!")
+            #expect(reply.data?["role"] as? String == "anon")
+            #expect(reply.data?["database_time"] is String)
+            #expect(reply.json["error"] is NSNull)
+        }
+    }
+
+    @Test("a Bearer token wins over apikey and carries its role")
+    func bearer() async throws {
+        let service = try await token(role: "service_role")
+        let config = try await testConfig()
+        try await withServer { client async throws in
+            let reply = try await client.post("/functions/v1/hello", token: service, apikey: config.auth.anonKey, body: "{}")
+            #expect(reply.data?["role"] as? String == "service_role")
+        }
+    }
+
+    @Test("no token, a forged token, an expired token or a malformed header: 401 with a JSON error")
+    func unauthorized() async throws {
+        let forged = try await token(role: "service_role", secret: "another-secret-0123456789abcdef0123")
+        let expired = try await token(role: "anon", expires: Date().addingTimeInterval(-60))
+        try await withServer { client async throws in
+            let none = try await client.post("/functions/v1/hello", body: "{}")
+            #expect(none.status == .unauthorized)
+            #expect(none.errorCode == "unauthorized")
+            #expect(none.isEnvelope)
+            let bad = try await client.post("/functions/v1/hello", token: forged, body: "{}")
+            #expect(bad.status == .unauthorized)
+            let old = try await client.post("/functions/v1/hello", token: expired, body: "{}")
+            #expect(old.status == .unauthorized)
+            #expect(old.errorMessage?.contains("expired") == true)
+            let malformed = try await client.post("/functions/v1/hello", body: "{}", headers: [.authorization: "Token abc"])
+            #expect(malformed.status == .unauthorized)
+            #expect(malformed.errorMessage?.contains("Bearer") == true)
+        }
+    }
+
+    @Test("an authenticated token without sub is refused")
+    func authenticatedNeedsSub() async throws {
+        let noSub = try await token(role: "authenticated")
+        try await withServer { client async throws in
+            #expect(try await client.post("/functions/v1/hello", token: noSub, body: "{}").status == .unauthorized)
+        }
+    }
+
+    @Test("the right token with the wrong role: 403")
+    func forbidden() async throws {
+        let user = try await token(role: "authenticated", sub: "user-1")
+        let service = try await token(role: "service_role")
+        try await withServer { client async throws in
+            let reply = try await client.post("/functions/v1/service-only", token: user, body: "{}")
+            #expect(reply.status == .forbidden)
+            #expect(reply.errorMessage?.contains("service_role") == true)
+            #expect(try await client.post("/functions/v1/service-only", token: service, body: "{}").status == .ok)
+        }
+    }
+
+    @Test("malformed JSON: 400 naming the problem; a field of the wrong type: 400 naming the field")
+    func badJSON() async throws {
+        let anon = try await token(role: "anon")
+        try await withServer { client async throws in
+            let malformed = try await client.post("/functions/v1/hello", token: anon, body: #"{"name": "Ada""#)
+            #expect(malformed.status == .badRequest)
+            #expect(malformed.errorCode == "invalid_json")
+            #expect(malformed.errorMessage?.hasPrefix("body is not valid JSON") == true)
+            let wrongType = try await client.post("/functions/v1/hello", token: anon, body: #"{"name": 42}"#)
+            #expect(wrongType.status == .badRequest)
+            #expect(wrongType.errorMessage == #"field "name" must be a string"#)
+        }
+    }
+
+    @Test("a body over the configured limit: 413")
+    func tooLarge() async throws {
+        let anon = try await token(role: "anon")
+        try await withServer { client async throws in
+            let big = #"{"name": ""# + String(repeating: "x", count: 1000) + #""}"#
+            let reply = try await client.post("/functions/v1/hello", token: anon, body: big)
+            #expect(reply.status == .contentTooLarge)
+            #expect(reply.errorCode == "payload_too_large")
+            #expect(reply.errorMessage?.contains("256") == true)
+        }
+    }
+
+    @Test("an unknown function or route: 404 in the envelope")
+    func notFound() async throws {
+        let anon = try await token(role: "anon")
+        try await withServer { client async throws in
+            let function = try await client.post("/functions/v1/nope", token: anon, body: "{}")
+            #expect(function.status == .notFound)
+            #expect(function.errorMessage == #"unknown function "nope""#)
+            let route = try await client.execute(uri: "/nowhere", method: .get) { try Reply($0) }
+            #expect(route.status == .notFound)
+            #expect(route.isEnvelope)
+        }
+    }
+
+    @Test("verify_jwt = false lets a call without a token in; a token is still read, super_admin included")
+    func verifyJWTOff() async throws {
+        let admin = try await token(role: "authenticated", sub: "u-9", appRole: "super_admin")
+        try await withServer { client async throws in
+            let anonymous = try await client.post("/functions/v1/open")
+            #expect(anonymous.status == .ok)
+            #expect(anonymous.data?["role"] == nil || anonymous.data?["role"] is NSNull)
+            let named = try await client.post("/functions/v1/open", token: admin)
+            #expect(named.data?["sub"] as? String == "u-9")
+            #expect(named.data?["superAdmin"] as? Bool == true)
+        }
+    }
+}
+
+@Suite("server start-up checks")
+struct ServerStartupTests {
+    @Test("an anon key carrying another role stops start-up, naming the key")
+    func anonKeyRole() async throws {
+        let config = try await testConfig(anonRole: "service_role")
+        await #expect { try await NightshiftServer.checkedAuthenticator(config: config) } throws: { error in
+            (error as? ConfigError)?.key == "auth.anon_key"
+        }
+    }
+
+    @Test("a key not signed with the secret stops start-up, naming the key")
+    func keyOfAnotherSecret() async throws {
+        var config = try await testConfig()
+        config.auth.serviceRoleKey = try await token(role: "service_role", secret: "another-secret-0123456789abcdef0123")
+        await #expect { try await NightshiftServer.checkedAuthenticator(config: config) } throws: { error in
+            (error as? ConfigError)?.key == "auth.service_role_key"
+        }
+    }
+}

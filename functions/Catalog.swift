@@ -1,0 +1,8 @@
+import Server
+
+/// Every edge function under `functions/`, one folder each; the server serves these.
+public enum Catalog {
+    public static let all: [any EdgeFunction] = [
+        Hello(),
+    ]
+}
