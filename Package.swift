@@ -89,13 +89,21 @@ let package = Package(
         .executableTarget(name: "bench-postgres", dependencies: ["Postgres"], path: "bench/postgres/swift"),
 
         // Tests against a real PostgreSQL and real HTTP on loopback.
-        .target(name: "TestSupport", dependencies: ["Postgres", "Config"], path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["Postgres", "Migrations"], path: "Tests/TestSupport"),
         .testTarget(name: "PostgresTests", dependencies: ["Postgres", "TestSupport"]),
         .testTarget(
             name: "HTTPClientTests",
             dependencies: ["HTTPClient", .product(name: "Hummingbird", package: "hummingbird")]
         ),
         .testTarget(name: "ConfigTests", dependencies: ["Config"]),
+        .testTarget(
+            name: "EngineTests",
+            dependencies: [
+                "Engine", "Postgres", "Config", "TestSupport",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
         .testTarget(name: "MigrationsTests", dependencies: ["Migrations", "Postgres", "TestSupport"]),
         .testTarget(
             name: "ServerTests",

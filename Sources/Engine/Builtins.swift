@@ -60,10 +60,13 @@ public enum Builtins {
         let seconds = Double(min(max(payload.stepMs ?? 0, 0), 60_000)) / 1000
         for index in 1...max(steps, 1) where steps > 0 {
             let name = "step-\(index)"
-            try await context.step.run(name) {
-                try await context.database.execute("""
+            // A transactional step: the effect row and the checkpoint commit together, so the
+            // effect count proves each step ran exactly once.
+            let (runID, attempt) = (context.runID, context.attempt)
+            try await context.step.transaction(name) { connection in
+                try connection.execute("""
                     insert into nightshift.diagnostic_effects (run_id, step, attempt)
-                    select \(context.runID), \(name), \(context.attempt) from pg_sleep(\(seconds))
+                    select \(runID), \(name), \(attempt) from pg_sleep(\(seconds))
                     """)
                 return index
             }

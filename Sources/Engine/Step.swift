@@ -67,6 +67,41 @@ public final class Step: Sendable {
         return output
     }
 
+    /// Runs `body` in a database transaction that also records the step, so its writes and the
+    /// checkpoint commit together: a database step runs exactly once, even across a crash
+    /// between the two (where `run` would run it again). A worker whose lease was lost cannot
+    /// commit it at all.
+    @discardableResult
+    public func transaction<Output: Codable & Sendable>(
+        _ name: String, _ body: @Sendable (isolated PostgresConnection) async throws -> Output
+    ) async throws -> Output {
+        let key = uniqueName(name)
+        if let stored = state.withLock({ $0.memo[key] }) {
+            return try JSONDecoder.nightshift.decode(Output.self, from: stored)
+        }
+        if isLost() { throw LeaseLostError(runID: runID.uuidString) }
+        let clock = ContinuousClock()
+        let started = clock.now
+        let (runID, token) = (runID, leaseToken)
+        let (output, json): (Output, Data)
+        do {
+            (output, json) = try await withSpan("step \(key)") { _ in
+                try await database.withTransaction { connection in
+                    let output = try await body(connection)
+                    let json = try JSONEncoder.nightshift.encode(output)
+                    let text = String(decoding: json, as: UTF8.self)
+                    try connection.execute("select nightshift.checkpoint_step(\(runID), \(token), \(key), \(text)::jsonb)")
+                    return (output, json)
+                }
+            }
+        } catch let error as PostgresError where error.sqlState == "NSL01" {
+            throw LeaseLostError(runID: runID.uuidString)
+        }
+        state.withLock { $0.memo[key] = json }
+        metrics.stepFinished(functionID: functionID, duration: clock.now - started)
+        return output
+    }
+
     /// A durable sleep: the run is put back in the queue until `for` has passed and resumes
     /// after this step, on whichever worker claims it, even after a restart.
     public func sleep(_ name: String, for duration: Duration) async throws {

@@ -160,7 +160,7 @@ public final class Worker: Service, Sendable {
     private func claim(_ count: Int) async throws -> [ClaimedRun] {
         let functionIDs = Array(registry.functions.keys)
         return try await database.query("""
-            select * from nightshift.claim_runs(\(options.workerID), \(count), \(options.leaseInterval)::interval, \(functionIDs))
+            select * from nightshift.claim_runs(\(options.workerID), \(count)::int, \(options.leaseInterval)::interval, \(functionIDs))
             """).map { try ClaimedRun(row: $0) }
     }
 }

@@ -7,7 +7,8 @@ ROUNDS=${ROUNDS:-3}
 N_RT=${N_RT:-20000}
 N_ROWS=${N_ROWS:-1000000}
 URL=${DATABASE_URL:-$(bash supabase-like-config/local-db.sh url)}
-CONNINFO=$(python3 -c 'import sys,urllib.parse as u; p=u.urlparse(sys.argv[1]); print(f"host={p.hostname} port={p.port or 5432} user={p.username or \"postgres\"} dbname={p.path.lstrip(\"/\")}")' "$URL")
+# libpq takes the URL as its conninfo, so all three clients connect the same way.
+CONNINFO=$URL
 out=$(mktemp -d)
 
 echo "machine: $(uname -srm), $(nproc) cores, $(awk '/MemTotal/{printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
@@ -15,14 +16,14 @@ echo "server:  $(psql "$URL" -Atc 'select version()')"
 echo "load:    $(cut -d' ' -f1-3 /proc/loadavg)"
 
 gcc -O2 -o "$out/libpq_baseline" bench/postgres/libpq_baseline.c -I"$(pg_config --includedir)" -lpq
-swift build -c release --product bench-postgres >/dev/null
+swift build -c release --product bench-postgres 2>&1 | grep -E "error" && exit 1 || true
 swift_bin=$(swift build -c release --show-bin-path)/bench-postgres
 
 # pgbench's own tables for the -S comparison (scale 1 = 100,000 accounts), in a database of their own.
 psql "$URL" -Atc "select 1 from pg_database where datname = 'nightshift_bench'" | grep -q 1 \
   || psql "$URL" -qc "create database nightshift_bench"
 BENCH_URL=${URL%/*}/nightshift_bench
-BENCH_CONNINFO=${CONNINFO/dbname=*/dbname=nightshift_bench}
+BENCH_CONNINFO=$BENCH_URL
 psql "$BENCH_URL" -Atc "select to_regclass('pgbench_accounts') is not null" | grep -q t \
   || pgbench -q -i -s 1 "$BENCH_URL" >/dev/null 2>&1
 echo 'select 1;' > "$out/select1.sql"
@@ -52,7 +53,7 @@ def load(name):
     if not p.exists(): return rows
     for line in p.read_text().split("\n"):
         parts = line.split()
-        if len(parts) >= 3:
+        if len(parts) >= 3 and parts[0] in ("roundtrips", "pgbench-s", "decode"):
             rows.setdefault(parts[0], []).append((int(parts[1]), float(parts[2])))
     return rows
 swift, libpq, pgb, psql = load("swift.txt"), load("libpq.txt"), load("pgbench.txt"), load("psql.txt")

@@ -46,7 +46,7 @@ struct BenchPostgres {
         let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
         print("\(arguments[2]) \(count) \(String(format: "%.6f", seconds))")
         var usage = rusage()
-        getrusage(RUSAGE_SELF, &usage)
+        getrusage(RUSAGE_SELF.rawValue, &usage)
         print("peak_rss_kib \(usage.ru_maxrss) (checksum \(Int(sink) % 10))")
         await connection.close()
     }

@@ -1,0 +1,51 @@
+import Foundation
+import TestSupport
+import Testing
+
+/// A `nightshift worker` child process against a test database.
+final class WorkerProcess {
+    let process = Process()
+    let log: URL
+
+    init(databaseURL: String, name: String, leaseSeconds: Int = 2, config: String? = nil, ticker: Bool = true) throws {
+        let binary = TestDatabase.nightshiftBinary
+        guard FileManager.default.isExecutableFile(atPath: binary) else {
+            Issue.record("\(binary) is missing: run `make build` (or `swift build --product nightshift`) before the tests")
+            throw HarnessTimeout()
+        }
+        log = FileManager.default.temporaryDirectory.appendingPathComponent("nightshift-\(name)-\(UUID().uuidString.prefix(8)).log")
+        _ = FileManager.default.createFile(atPath: log.path, contents: nil)
+        let output = try FileHandle(forWritingTo: log)
+        process.executableURL = URL(fileURLWithPath: binary)
+        process.arguments = ["worker", "--concurrency", "4", "--lease-seconds", "\(leaseSeconds)"] + (ticker ? [] : ["--no-ticker"])
+        process.currentDirectoryURL = TestDatabase.projectRoot
+        var environment = ProcessInfo.processInfo.environment
+        environment["DATABASE_URL"] = databaseURL
+        environment["NIGHTSHIFT_LOG_LEVEL"] = "info"
+        if let config { environment["NIGHTSHIFT_CONFIG"] = config }
+        process.environment = environment
+        process.standardOutput = output
+        process.standardError = output
+        try process.run()
+    }
+
+    /// SIGKILL: no drain, no goodbye; its leases simply stop being renewed.
+    func kill() {
+        Foundation.kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+    }
+
+    /// SIGTERM, then wait for the graceful exit.
+    func stop() {
+        guard process.isRunning else { return }
+        process.terminate()
+        process.waitUntilExit()
+    }
+
+    var output: String { (try? String(contentsOf: log, encoding: .utf8)) ?? "" }
+
+    deinit {
+        if process.isRunning { Foundation.kill(process.processIdentifier, SIGKILL) }
+        try? FileManager.default.removeItem(at: log)
+    }
+}
