@@ -11,7 +11,7 @@ APT_PACKAGES := postgresql-15 postgresql-client-15 postgresql-15-cron postgresql
                 libtap-parser-sourcehandler-pgtap-perl postgresql-15-plpgsql-check \
                 libpq-dev libcurl4-openssl-dev
 
-.PHONY: help setup db stop build migrate run serve demo test test-swift test-sql bench clean-db
+.PHONY: help setup db stop build build-tests migrate apply-migrations run serve demo test test-swift test-sql bench clean-db
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -33,8 +33,15 @@ clean-db: stop ## delete the embedded cluster (all local data)
 build: ## build the nightshift binary (debug)
 	swift build $(SWIFT_FLAGS) --product nightshift
 
-migrate: db build ## apply sql/migrations to the database
+migrate: db build apply-migrations ## apply sql/migrations to the database
+
+apply-migrations:
 	$(BIN) migrate
+
+# One build with testing enabled serves both the binary and the tests (building the
+# binary alone first would compile every dependency twice).
+build-tests:
+	swift build $(SWIFT_FLAGS) --build-tests
 
 run: setup migrate ## set up everything and serve the API on the embedded database
 	$(BIN) serve
@@ -44,10 +51,10 @@ serve: migrate ## serve the API (without the setup step)
 
 demo: run ## alias of run until the packs land
 
-test: setup migrate test-swift test-sql ## every test: swift test, then pg_prove over sql/tests
+test: setup db build-tests apply-migrations test-swift test-sql ## every test: swift test, then pg_prove over sql/tests
 
 test-swift:
-	swift test $(SWIFT_FLAGS)
+	swift test $(SWIFT_FLAGS) --skip-build
 
 test-sql:
 	psql "$(DATABASE_URL)" -qc 'create extension if not exists pgtap' >/dev/null

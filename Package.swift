@@ -16,6 +16,7 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.20.0"),
         .package(url: "https://github.com/vapor/jwt-kit", from: "5.1.0"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.5.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.0.0"),
         .package(url: "https://github.com/apple/swift-http-types", from: "1.0.0"),
         .package(url: "https://github.com/apple/swift-distributed-tracing", from: "1.1.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
@@ -38,7 +39,11 @@ let package = Package(
         .target(name: "HTTPClient", dependencies: ["CCurl"]),
         .target(
             name: "Observability",
-            dependencies: [.product(name: "Logging", package: "swift-log")]
+            dependencies: [
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ]
         ),
         .target(
             name: "Config",
@@ -66,6 +71,7 @@ let package = Package(
                 .product(name: "JWTKit", package: "jwt-kit"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
             ]
         ),
         // Edge functions: one folder each under functions/, served by Server.
@@ -87,6 +93,11 @@ let package = Package(
 
         // Benchmarks (bench/<area>/run.sh builds and runs them in release mode).
         .executableTarget(name: "bench-postgres", dependencies: ["Postgres"], path: "bench/postgres/swift"),
+        .executableTarget(
+            name: "bench-engine",
+            dependencies: ["Engine", "Postgres", "Migrations", .product(name: "Logging", package: "swift-log")],
+            path: "bench/engine/swift"
+        ),
 
         // Tests against a real PostgreSQL and real HTTP on loopback.
         .target(name: "TestSupport", dependencies: ["Postgres", "Migrations"], path: "Tests/TestSupport"),
@@ -108,7 +119,9 @@ let package = Package(
         .testTarget(
             name: "ServerTests",
             dependencies: [
-                "Server", "EdgeFunctions", "Config", "Postgres", "TestSupport",
+                "Server", "EdgeFunctions", "Config", "Postgres", "TestSupport", "Engine",
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),

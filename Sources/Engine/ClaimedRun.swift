@@ -13,6 +13,8 @@ struct ClaimedRun: Sendable {
     let trigger: RunTrigger
     /// Outputs of the steps an earlier attempt finished, by step name.
     let steps: [String: Data]
+    /// When it became due (its pickup latency runs from here).
+    let runAt: Date
 
     init(row: PostgresRow) throws {
         id = try row.decode(UUID.self, column: "id")
@@ -22,6 +24,7 @@ struct ClaimedRun: Sendable {
         maxAttempts = try row.decode(Int.self, column: "max_attempts")
         leaseToken = try row.decode(Int64.self, column: "lease_token")
         correlationID = try row.decode(UUID.self, column: "correlation_id")
+        runAt = try row.decode(Date.self, column: "run_at")
         switch try row.decode(String.self, column: "trigger_kind") {
         case "cron": trigger = .cron(slot: try row.decode(Date.self, column: "trigger_slot"))
         case "event": trigger = .event(id: try row.decode(UUID.self, column: "trigger_event_id"))

@@ -24,6 +24,7 @@ extension Worker {
             runID: run.id, functionID: run.functionID, attempt: run.attempt, maxAttempts: run.maxAttempts,
             correlationID: run.correlationID, trigger: run.trigger, database: database, logger: logger, step: step,
             payloadJSON: run.payload)
+        metrics.pickedUp(functionID: run.functionID, latency: Date().timeIntervalSince(run.runAt))
         logger.debug("run started", metadata: ["attempt": "\(run.attempt)"])
 
         do {

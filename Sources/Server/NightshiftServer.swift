@@ -3,6 +3,7 @@ import Engine
 import Hummingbird
 import Logging
 import Postgres
+import Prometheus
 
 /// The HTTP face of Nightshift: health, edge functions, and (later) the admin API.
 public enum NightshiftServer {
@@ -11,7 +12,8 @@ public enum NightshiftServer {
         config: NightshiftConfig,
         database: PostgresPool,
         functions: [any EdgeFunction],
-        authenticator: Authenticator
+        authenticator: Authenticator,
+        metrics: PrometheusCollectorRegistry? = nil
     ) throws -> Router<BasicRequestContext> {
         let byName = try index(functions, config: config)
         let router = Router(context: BasicRequestContext.self)
@@ -21,6 +23,7 @@ public enum NightshiftServer {
             .addRoutes(to: router)
         EngineRoutes(client: EngineClient(database: database), authenticator: authenticator, maxBodyBytes: config.api.maxBodyBytes)
             .addRoutes(to: router)
+        if let metrics { MetricsRoutes(registry: metrics, authenticator: authenticator).addRoutes(to: router) }
         return router
     }
 
@@ -29,10 +32,12 @@ public enum NightshiftServer {
         config: NightshiftConfig,
         database: PostgresPool,
         functions: [any EdgeFunction],
+        metrics: PrometheusCollectorRegistry? = nil,
         logger: Logger
     ) async throws -> some ApplicationProtocol {
         let authenticator = try await checkedAuthenticator(config: config)
-        let router = try makeRouter(config: config, database: database, functions: functions, authenticator: authenticator)
+        let router = try makeRouter(
+            config: config, database: database, functions: functions, authenticator: authenticator, metrics: metrics)
         return Application(
             router: router,
             configuration: .init(address: .hostname(config.api.host, port: config.api.port), serverName: "nightshift"),

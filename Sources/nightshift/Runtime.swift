@@ -6,7 +6,7 @@ import Postgres
 
 /// What the engine commands share: config, logging, a pool and the function registry.
 struct Runtime {
-    let config: NightshiftConfig
+    var config: NightshiftConfig
     let logger: Logger
     let database: PostgresPool
     let registry: FunctionRegistry

@@ -1,37 +1,62 @@
 import ArgumentParser
 import Config
 import EdgeFunctions
+import Engine
 import Hummingbird
+import Observability
 import Postgres
 import Server
+import ServiceLifecycle
 
-/// `nightshift serve`: the HTTP API and edge functions.
+/// `nightshift serve`: the HTTP API and edge functions, and (unless told otherwise) the
+/// worker and ticker in the same process: one binary is a whole Nightshift.
 struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Serve GET /health and POST /functions/v1/<name> on [api] host:port.",
-        discussion: "Stops gracefully on SIGINT or SIGTERM.")
+        abstract: "Serve the HTTP API on [api] host:port, with a worker and the ticker.",
+        discussion: """
+            Routes: GET /health, POST /functions/v1/<name>, /api/v1/... (service role), GET /metrics.
+            With --no-worker only the API runs (run `nightshift worker` elsewhere).
+            Stops gracefully on SIGINT or SIGTERM.
+            """)
 
     @OptionGroup var options: GlobalOptions
 
     @Option(help: "Port to listen on (overrides [api] port and NIGHTSHIFT_API_PORT).")
     var port: Int?
 
+    @Option(help: "Runs executing at once in the embedded worker.")
+    var concurrency = 20
+
+    @Flag(help: "Serve the API only: no worker, no ticker.")
+    var noWorker = false
+
     func run() async throws {
-        var config = try options.loadConfig()
-        if let port { config.api.port = port }
-        let logger = try options.bootstrapLogging(component: "server")
-        let database = PostgresPool(
-            configuration: PostgresConfiguration(url: config.database.url, applicationName: "nightshift-serve"),
-            maxConnections: config.database.poolSize)
+        let metrics = MetricsSetup.bootstrapPrometheus()
+        var runtime = try Runtime(options: options, component: "server", applicationName: "nightshift-serve", extraConnections: 2)
+        if let port { runtime.config.api.port = port }
+        let config = runtime.config
         do {
             let app = try await NightshiftServer.makeApplication(
-                config: config, database: database, functions: Catalog.all, logger: logger)
-            logger.info("serving", metadata: ["address": "\(config.api.host):\(config.api.port)", "functions": "\(Catalog.all.map(\.name))"])
-            try await app.runService()
+                config: config, database: runtime.database, functions: Catalog.all, metrics: metrics, logger: runtime.logger)
+            var services: [any Service] = [app]
+            if !noWorker {
+                try await runtime.registry.sync(to: runtime.database)
+                services.append(Worker(
+                    registry: runtime.registry, database: runtime.database,
+                    options: WorkerOptions(concurrency: concurrency), logger: runtime.logger))
+                services.append(Ticker(database: runtime.database, logger: runtime.logger))
+            }
+            runtime.logger.info("serving", metadata: [
+                "address": "\(config.api.host):\(config.api.port)", "edge_functions": "\(Catalog.all.map(\.name))",
+                "worker": "\(!noWorker)",
+            ])
+            let group = ServiceGroup(configuration: .init(
+                services: services.map { .init(service: $0) }, gracefulShutdownSignals: [.sigterm, .sigint], logger: runtime.logger))
+            try await group.run()
         } catch let error as ConfigError {
-            await database.close()
+            await runtime.database.close()
             throw ValidationError("configuration error: \(error)")
         }
-        await database.close()
+        await runtime.database.close()
     }
 }

@@ -7,6 +7,7 @@ import HummingbirdTesting
 import JWTKit
 import Logging
 import Postgres
+import Prometheus
 import Server
 import TestSupport
 
@@ -68,13 +69,15 @@ struct Open: EdgeFunction {
 /// Runs `body` against a live server on a loopback port.
 func withServer<T: Sendable>(
     databaseURL: String = TestDatabase.url,
+    metrics: PrometheusCollectorRegistry? = nil,
     _ body: @escaping @Sendable (any TestClientProtocol) async throws -> T
 ) async throws -> T {
     let config = try await testConfig()
     let pool = PostgresPool(configuration: PostgresConfiguration(url: databaseURL), maxConnections: 2)
     let authenticator = try await NightshiftServer.checkedAuthenticator(config: config)
     let router = try NightshiftServer.makeRouter(
-        config: config, database: pool, functions: Catalog.all + [ServiceOnly(), Open()], authenticator: authenticator)
+        config: config, database: pool, functions: Catalog.all + [ServiceOnly(), Open()], authenticator: authenticator,
+        metrics: metrics)
     let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)))
     do {
         let result = try await app.test(.live) { client in try await body(client) }
@@ -103,6 +106,12 @@ struct Reply {
 }
 
 extension TestClientProtocol {
+    func get(_ uri: String, token: String? = nil) async throws -> Reply {
+        var headers: HTTPFields = [:]
+        if let token { headers[.authorization] = "Bearer \(token)" }
+        return try await execute(uri: uri, method: .get, headers: headers) { try Reply($0) }
+    }
+
     func post(_ uri: String, token: String? = nil, apikey: String? = nil, body: String? = nil, headers extra: HTTPFields = [:]) async throws -> Reply {
         var headers: HTTPFields = [.contentType: "application/json"]
         if let token { headers[.authorization] = "Bearer \(token)" }

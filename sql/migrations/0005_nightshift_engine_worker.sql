@@ -6,7 +6,8 @@
 create function nightshift.claim_runs(worker text, max_runs integer, lease interval, function_ids text[] default null)
 returns table (
     id uuid, function_id text, payload jsonb, attempt integer, max_attempts integer, lease_token bigint,
-    correlation_id uuid, trigger_kind text, trigger_slot timestamptz, trigger_event_id uuid, steps jsonb)
+    correlation_id uuid, trigger_kind text, trigger_slot timestamptz, trigger_event_id uuid, steps jsonb,
+    run_at timestamptz)
 language plpgsql
 security definer
 set search_path = ''
@@ -132,12 +133,13 @@ begin
             updated_at = now()
         where r.id = any (v_run_ids)
         returning r.id, r.function_id, r.payload, r.attempt, r.max_attempts, r.lease_token, r.correlation_id,
-                  r.trigger_kind, r.trigger_slot, r.trigger_event_id
+                  r.trigger_kind, r.trigger_slot, r.trigger_event_id, r.run_at
     )
     select c.id, c.function_id, c.payload, c.attempt, c.max_attempts, c.lease_token, c.correlation_id,
            c.trigger_kind, c.trigger_slot, c.trigger_event_id,
            (select coalesce(pg_catalog.jsonb_object_agg(s.name, s.output), '{}')
-            from nightshift.steps s where s.run_id = c.id)
+            from nightshift.steps s where s.run_id = c.id),
+           c.run_at  -- when it became due: the worker's pickup-latency metric starts here
     from claimed c;
 end
 $$;

@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# bench/engine: Nightshift's engine beside the peers of ../shared/bench/peers, on the peers'
+# own throwaway cluster (same settings), in one run, rounds alternating the order.
+#   ROUNDS=2 PEERS="pgqueuer dbos oban" bash bench/engine/run.sh
+# Writes bench/results/engine-<stamp>.{jsonl,md}; prints the markdown table.
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+PROJECT=$(pwd)
+PEERS_DIR=${PEERS_DIR:-$PROJECT/../shared/bench/peers}
+ROUNDS=${ROUNDS:-2}
+PEERS=${PEERS:-"pgqueuer dbos oban"}
+PORT=${PORT:-55432}
+PGDATA_DIR=${PGDATA_DIR:-$PROJECT/.nightshift/bench-peers-pg}
+VENV=$PROJECT/.nightshift/peers-venv
+STAMP=$(date -u +%Y-%m-%d_%H%MZ)
+mkdir -p bench/results
+export BENCH_RESULTS=$PROJECT/bench/results/engine-$STAMP.jsonl
+export BENCH_PG="postgresql://postgres@127.0.0.1:$PORT"
+: >"$BENCH_RESULTS"
+
+[ -d "$PEERS_DIR" ] || { echo "bench/engine: peers not found at $PEERS_DIR"; exit 1; }
+if [ ! -x "$VENV/bin/python" ]; then
+  PYTHON=${PYTHON:-$(command -v python3.12 || command -v python3.13 || ls "$HOME"/.pyenv/versions/3.1[23]*/bin/python3 2>/dev/null | head -n 1)}
+  [ -n "$PYTHON" ] || { echo "bench/engine: the peers need Python >= 3.12 (set PYTHON)"; exit 1; }
+  "$PYTHON" -m venv "$VENV" && "$VENV/bin/pip" install -q -r "$PEERS_DIR/requirements.lock.txt" || exit 1
+fi
+PY=$VENV/bin/python
+
+echo "== release build"
+swift build -c release --product bench-engine 2>&1 | grep -E "error:" && exit 1
+BIN=$(swift build -c release --show-bin-path)/bench-engine
+
+echo "== peers' cluster on :$PORT ($PGDATA_DIR)"
+bash "$PEERS_DIR/pg.sh" stop "$PGDATA_DIR" >/dev/null 2>&1 || true
+rm -rf "$PGDATA_DIR"
+bash "$PEERS_DIR/pg.sh" start "$PGDATA_DIR" "$PORT" >/dev/null || { echo "could not start the peers' cluster"; exit 1; }
+trap 'bash "$PEERS_DIR/pg.sh" stop "$PGDATA_DIR" >/dev/null 2>&1' EXIT
+
+ENVF=$PROJECT/bench/results/engine-$STAMP.env.txt
+{
+  echo "date (UTC):   $(date -u '+%Y-%m-%d %H:%M:%S')"
+  echo "host:         $(uname -srm), $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
+  echo "memory:       $(free -g | awk '/Mem:/ {print $2 " GiB"}')"
+  echo "postgres:     $(psql "$BENCH_PG/postgres" -Atc 'select version()' | cut -d, -f1)"
+  echo "pg settings:  $(psql "$BENCH_PG/postgres" -Atc "select string_agg(name||'='||current_setting(name), ', ') from pg_settings where name in ('shared_buffers','max_connections','fsync','synchronous_commit')")"
+  echo "swift:        $(swift --version 2>&1 | head -n 1)"
+  echo "loadavg:      $(cat /proc/loadavg)"
+} >"$ENVF"
+cat "$ENVF"
+
+part() {  # part NAME TIMEOUT CMD...
+  local name=$1 limit=$2; shift 2
+  echo "-- $name"
+  timeout --kill-after=10 "$limit" "$@" >/dev/null || echo "   FAILED ($name)"
+}
+
+for r in $(seq "$ROUNDS"); do
+  order="nightshift $PEERS"
+  [ $((r % 2)) -eq 0 ] && order="$(echo "$PEERS" | tr ' ' '\n' | tac | tr '\n' ' ')nightshift"
+  for lib in $order; do
+    if [ "$lib" = nightshift ]; then
+      for workload in throughput latency steps; do part "nightshift $workload run=$r" 300 "$BIN" "$BENCH_PG" "$workload" "$r"; done
+    else
+      part "$lib throughput run=$r" 300 "$PY" "$PEERS_DIR/bench_$lib.py" throughput --run "$r"
+      part "$lib latency run=$r" 120 "$PY" "$PEERS_DIR/bench_$lib.py" latency --run "$r"
+      [ "$lib" = dbos ] && part "dbos steps run=$r" 240 "$PY" "$PEERS_DIR/bench_dbos.py" steps --run "$r"
+    fi
+  done
+done
+
+"$PY" "$PEERS_DIR/report.py" "$BENCH_RESULTS" "$ENVF" >"${BENCH_RESULTS%.jsonl}.md"
+python3 - "$BENCH_RESULTS" <<'PY'
+import json, statistics, sys
+recs = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+def med(lib, workload, figure):
+    v = [r["value"] for r in recs if r["library"] == lib and r["workload"] == workload and r["figure"] == figure and r["value"] is not None]
+    return statistics.median(v) if v else None
+ours = {k: med("nightshift", *k) for k in [("throughput", "execute"), ("latency", "pickup p99"), ("workflow 5 steps", "per-step overhead")]}
+print("\nNightshift beside the best peer (medians of rounds):")
+peers = sorted({r["library"] for r in recs} - {"nightshift"})
+best_tp = max(((med(p, "throughput", "execute") or 0), p) for p in peers) if peers else (None, None)
+best_lat = min(((med(p, "latency", "pickup p99") or 1e9), p) for p in peers) if peers else (None, None)
+dbos = med("dbos", "workflow 5 steps", "per-step overhead")
+if ours[("throughput", "execute")] and best_tp[0]:
+    print(f"  throughput   {ours[('throughput','execute')]:,.0f} runs/s vs {best_tp[1]} {best_tp[0]:,.0f} jobs/s: {ours[('throughput','execute')]/best_tp[0]:.2f}x (target >= 2x)")
+if ours[("latency", "pickup p99")] and best_lat[1]:
+    print(f"  pickup p99   {ours[('latency','pickup p99')]:.2f} ms vs {best_lat[1]} {best_lat[0]:.2f} ms (target <= 3 ms)")
+if ours[("workflow 5 steps", "per-step overhead")] is not None and dbos:
+    print(f"  per step     {ours[('workflow 5 steps','per-step overhead')]:.3f} ms vs dbos {dbos:.3f} ms: {dbos/ours[('workflow 5 steps','per-step overhead')]:.1f}x less (target <= 0.5 ms)")
+rss = [r["value"] for r in recs if r["library"] == "nightshift" and r["figure"] == "peak RSS"]
+if rss: print(f"  peak RSS of the orchestrator: {max(rss):.1f} MiB (largest of all workloads)")
+PY
+echo
+cat "${BENCH_RESULTS%.jsonl}.md" | sed -n '/## Results/,/## Settings/p'

@@ -1,0 +1,189 @@
+import Engine
+import Foundation
+import Logging
+import Migrations
+import Postgres
+import Synchronization
+
+/// bench-engine <server-url> throughput|latency|steps <run>
+/// Runs one workload of the peers' suite (../shared/bench/peers) against a fresh database on the
+/// same server, and appends its figures to $BENCH_RESULTS in the peers' JSON-lines format, so
+/// report.py prints Nightshift beside them.
+@main
+struct BenchEngine {
+    static func main() async throws {
+        let arguments = CommandLine.arguments
+        guard arguments.count == 4, let run = Int(arguments[3]) else {
+            FileHandle.standardError.write(Data("usage: bench-engine <server-url> throughput|latency|steps <run>\n".utf8))
+            exit(2)
+        }
+        let server = arguments[1]
+        let url = try await freshDatabase(server: server, name: "bench_nightshift")
+        let database = PostgresPool(configuration: PostgresConfiguration(url: url, applicationName: "bench-engine"), maxConnections: 8, acquireTimeout: .seconds(30))
+        let bench = BenchEngine(database: database, run: run)
+        switch arguments[2] {
+        case "throughput": try await bench.throughput()
+        case "latency": try await bench.latency()
+        case "steps": try await bench.steps()
+        default:
+            FileHandle.standardError.write(Data("unknown workload \(arguments[2])\n".utf8))
+            exit(2)
+        }
+        var usage = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        bench.emit(arguments[2], "peak RSS", Double(usage.ru_maxrss) / 1024, "MiB", detail: "orchestrator process, getrusage")
+        await database.close()
+    }
+
+    let database: PostgresPool
+    let run: Int
+    static let n = Int(ProcessInfo.processInfo.environment["BENCH_N"] ?? "20000") ?? 20000
+    static let latencyN = Int(ProcessInfo.processInfo.environment["BENCH_LAT_N"] ?? "500") ?? 500
+    static let latencyRate = Double(ProcessInfo.processInfo.environment["BENCH_LAT_RATE"] ?? "50") ?? 50
+    static let stepRuns = 2000
+
+    static let logger: Logger = {
+        var logger = Logger(label: "bench-engine")
+        logger.logLevel = .error
+        return logger
+    }()
+
+    /// Drops and recreates `name` on the server, then applies the project's migrations.
+    static func freshDatabase(server: String, name: String) async throws -> String {
+        let admin = try await PostgresConnection.connect(PostgresConfiguration(url: server + "/postgres"))
+        try await admin.executeScript("drop database if exists \(name) with (force)")
+        try await admin.executeScript("create database \(name) template template0")
+        await admin.close()
+        let url = server + "/" + name
+        _ = try await Migrator(files: try MigrationFile.load(from: "sql/migrations"), logger: logger).run(databaseURL: url)
+        return url
+    }
+
+    func worker(_ functions: [NightshiftFunction], concurrency: Int) async throws -> (Worker, Task<Void, any Error>) {
+        let registry = try FunctionRegistry(functions)
+        try await registry.sync(to: database)
+        let worker = Worker(
+            registry: registry, database: database,
+            options: WorkerOptions(concurrency: concurrency, claimBatch: 500, pollInterval: .milliseconds(200), workerID: "bench"),
+            logger: Self.logger)
+        return (worker, Task { try await worker.run() })
+    }
+
+    func dbEpoch() async throws -> Double {
+        try await database.query("select extract(epoch from clock_timestamp())::float8")[0].decode(Double.self, at: 0)
+    }
+
+    /// (a) N no-op runs enqueued in one statement while no worker runs, then executed by one
+    /// worker: worker start to last completion, on the database clock (as the peers measure).
+    func throughput() async throws {
+        let n = Self.n
+        try await FunctionRegistry(Builtins.all).sync(to: database)
+        let clock = ContinuousClock()
+        let enqueueStarted = clock.now
+        try await database.execute("""
+            select nightshift.enqueue_many('nightshift/noop', (select jsonb_agg('{}'::jsonb) from generate_series(1, \(n))))
+            """)
+        let enqueueSeconds = (clock.now - enqueueStarted).seconds
+        let started = try await dbEpoch()
+        let (_, task) = try await worker(Builtins.all, concurrency: 1000)
+        while try await database.query("select count(*) from nightshift.runs where status = 'completed'")[0].decode(Int.self, at: 0) < n {
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        let last = try await database.query("select extract(epoch from max(finished_at))::float8 from nightshift.runs")[0].decode(Double.self, at: 0)
+        task.cancel()
+        _ = await task.result
+        emit("throughput", "enqueue", Double(n) / enqueueSeconds, "jobs/s", detail: "\(n) runs, enqueue_many in one statement, \(String(format: "%.2f", enqueueSeconds))s")
+        emit("throughput", "execute", Double(n) / (last - started), "jobs/s",
+             detail: "\(n) runs in \(String(format: "%.2f", last - started))s (worker start -> last completion, DB clock); claims of 500, batched completions")
+    }
+
+    /// (b) Runs triggered one at a time at 50/s into an idle worker: from just before the
+    /// trigger call to the handler starting.
+    func latency() async throws {
+        let starts = Mutex<[Int: Date]>([:])
+        let probe = NightshiftFunction(id: "bench/latency", payload: [String: Int].self) { payload, _ in
+            let now = Date()
+            starts.withLock { $0[payload["i"] ?? -1] = now }
+            return NoPayload()
+        }
+        let (_, task) = try await worker([probe], concurrency: 50)
+        try await Task.sleep(for: .seconds(2))  // idle, as the peers' worker is
+        let client = EngineClient(database: database)
+        var sent: [Int: Date] = [:]
+        let interval = 1.0 / Self.latencyRate
+        let begin = Date()
+        for i in 0..<Self.latencyN {
+            let due = begin.addingTimeInterval(Double(i) * interval)
+            let wait = due.timeIntervalSinceNow
+            if wait > 0 { try await Task.sleep(for: .milliseconds(Int(wait * 1000))) }
+            sent[i] = Date()
+            _ = try await client.trigger("bench/latency", payloadJSON: #"{"i": \#(i)}"#)
+        }
+        let deadline = Date().addingTimeInterval(30)
+        while starts.withLock({ $0.count }) < Self.latencyN, Date() < deadline { try await Task.sleep(for: .milliseconds(50)) }
+        task.cancel()
+        _ = await task.result
+        let picked = starts.withLock { $0 }
+        let latencies = sent.compactMap { i, at in picked[i].map { $0.timeIntervalSince(at) * 1000 } }.sorted()
+        let rate = Double(Self.latencyN) / Date().timeIntervalSince(begin)
+        let detail = "\(latencies.count)/\(Self.latencyN) runs picked up; paced at \(Self.latencyRate)/s (achieved \(String(format: "%.1f", rate))/s incl. drain); same process enqueues and works"
+        for (figure, p) in [("pickup p50", 50.0), ("pickup p95", 95.0), ("pickup p99", 99.0), ("pickup max", 100.0)] {
+            emit("latency", figure, Self.percentile(latencies, p), "ms", detail: detail)
+        }
+    }
+
+    /// (c) 2,000 runs of 5 no-op checkpointed steps and 2,000 of none, one at a time:
+    /// per-step overhead = (t5 - t0) / 5 per run, as the peers compute it for DBOS.
+    func steps() async throws {
+        let five = NightshiftFunction(id: "bench/steps5", payload: NoPayload.self) { _, context in
+            for index in 1...5 { try await context.step.run("s\(index)") { index } }
+            return NoPayload()
+        }
+        let zero = NightshiftFunction(id: "bench/steps0", payload: NoPayload.self) { _, _ in NoPayload() }
+        let (_, task) = try await worker([five, zero], concurrency: 1)
+        var seconds: [String: Double] = [:]
+        for id in ["bench/steps0", "bench/steps5"] {
+            try await database.execute("select nightshift.enqueue_many(\(id), (select jsonb_agg('{}'::jsonb) from generate_series(1, \(Self.stepRuns))))")
+            let started = try await dbEpoch()
+            while try await database.query("select count(*) from nightshift.runs where function_id = \(id) and status = 'completed'")[0].decode(Int.self, at: 0) < Self.stepRuns {
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            let last = try await database.query("select extract(epoch from max(finished_at))::float8 from nightshift.runs where function_id = \(id)")[0].decode(Double.self, at: 0)
+            seconds[id] = last - started
+        }
+        task.cancel()
+        _ = await task.result
+        let t5 = seconds["bench/steps5"]! / Double(Self.stepRuns)
+        let t0 = seconds["bench/steps0"]! / Double(Self.stepRuns)
+        emit("workflow 5 steps", "sequential", 1 / t5, "workflows/s", detail: String(format: "%.2f ms per 5-step run (claim, 5 checkpoints, completion)", t5 * 1000))
+        emit("workflow 0 steps", "sequential", 1 / t0, "workflows/s", detail: String(format: "%.2f ms per 0-step run", t0 * 1000))
+        emit("workflow 5 steps", "per-step overhead", (t5 - t0) / 5 * 1000, "ms/step", detail: "(t_5step - t_0step) / 5, per run; each step one checkpoint_step round trip and commit")
+    }
+
+    static func percentile(_ sorted: [Double], _ p: Double) -> Double {
+        guard !sorted.isEmpty else { return .nan }
+        let k = max(0, min(sorted.count - 1, Int((p / 100 * Double(sorted.count)).rounded(.up)) - 1))
+        return (sorted[k] * 100).rounded() / 100
+    }
+
+    /// One figure, in the peers' JSON-lines format.
+    func emit(_ workload: String, _ figure: String, _ value: Double, _ unit: String, detail: String) {
+        let record: [String: Any] = [
+            "library": "nightshift", "version": "0.1.0", "workload": workload, "figure": figure,
+            "value": value.isFinite ? (value * 100).rounded() / 100 : NSNull(), "unit": unit,
+            "settings": "1 Swift process (release build), in-process worker, pool 8", "run": run,
+            "ts": ISO8601DateFormatter().string(from: Date()), "detail": detail,
+        ]
+        let line = String(decoding: try! JSONSerialization.data(withJSONObject: record, options: [.sortedKeys]), as: UTF8.self)
+        print(line)
+        if let path = ProcessInfo.processInfo.environment["BENCH_RESULTS"], let handle = FileHandle(forWritingAtPath: path) {
+            handle.seekToEndOfFile()
+            handle.write(Data((line + "\n").utf8))
+            handle.closeFile()
+        }
+    }
+}
+
+extension Duration {
+    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
+}
