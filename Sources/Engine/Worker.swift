@@ -126,6 +126,7 @@ public final class Worker: Service, Sendable {
                     do {
                         claimed = try await claim(wanted)
                     } catch {
+                        if Task.isCancelled { break }  // shutting down: not a failure
                         logger.error("claim failed", metadata: ["error": "\(error)"])
                         try? await Task.sleep(for: .milliseconds(200))
                         break

@@ -20,8 +20,13 @@ export BENCH_PG="postgresql://postgres@127.0.0.1:$PORT"
 
 [ -d "$PEERS_DIR" ] || { echo "bench/engine: peers not found at $PEERS_DIR"; exit 1; }
 if [ ! -x "$VENV/bin/python" ]; then
-  PYTHON=${PYTHON:-$(command -v python3.12 || command -v python3.13 || ls "$HOME"/.pyenv/versions/3.1[23]*/bin/python3 2>/dev/null | head -n 1)}
-  [ -n "$PYTHON" ] || { echo "bench/engine: the peers need Python >= 3.12 (set PYTHON)"; exit 1; }
+  # The first candidate that really runs (a pyenv shim may exist without its version active).
+  if [ -z "${PYTHON:-}" ]; then
+    for candidate in $(command -v python3.12 python3.13) "$HOME"/.pyenv/versions/3.1[23]*/bin/python3; do
+      if "$candidate" -c 'import sys; assert sys.version_info >= (3, 12)' 2>/dev/null; then PYTHON=$candidate; break; fi
+    done
+  fi
+  [ -n "${PYTHON:-}" ] || { echo "bench/engine: the peers need Python >= 3.12 (set PYTHON)"; exit 1; }
   "$PYTHON" -m venv "$VENV" && "$VENV/bin/pip" install -q -r "$PEERS_DIR/requirements.lock.txt" || exit 1
 fi
 PY=$VENV/bin/python

@@ -12,6 +12,13 @@ extension PostgresConnection {
         return try check(result, query: query.sql)
     }
 
+    /// Runs `query` unless the connection proves dead before anything is sent (then nil), so a
+    /// pool can send it over another connection instead.
+    func queryIfAlive(_ query: PostgresQuery) throws -> PostgresRows? {
+        guard checkAlive() else { return nil }
+        return try self.query(query)
+    }
+
     /// Runs one parameterised statement and returns the number of rows it affected.
     @discardableResult
     public func execute(_ query: PostgresQuery) throws -> Int {

@@ -1,10 +1,16 @@
 extension PostgresPool {
     /// Takes a live idle connection, opens a new one below the limit, or waits for one.
-    func acquire() async throws -> PostgresConnection {
+    /// `probe: false` skips the liveness round trip for a recently used connection; the caller
+    /// then checks liveness itself in the same hop as its query (`queryIfAlive`).
+    func acquire(probe: Bool = true) async throws -> PostgresConnection {
         while true {
             guard !isClosed else { throw closedError() }
             if let connection = idle.popLast() {
-                // Idle connections can die unnoticed (server restart, pg_terminate_backend): probe first.
+                let since = idleSinceLast()
+                // Idle connections can die unnoticed (server restart, pg_terminate_backend): probe
+                // first. A single query on a connection released moments ago skips the separate
+                // probe (as PgBouncer's server_check_delay does): it checks in the same hop.
+                if !probe, ContinuousClock.now - since < Self.recentlyUsed { return connection }
                 if await connection.checkAlive() { return connection }
                 openCount -= 1
                 continue
@@ -20,6 +26,13 @@ extension PostgresPool {
                 return try await openConnection()
             }
         }
+    }
+
+    /// An idle connection younger than this is not probed before reuse.
+    static var recentlyUsed: Duration { .milliseconds(500) }
+
+    private func idleSinceLast() -> ContinuousClock.Instant {
+        idleSince.popLast() ?? .now - .seconds(3600)
     }
 
     /// Opens a connection for a slot already counted in `openCount`.
@@ -51,6 +64,7 @@ extension PostgresPool {
         }
         if waiters.isEmpty {
             idle.append(connection)
+            idleSince.append(ContinuousClock.now)
         } else {
             let waiter = waiters.removeFirst()
             waiter.timeout.cancel()

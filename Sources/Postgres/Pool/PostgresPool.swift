@@ -9,6 +9,8 @@ public actor PostgresPool {
     public nonisolated let acquireTimeout: Duration
 
     var idle: [PostgresConnection] = []
+    /// When each idle connection came back (same order as `idle`).
+    var idleSince: [ContinuousClock.Instant] = []
     /// Connections in use, idle, or being opened; never above `maxConnections`.
     var openCount = 0
     var waiters: [Waiter] = []
@@ -71,13 +73,27 @@ public actor PostgresPool {
     /// Runs one query on a pooled connection.
     @discardableResult
     public nonisolated func query(_ query: PostgresQuery) async throws -> PostgresRows {
-        try await withConnection { connection in try await connection.query(query) }
+        // One hop to the connection both checks it is alive and runs the query; a connection
+        // found dead before anything was sent is discarded and the query goes to another.
+        for _ in 0...maxConnections {
+            let connection = try await acquire(probe: false)
+            let rows: PostgresRows?
+            do {
+                rows = try await connection.queryIfAlive(query)
+            } catch {
+                await release(connection, discard: (error as? PostgresError)?.kind == .connection)
+                throw error
+            }
+            await release(connection, discard: rows == nil)
+            if let rows { return rows }
+        }
+        throw PostgresError(kind: .connection, message: "no live connection: every pooled connection was found closed", query: query.sql)
     }
 
     /// Runs one statement on a pooled connection and returns the affected row count.
     @discardableResult
     public nonisolated func execute(_ query: PostgresQuery) async throws -> Int {
-        try await withConnection { connection in try await connection.execute(query) }
+        try await self.query(query).affectedRows
     }
 
     /// Counts for monitoring: connections open (including in use), idle, and callers waiting.
@@ -97,6 +113,7 @@ public actor PostgresPool {
         }
         let connections = idle
         idle.removeAll()
+        idleSince.removeAll()
         openCount -= connections.count
         for connection in connections { await connection.close() }
     }
