@@ -30,7 +30,11 @@ die() { echo "local-db: $*" >&2; exit 1; }
 
 [ -x "$pgbin/pg_ctl" ] || die "PostgreSQL 15 not found at $pgbin (apt-get install postgresql-15)"
 
-running() { as_owner "$pgbin/pg_ctl" -D "$data" status >/dev/null 2>&1; }
+# The server's pid from its pid file, and whether that process is really alive: after a crash
+# the pid may be gone, or linger as a zombie nobody reaped (which pg_ctl status counts as running).
+postmaster_pid() { head -n 1 "$data/postmaster.pid" 2>/dev/null || true; }
+alive() { [ -n "$1" ] && [ -e "/proc/$1" ] && [ "$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null)" != Z ]; }
+running() { alive "$(postmaster_pid)" && as_owner "$pgbin/pg_ctl" -D "$data" status >/dev/null 2>&1; }
 
 init_cluster() {
   mkdir -p "$state"
@@ -63,13 +67,22 @@ start() {
   if running; then
     echo "local-db: already running on 127.0.0.1:$port (socket $sock)"
   else
-    # A pid file left by a crash: pg_ctl status says "not running", so the file is stale.
+    # A pid file left by a crash names a server that is gone: the file is stale.
     if [ -f "$data/postmaster.pid" ]; then
-      echo "local-db: removing stale postmaster.pid"
+      echo "local-db: removing stale postmaster.pid (server pid $(postmaster_pid) is gone)"
       rm -f "$data/postmaster.pid"
     fi
-    as_owner "$pgbin/pg_ctl" -D "$data" -l "$log" -o "-p $port" -w -t 60 start >/dev/null \
-      || { tail -n 20 "$log" >&2; die "could not start PostgreSQL (log: $log)"; }
+    # After a crash the old server's children may hold its shared memory for a moment
+    # ("pre-existing shared memory block is still in use"): try again briefly.
+    started=no
+    for attempt in 1 2 3 4 5; do
+      if as_owner "$pgbin/pg_ctl" -D "$data" -l "$log" -o "-p $port" -w -t 60 start >/dev/null 2>&1; then
+        started=yes; break
+      fi
+      rm -f "$data/postmaster.pid"
+      sleep 2
+    done
+    [ "$started" = yes ] || { tail -n 20 "$log" >&2; die "could not start PostgreSQL (log: $log)"; }
     echo "local-db: started on 127.0.0.1:$port (socket $sock)"
   fi
   if ! as_owner "$pgbin/psql" -h "$sock" -p "$port" -U postgres -d postgres -tAc \
