@@ -1,3 +1,4 @@
+import Foundation
 import ArgumentParser
 import Config
 import Engine
@@ -33,4 +34,3 @@ func parseRunID(_ text: String) throws -> UUID {
     return id
 }
 
-import Foundation
