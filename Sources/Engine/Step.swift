@@ -15,6 +15,7 @@ public final class Step: Sendable {
     let logger: Logger
     let metrics: EngineMetrics
     let functionID: String
+    let checkpointCommits: CommitDurability
     /// True once the heartbeat learned the lease is gone: no new step starts.
     let isLost: @Sendable () -> Bool
     private let state: Mutex<State>
@@ -26,8 +27,9 @@ public final class Step: Sendable {
         var uses: [String: Int] = [:]
     }
 
-    init(runID: UUID, functionID: String, leaseToken: Int64, memo: [String: Data], database: PostgresPool, logger: Logger, metrics: EngineMetrics,
-        isLost: @escaping @Sendable () -> Bool = { false }) {
+    init(runID: UUID, functionID: String, leaseToken: Int64, memo: [String: Data], checkpointCommits: CommitDurability = .synchronous,
+        database: PostgresPool, logger: Logger, metrics: EngineMetrics, isLost: @escaping @Sendable () -> Bool = { false }) {
+        self.checkpointCommits = checkpointCommits
         self.isLost = isLost
         self.runID = runID
         self.functionID = functionID
@@ -146,7 +148,9 @@ public final class Step: Sendable {
     private func checkpoint(_ key: String, _ json: Data) async throws {
         let text = String(decoding: json, as: UTF8.self)
         do {
-            try await database.execute("select nightshift.checkpoint_step(\(runID), \(leaseToken), \(key), \(text)::jsonb)")
+            try await database.execute("""
+                select nightshift.checkpoint_step(\(runID), \(leaseToken), \(key), \(text)::jsonb)\(unescaped: checkpointCommits.selectSuffix)
+                """)
         } catch let error as PostgresError where error.sqlState == "NSL01" {
             throw LeaseLostError(runID: runID.uuidString)
         }

@@ -19,6 +19,7 @@ extension Worker {
         let started = clock.now
         let step = Step(
             runID: run.id, functionID: run.functionID, leaseToken: run.leaseToken, memo: run.steps,
+            checkpointCommits: options.bookkeepingCommits,
             database: database, logger: logger, metrics: metrics, isLost: { [inFlight = inFlightRuns] in inFlight.isLost(run.id) })
         let context = RunContext(
             runID: run.id, functionID: run.functionID, attempt: run.attempt, maxAttempts: run.maxAttempts,

@@ -30,15 +30,19 @@ public final class Worker: Service, Sendable {
 
     /// Runs until graceful shutdown (or cancellation), then drains in-flight runs.
     public func run() async throws {
+        // A run's NOTIFY wakes the claim loop straight from the listener's thread: pickup
+        // latency is the worker's promise, and a task hop there costs more than the claim.
+        let probe = "probe:\(options.workerID)"
         let listener = PostgresListener(
             configuration: database.configuration, channels: ["nightshift_runs"],
-            onConnectionError: { [logger] error in logger.warning("listener connection lost", metadata: ["error": "\(error)"]) })
+            onConnectionError: { [logger] error in logger.warning("listener connection lost", metadata: ["error": "\(error)"]) },
+            onNotification: { [wake] notification in if notification.payload != probe { wake.signal() } })
         logger.info("worker started", metadata: [
             "concurrency": "\(options.concurrency)", "functions": "\(registry.functions.keys.sorted())",
         ])
         await withGracefulShutdownHandler {
             await withTaskGroup(of: Void.self) { group in
-                group.addTask { await self.listen(listener) }
+                group.addTask { await self.listen(listener, probe: probe) }
                 group.addTask { await self.poll() }
                 group.addTask { await self.heartbeat() }
                 await self.claimLoop()
@@ -54,8 +58,7 @@ public final class Worker: Service, Sendable {
 
     /// Turns notifications into wake-ups, and checks once that a NOTIFY really arrives:
     /// behind a transaction pooler it does not, and the worker must rely on polling.
-    private func listen(_ listener: PostgresListener) async {
-        let probe = "probe:\(options.workerID)"
+    private func listen(_ listener: PostgresListener, probe: String) async {
         let probeSent = ContinuousClock.now
         var probed = false
         let probeAnswered = Flag()
@@ -76,11 +79,10 @@ public final class Worker: Service, Sendable {
                     }
                 }
             case .notification(let notification):
+                // Run notifications already woke the claim loop (onNotification).
                 if notification.payload == probe {
                     probeAnswered.set()
                     logger.debug("NOTIFY reaches this worker", metadata: ["after": "\(ContinuousClock.now - probeSent)"])
-                } else {
-                    wake.signal()
                 }
             }
         }
@@ -161,7 +163,8 @@ public final class Worker: Service, Sendable {
     private func claim(_ count: Int) async throws -> [ClaimedRun] {
         let functionIDs = Array(registry.functions.keys)
         return try await database.query("""
-            select * from nightshift.claim_runs(\(options.workerID), \(count)::int, \(options.leaseInterval)::interval, \(functionIDs))
+            select c.*\(unescaped: options.bookkeepingCommits.selectSuffix)
+            from nightshift.claim_runs(\(options.workerID), \(count)::int, \(options.leaseInterval)::interval, \(functionIDs)) c
             """).map { try ClaimedRun(row: $0) }
     }
 }

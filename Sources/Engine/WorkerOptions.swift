@@ -14,12 +14,15 @@ public struct WorkerOptions: Sendable {
     public var drainTimeout: Duration
     /// Names this worker in leases and logs.
     public var workerID: String
+    /// Whether claims and `step.run` checkpoints wait for their commit to reach disk.
+    public var bookkeepingCommits: CommitDurability
 
     public init(
         concurrency: Int = 50, claimBatch: Int = 500, lease: Duration = .seconds(30),
         pollInterval: Duration = .milliseconds(500), drainTimeout: Duration = .seconds(25),
-        workerID: String = WorkerOptions.defaultWorkerID()
+        workerID: String = WorkerOptions.defaultWorkerID(), bookkeepingCommits: CommitDurability = .asynchronous
     ) {
+        self.bookkeepingCommits = bookkeepingCommits
         self.concurrency = concurrency
         self.claimBatch = claimBatch
         self.lease = lease

@@ -25,13 +25,18 @@ struct WorkerCommand: AsyncParsableCommand {
     @Flag(help: "Do not run the ticker in this process (another process or pg_cron ticks).")
     var noTicker = false
 
+    @Flag(help: "Claims and step checkpoints wait for their commit to reach disk (slower; see README \"Durability\").")
+    var syncCheckpoints = false
+
     func run() async throws {
         guard concurrency > 0 else { throw ValidationError("--concurrency must be at least 1") }
         let runtime = try Runtime(options: options, component: "worker", applicationName: "nightshift-worker", extraConnections: 2)
         try await runtime.registry.sync(to: runtime.database)
         let worker = Worker(
             registry: runtime.registry, database: runtime.database,
-            options: WorkerOptions(concurrency: concurrency, lease: .seconds(leaseSeconds)), logger: runtime.logger)
+            options: WorkerOptions(
+                concurrency: concurrency, lease: .seconds(leaseSeconds), bookkeepingCommits: syncCheckpoints ? .synchronous : .asynchronous),
+            logger: runtime.logger)
         var services: [any Service] = [worker]
         if !noTicker { services.append(Ticker(database: runtime.database, logger: runtime.logger)) }
         let group = ServiceGroup(

@@ -45,12 +45,14 @@ struct Harness {
     @discardableResult
     func withWorker<T>(
         concurrency: Int = 8, lease: Duration = .seconds(30), workerID: String = "test-worker",
+        bookkeepingCommits: CommitDurability = .asynchronous,
         _ body: () async throws -> T
     ) async throws -> T {
         let pool = PostgresPool(configuration: PostgresConfiguration(url: url, applicationName: workerID), maxConnections: 6, acquireTimeout: .seconds(10))
         let worker = Worker(
             registry: registry, database: pool,
-            options: WorkerOptions(concurrency: concurrency, lease: lease, pollInterval: .milliseconds(100), drainTimeout: .seconds(2), workerID: workerID),
+            options: WorkerOptions(concurrency: concurrency, lease: lease, pollInterval: .milliseconds(100), drainTimeout: .seconds(2), workerID: workerID,
+                bookkeepingCommits: bookkeepingCommits),
             logger: Harness.logger)
         let task = Task { try await worker.run() }
         do {

@@ -45,7 +45,7 @@ struct PoolTests {
         release.fire()
         release.fire()
         _ = try await (a.value, b.value)
-        #expect(await pool.statistics.idle == 2)
+        #expect(pool.statistics.idle == 2)
         await pool.close()
     }
 
@@ -60,12 +60,12 @@ struct PoolTests {
             try await pool.query("select pg_backend_pid()")[0].decode(Int.self, at: 0)
         }
         try await Task.sleep(for: .milliseconds(100))
-        #expect(await pool.statistics.waiting == 1)
+        #expect(pool.statistics.waiting == 1)
         release.fire()
         let holderPID = try await holder.value
         let waiterPID = try await waiter.value
         #expect(holderPID == waiterPID)
-        #expect(await pool.statistics.open == 1)
+        #expect(pool.statistics.open == 1)
         await pool.close()
     }
 
@@ -77,7 +77,7 @@ struct PoolTests {
         #expect(try await terminateBackends(applicationName: name) == 1)
         let after = try await pool.query("select pg_backend_pid()")[0].decode(Int.self, at: 0)
         #expect(after != before)
-        #expect(await pool.statistics.open == 1)
+        #expect(pool.statistics.open == 1)
         await pool.close()
     }
 
@@ -94,7 +94,7 @@ struct PoolTests {
             }
         }
         #expect(error?.isTransient == true)
-        #expect(await pool.statistics.open == 0)
+        #expect(pool.statistics.open == 0)
         #expect(try await pool.query("select 1")[0].decode(Int.self, at: 0) == 1)
         await pool.close()
     }
@@ -113,7 +113,7 @@ struct PoolTests {
         #expect(waiterError?.kind == .poolClosed)
         release.fire()
         _ = try await holder.value
-        #expect(await pool.statistics.open == 0)
+        #expect(pool.statistics.open == 0)
         let laterError = await #expect(throws: PostgresError.self) { try await pool.query("select 1") }
         #expect(laterError?.kind == .poolClosed)
     }
@@ -135,7 +135,7 @@ struct PoolTests {
             return try await group.reduce(0, +)
         }
         #expect(sum == 200 * 201 / 2)
-        let statistics = await pool.statistics
+        let statistics = pool.statistics
         #expect(statistics.open <= 4)
         #expect(statistics.waiting == 0)
         await pool.close()

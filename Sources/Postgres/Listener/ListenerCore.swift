@@ -12,15 +12,18 @@ final class ListenerCore: Sendable {
 
     let configuration: PostgresConfiguration
     let onConnectionError: (@Sendable (PostgresError) -> Void)?
+    let onNotification: (@Sendable (PostgresNotification) -> Void)?
     let state: Mutex<State>
 
     init(
         configuration: PostgresConfiguration,
         channels: [String],
-        onConnectionError: (@Sendable (PostgresError) -> Void)?
+        onConnectionError: (@Sendable (PostgresError) -> Void)?,
+        onNotification: (@Sendable (PostgresNotification) -> Void)?
     ) {
         self.configuration = configuration
         self.onConnectionError = onConnectionError
+        self.onNotification = onNotification
         var unique: [String] = []
         for channel in channels where !unique.contains(channel) { unique.append(channel) }
         state = Mutex(State(channels: unique))

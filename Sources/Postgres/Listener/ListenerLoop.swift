@@ -125,6 +125,7 @@ struct ListenerLoop {
                 pid: Int(notification.pointee.be_pid)
             )
             PQfreemem(notification)
+            core.onNotification?(event)
             continuation.yield(.notification(event))
         }
         guard PQstatus(handle) == CONNECTION_OK else {

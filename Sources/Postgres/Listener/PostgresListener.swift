@@ -12,13 +12,19 @@ public final class PostgresListener: AsyncSequence, Sendable {
     private let core: ListenerCore
 
     /// Creates a listener for `channels`; `onConnectionError` sees every failed connect or lost connection
-    /// (the module has no logger, so this is where callers log them). Nothing runs until iteration starts.
+    /// (the module has no logger, so this is where callers log them). `onNotification`, when given,
+    /// sees each notification first, on the listener's thread, before it is yielded: a latency-critical
+    /// consumer reacts there without waiting for a task to be scheduled (it must not block).
+    /// Nothing runs until iteration starts.
     public init(
         configuration: PostgresConfiguration,
         channels: [String],
-        onConnectionError: (@Sendable (PostgresError) -> Void)? = nil
+        onConnectionError: (@Sendable (PostgresError) -> Void)? = nil,
+        onNotification: (@Sendable (PostgresNotification) -> Void)? = nil
     ) {
-        core = ListenerCore(configuration: configuration, channels: channels, onConnectionError: onConnectionError)
+        core = ListenerCore(
+            configuration: configuration, channels: channels, onConnectionError: onConnectionError,
+            onNotification: onNotification)
     }
 
     /// Starts the listener thread and returns the only iterator; a second call is a programming error.

@@ -1,31 +1,40 @@
+import Synchronization
+
 /// A bounded pool of `PostgresConnection`s, opened lazily. Callers wait when all are in use and get
 /// `PostgresError` `.poolTimeout` after `acquireTimeout`; broken connections are discarded, never reused.
-public actor PostgresPool {
+///
+/// Not an actor: taking and returning a connection is a short critical section under a lock, in
+/// the caller's own context, so a query costs one hop (to the connection's thread and back)
+/// instead of three (pool, connection, pool).
+public final class PostgresPool: Sendable {
     /// Where and how connections are opened.
-    public nonisolated let configuration: PostgresConfiguration
+    public let configuration: PostgresConfiguration
     /// The most connections open at once (in use, idle, or being opened).
-    public nonisolated let maxConnections: Int
+    public let maxConnections: Int
     /// How long a caller waits for a free connection before `.poolTimeout`.
-    public nonisolated let acquireTimeout: Duration
+    public let acquireTimeout: Duration
 
-    var idle: [PostgresConnection] = []
-    /// When each idle connection came back (same order as `idle`).
-    var idleSince: [ContinuousClock.Instant] = []
-    /// Connections in use, idle, or being opened; never above `maxConnections`.
-    var openCount = 0
-    var waiters: [Waiter] = []
-    var nextWaiterID = 0
-    var isClosed = false
+    let state = Mutex(State())
+
+    struct State: ~Copyable {
+        /// Idle connections with the moment each came back; the most recent last.
+        var idle: [(connection: PostgresConnection, since: ContinuousClock.Instant)] = []
+        /// Connections in use, idle, or being opened; never above `maxConnections`.
+        var openCount = 0
+        var waiters: [Waiter] = []
+        var nextWaiterID = 0
+        var isClosed = false
+    }
 
     /// A caller waiting for a connection, or for permission to open one.
     struct Waiter {
         let id: Int
         let continuation: CheckedContinuation<Grant, any Error>
-        let timeout: Task<Void, Never>
+        var timeout: Task<Void, Never>?
     }
 
     /// What a waiter is woken with: a released connection, or a free slot to open one itself.
-    enum Grant {
+    enum Grant: Sendable {
         case connection(PostgresConnection)
         case slot
     }
@@ -72,7 +81,7 @@ public actor PostgresPool {
 
     /// Runs one query on a pooled connection.
     @discardableResult
-    public nonisolated func query(_ query: PostgresQuery) async throws -> PostgresRows {
+    public func query(_ query: PostgresQuery) async throws -> PostgresRows {
         // One hop to the connection both checks it is alive and runs the query; a connection
         // found dead before anything was sent is discarded and the query goes to another.
         for _ in 0...maxConnections {
@@ -92,29 +101,30 @@ public actor PostgresPool {
 
     /// Runs one statement on a pooled connection and returns the affected row count.
     @discardableResult
-    public nonisolated func execute(_ query: PostgresQuery) async throws -> Int {
+    public func execute(_ query: PostgresQuery) async throws -> Int {
         try await self.query(query).affectedRows
     }
 
     /// Counts for monitoring: connections open (including in use), idle, and callers waiting.
     public var statistics: (open: Int, idle: Int, waiting: Int) {
-        (openCount, idle.count, waiters.count)
+        state.withLock { ($0.openCount, $0.idle.count, $0.waiters.count) }
     }
 
     /// Closes idle connections, fails every waiter with `.poolClosed`, and closes in-use connections
     /// when they come back. Later acquisitions throw `.poolClosed`.
     public func close() async {
-        isClosed = true
-        let pending = waiters
-        waiters.removeAll()
+        let (pending, connections) = state.withLock { state in
+            state.isClosed = true
+            let taken = (state.waiters, state.idle.map(\.connection))
+            state.waiters.removeAll()
+            state.idle.removeAll()
+            state.openCount -= taken.1.count
+            return taken
+        }
         for waiter in pending {
-            waiter.timeout.cancel()
+            waiter.timeout?.cancel()
             waiter.continuation.resume(throwing: closedError())
         }
-        let connections = idle
-        idle.removeAll()
-        idleSince.removeAll()
-        openCount -= connections.count
         for connection in connections { await connection.close() }
     }
 }
