@@ -77,7 +77,8 @@ extension NightshiftConfig {
                     cron: try job.string("cron"),
                     timezone: try job.string("timezone"),
                     enabled: try job.bool("enabled"),
-                    retries: try job.int("retries", range: 0...100))
+                    retries: try job.int("retries", range: 0...100),
+                    maxConcurrency: try job.int("max_concurrency", range: 1...10_000))
                 try job.rejectUnknownKeys()
             }
         }

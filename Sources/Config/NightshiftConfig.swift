@@ -51,12 +51,15 @@ public struct JobSettings: Sendable, Equatable {
     public var timezone: String?
     public var enabled: Bool?
     public var retries: Int?
+    /// At most this many runs at once, across every process (1 makes the job a singleton).
+    public var maxConcurrency: Int?
 
-    public init(cron: String? = nil, timezone: String? = nil, enabled: Bool? = nil, retries: Int? = nil) {
+    public init(cron: String? = nil, timezone: String? = nil, enabled: Bool? = nil, retries: Int? = nil, maxConcurrency: Int? = nil) {
         self.cron = cron
         self.timezone = timezone
         self.enabled = enabled
         self.retries = retries
+        self.maxConcurrency = maxConcurrency
     }
 }
 

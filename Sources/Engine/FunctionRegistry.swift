@@ -19,7 +19,7 @@ public struct FunctionRegistry: Sendable {
         }
     }
 
-    /// Applies `[jobs."<id>"]` (cron, timezone, enabled, retries) and `[scheduler] enabled`.
+    /// Applies `[jobs."<id>"]` (cron, timezone, enabled, retries, max_concurrency) and `[scheduler] enabled`.
     /// Returns the ids configured but not declared, for the caller to warn about.
     @discardableResult
     public mutating func apply(_ config: NightshiftConfig) -> [String] {
@@ -35,6 +35,14 @@ public struct FunctionRegistry: Sendable {
             }
             if let enabled = settings.enabled { function.enabled = enabled }
             if let retries = settings.retries { function.retries = retries }
+            if let limit = settings.maxConcurrency {
+                // A declared per-key limit keeps its key; config changes only how many.
+                if case .limit(_, let key?) = function.concurrency {
+                    function.concurrency = .limit(limit, key: key)
+                } else {
+                    function.concurrency = limit == 1 ? .singleton : .limit(limit)
+                }
+            }
             functions[id] = function
         }
         return config.jobs.keys.filter { functions[$0] == nil }.sorted()

@@ -30,11 +30,45 @@ struct ProcessTests {
         }
     }
 
+    @Test("a singleton under contention from two worker processes never runs twice at once")
+    func singletonAcrossProcesses() async throws {
+        // The worker binary declares only the built-ins; config makes diagnostics a singleton.
+        let config = try Self.config(adding: "[jobs.\"nightshift/diagnostics\"]\nmax_concurrency = 1\n")
+        defer { try? FileManager.default.removeItem(at: config) }
+        try await withEngine(Builtins.all) { engine in
+            let workers = try ["left", "right"].map { try WorkerProcess(databaseURL: engine.url, name: $0, config: config.path, ticker: false) }
+            defer { workers.forEach { $0.stop() } }
+            // A run takes its function's limit when it is enqueued: trigger once the workers synced it.
+            try await wait(until: {
+                try await engine.count("select count(*) from nightshift.functions where id = 'nightshift/diagnostics' and concurrency_limit = 1") == 1
+            }, timeout: .seconds(30))
+            var ids: [UUID] = []
+            for _ in 0..<8 {
+                ids.append(try await engine.client.trigger("nightshift/diagnostics", payloadJSON: #"{"steps": 1, "step_ms": 250}"#))
+            }
+            for id in ids { try await engine.wait(for: id, status: "completed", timeout: .seconds(60)) }
+            // Each step sleeps 250 ms in the database, then records the moment it ended: two
+            // runs that did not overlap recorded at least 250 ms apart.
+            let overlaps = try await engine.count("""
+                select count(*) from nightshift.diagnostic_effects x join nightshift.diagnostic_effects y on x.run_id < y.run_id
+                where abs(extract(epoch from x.recorded_at - y.recorded_at)) < 0.25
+                """)
+            #expect(overlaps == 0, "no two runs of the singleton overlapped")
+            #expect(try await engine.count("select count(*) from nightshift.diagnostic_effects") == 8)
+            #expect(try await engine.count("select count(*) from nightshift.run_attempts where outcome = 'completed'") == 8)
+        }
+    }
+
+    static func config(adding toml: String) throws -> URL {
+        let config = FileManager.default.temporaryDirectory.appendingPathComponent("nightshift-\(UUID().uuidString.prefix(8)).toml")
+        let base = try String(contentsOf: TestDatabase.projectRoot.appendingPathComponent("supabase-like-config/config.toml"), encoding: .utf8)
+        try (base + "\n" + toml).write(to: config, atomically: true, encoding: .utf8)
+        return config
+    }
+
     @Test("two workers with two tickers for over a minute: exactly one run per cron slot")
     func oneRunPerSlot() async throws {
-        let config = FileManager.default.temporaryDirectory.appendingPathComponent("nightshift-slots-\(UUID().uuidString.prefix(8)).toml")
-        let base = try String(contentsOf: TestDatabase.projectRoot.appendingPathComponent("supabase-like-config/config.toml"), encoding: .utf8)
-        try (base + "\n[jobs.\"nightshift/noop\"]\ncron = \"* * * * *\"\n").write(to: config, atomically: true, encoding: .utf8)
+        let config = try Self.config(adding: "[jobs.\"nightshift/noop\"]\ncron = \"* * * * *\"\n")
         defer { try? FileManager.default.removeItem(at: config) }
 
         try await withEngine(Builtins.all) { engine in

@@ -70,6 +70,23 @@ struct ScheduleTests {
         #expect(registry.functions["test/minutely"]?.retries == 7)
     }
 
+    @Test("config's max_concurrency makes a job a singleton or limits it, keeping a declared key")
+    func configConcurrency() async throws {
+        let keyed = NightshiftFunction(id: "test/keyed", concurrency: .limit(5, key: "tenant"), payload: NoPayload.self) { _, _ in NoPayload() }
+        var registry = try FunctionRegistry([Self.every(minute: .latest), keyed, Builtins.noop])
+        var config = try NightshiftConfig.parse(Harness.minimalConfig, source: "test")
+        config.jobs["test/minutely"] = .init(maxConcurrency: 1)
+        config.jobs["test/keyed"] = .init(maxConcurrency: 2)
+        config.jobs["nightshift/noop"] = .init(maxConcurrency: 3)
+        registry.apply(config)
+        #expect(registry.functions["test/minutely"]?.concurrency == .singleton)
+        #expect(registry.functions["test/keyed"]?.concurrency == .limit(2, key: "tenant"))
+        #expect(registry.functions["nightshift/noop"]?.concurrency == .limit(3))
+        #expect(throws: ConfigError.self) {
+            try NightshiftConfig.parse(Harness.minimalConfig + "\n[jobs.\"x/y\"]\nmax_concurrency = 0\n", source: "test")
+        }
+    }
+
     @Test("an invalid cron in a declaration stops the sync with the function and field named")
     func invalidCron() async throws {
         let broken = NightshiftFunction(id: "test/broken-cron", triggers: [.cron("61 * * * *")], payload: NoPayload.self) { _, _ in NoPayload() }
