@@ -163,7 +163,7 @@ struct BenchEngine {
         let t0 = seconds["bench/steps0"]! / Double(Self.stepRuns)
         emit("workflow 5 steps", "sequential", 1 / t5, "workflows/s", detail: String(format: "%.2f ms per 5-step run (claim, 5 checkpoints, completion)", t5 * 1000))
         emit("workflow 0 steps", "sequential", 1 / t0, "workflows/s", detail: String(format: "%.2f ms per 0-step run", t0 * 1000))
-        emit("workflow 5 steps", "per-step overhead", (t5 - t0) / 5 * 1000, "ms/step", detail: "(t_5step - t_0step) / 5, per run; each step one checkpoint_step round trip and commit")
+        emit("workflow 5 steps", "per-step overhead", (t5 - t0) / 5 * 1000, "ms/step", detail: "(t_5step - t_0step) / 5, per run; each step one checkpoint_step round trip, committed without waiting for the WAL flush (README Durability)")
     }
 
     static func percentile(_ sorted: [Double], _ p: Double) -> Double {
