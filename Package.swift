@@ -74,16 +74,26 @@ let package = Package(
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ]
         ),
+        // Packs: each workload's jobs, thin Swift over its SQL schema.
+        .target(
+            name: "DossierPack",
+            dependencies: [
+                "Engine", "Postgres", "HTTPClient", "Config",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+            ],
+            path: "Sources/Packs/Dossier"
+        ),
         // Edge functions: one folder each under functions/, served by Server.
         .target(
             name: "EdgeFunctions",
-            dependencies: ["Server", "Postgres"],
+            dependencies: ["Server", "Postgres", "Engine"],
             path: "functions"
         ),
         .executableTarget(
             name: "nightshift",
             dependencies: [
-                "Postgres", "HTTPClient", "Config", "Migrations", "Observability", "Server", "EdgeFunctions", "Engine",
+                "Postgres", "HTTPClient", "Config", "Migrations", "Observability", "Server", "EdgeFunctions", "Engine", "DossierPack",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),

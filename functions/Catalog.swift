@@ -4,5 +4,12 @@ import Server
 public enum Catalog {
     public static let all: [any EdgeFunction] = [
         Hello(),
+        DossierStats(),
+        CalculateHealthScore(),
+        DetectOverdueCommitments(),
+        RefreshCommitmentStats(),
+        TriggerHealthRecalculation(),
+        ListNotifications(),
+        MarkNotificationRead(),
     ]
 }

@@ -1,6 +1,12 @@
+import Config
+import DossierPack
 import Engine
+import HTTPClient
 
-/// Every function this binary declares: the built-ins, then each pack's jobs.
+/// Every function this binary declares: the built-ins, then each pack's jobs. Every process
+/// must declare the same set (sync retires the functions a process leaves out).
 enum Functions {
-    static let all: [NightshiftFunction] = Builtins.all
+    static func all(config: NightshiftConfig, http: HTTPClient) -> [NightshiftFunction] {
+        Builtins.all + DossierPack.functions(config: config, http: http)
+    }
 }

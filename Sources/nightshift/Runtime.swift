@@ -2,6 +2,7 @@ import Foundation
 import ArgumentParser
 import Config
 import Engine
+import HTTPClient
 import Logging
 import Postgres
 
@@ -11,6 +12,8 @@ struct Runtime {
     let logger: Logger
     let database: PostgresPool
     let registry: FunctionRegistry
+    /// The process's libcurl client (edge-function calls of jobs, webhook deliveries).
+    let http = HTTPClient()
 
     init(options: GlobalOptions, component: String, applicationName: String, extraConnections: Int = 0) throws {
         config = try options.loadConfig()
@@ -18,7 +21,7 @@ struct Runtime {
         database = PostgresPool(
             configuration: PostgresConfiguration(url: config.database.url, applicationName: applicationName),
             maxConnections: config.database.poolSize + extraConnections, acquireTimeout: .seconds(10))
-        var registry = try FunctionRegistry(Functions.all)
+        var registry = try FunctionRegistry(Functions.all(config: config, http: http))
         for id in registry.apply(config) {
             logger.warning("config sets a job that no function declares", metadata: ["key": "jobs.\"\(id)\"", "file": "\(config.source)"])
         }

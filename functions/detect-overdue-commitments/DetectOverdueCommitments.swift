@@ -1,0 +1,25 @@
+import Engine
+import Foundation
+import Postgres
+import Server
+
+/// `POST /functions/v1/detect-overdue-commitments` with `{"dryRun"}` (service role): marks
+/// commitments past due as overdue, notifies their owners and the dossier owners once each,
+/// recalculates the affected dossiers' health. Returns `{overdueCount, notificationsSent,
+/// healthScoresRecalculated}`; a dry run changes nothing and reports what it would do.
+struct DetectOverdueCommitments: EdgeFunction {
+    let name = "detect-overdue-commitments"
+    var allowedRoles: Set<Principal.Role>? { [.serviceRole] }
+
+    struct Input: Decodable {
+        var dryRun: Bool?
+    }
+
+    func handle(_ request: EdgeRequest) async throws -> EdgeResponse {
+        let dryRun = try request.decode(Input.self).dryRun ?? false
+        let rows = try await mapDossierErrors {
+            try await request.database.query("select dossier.detect_overdue_commitments(\(dryRun))::text")
+        }
+        return .ok(try JSONValue(json: try rows[0].decode(String.self, at: 0)))
+    }
+}

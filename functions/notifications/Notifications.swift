@@ -1,0 +1,33 @@
+import Engine
+import Foundation
+import Postgres
+import Server
+
+/// `POST /functions/v1/notifications` with `{"unreadOnly", "limit"}`: the caller's in-app
+/// notifications, newest first. Only the caller's own (the token's `sub`).
+struct ListNotifications: EdgeFunction {
+    let name = "notifications"
+    var allowedRoles: Set<Principal.Role>? { [.authenticated] }
+    static let maxLimit = 200
+
+    struct Input: Decodable {
+        var unreadOnly: Bool?
+        var limit: Int?
+    }
+
+    func handle(_ request: EdgeRequest) async throws -> EdgeResponse {
+        let input = try request.decode(Input.self)
+        let user = try callerUserID(request)
+        let limit = input.limit ?? 50
+        guard (1...Self.maxLimit).contains(limit) else {
+            throw APIError.badRequest("field \"limit\" must be between 1 and \(Self.maxLimit), got \(limit)")
+        }
+        let rows = try await request.database.query("""
+            select coalesce(jsonb_agg(jsonb_build_object(
+                'id', n.id, 'title', n.title, 'message', n.message, 'metadata', n.metadata,
+                'read', n.read, 'createdAt', n.created_at) order by n.created_at desc, n.id), '[]')::text
+            from notify.list_notifications(\(user), \(input.unreadOnly ?? false), \(limit)) n
+            """)
+        return .ok(JSONValue.object(["notifications": try JSONValue(json: rows[0].decode(String.self, at: 0))]))
+    }
+}

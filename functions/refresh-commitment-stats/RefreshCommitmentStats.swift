@@ -1,0 +1,17 @@
+import Engine
+import Foundation
+import Postgres
+import Server
+
+/// `POST /functions/v1/refresh-commitment-stats` (service role): refreshes the commitment
+/// statistics view concurrently (readers are never blocked) and says how long it took.
+struct RefreshCommitmentStats: EdgeFunction {
+    let name = "refresh-commitment-stats"
+    var allowedRoles: Set<Principal.Role>? { [.serviceRole] }
+
+    func handle(_ request: EdgeRequest) async throws -> EdgeResponse {
+        _ = try request.decode([String: JSONValue].self)  // a body, if any, must be a JSON object
+        let rows = try await request.database.query("select dossier.refresh_commitment_stats()::text")
+        return .ok(try JSONValue(json: try rows[0].decode(String.self, at: 0)))
+    }
+}

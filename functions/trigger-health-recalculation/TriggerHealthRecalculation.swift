@@ -1,0 +1,29 @@
+import Engine
+import Foundation
+import Postgres
+import Server
+
+/// `POST /functions/v1/trigger-health-recalculation` (service role): recalculates the given
+/// dossiers (`{"dossierIds": [...]}`, at most 1,000), or every stale score without a body,
+/// in one statement. Returns `{recalculated, notificationsSent}`.
+struct TriggerHealthRecalculation: EdgeFunction {
+    let name = "trigger-health-recalculation"
+    var allowedRoles: Set<Principal.Role>? { [.serviceRole] }
+    static let maxDossiers = 1000
+
+    struct Input: Decodable {
+        var dossierIds: [String]?
+    }
+
+    func handle(_ request: EdgeRequest) async throws -> EdgeResponse {
+        let input = try request.decode(Input.self)
+        let rows = try await mapDossierErrors {
+            if let texts = input.dossierIds {
+                let ids = try requireUUIDs(texts, field: "dossierIds", max: Self.maxDossiers)
+                return try await request.database.query("select dossier.recalculate_health_scores(\(ids))::text")
+            }
+            return try await request.database.query("select dossier.recalculate_stale_scores()::text")
+        }
+        return .ok(try JSONValue(json: try rows[0].decode(String.self, at: 0)))
+    }
+}
