@@ -64,6 +64,15 @@ let package = Package(
             ]
         ),
         .target(
+            name: "Notifications",
+            dependencies: [
+                "Postgres", "HTTPClient", "Config",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .target(
             name: "Server",
             dependencies: [
                 "Postgres", "Config", "Observability", "Engine",
