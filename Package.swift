@@ -64,6 +64,15 @@ let package = Package(
             ]
         ),
         .target(
+            name: "Notifications",
+            dependencies: [
+                "Postgres", "HTTPClient", "Config",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .target(
             name: "Server",
             dependencies: [
                 "Postgres", "Config", "Observability", "Engine",
@@ -93,7 +102,8 @@ let package = Package(
         .executableTarget(
             name: "nightshift",
             dependencies: [
-                "Postgres", "HTTPClient", "Config", "Migrations", "Observability", "Server", "EdgeFunctions", "Engine", "DossierPack",
+                "Postgres", "HTTPClient", "Config", "Migrations", "Observability", "Server", "EdgeFunctions", "Engine",
+                "Notifications", "DossierPack",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),

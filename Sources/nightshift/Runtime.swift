@@ -4,6 +4,7 @@ import Config
 import Engine
 import HTTPClient
 import Logging
+import Notifications
 import Postgres
 
 /// What the engine commands share: config, logging, a pool and the function registry.
@@ -29,6 +30,20 @@ struct Runtime {
     }
 
     var client: EngineClient { EngineClient(database: database) }
+
+    /// Writes `[notifications]` (the daily cap, the enabled channels) into the database; once at start-up.
+    func configureNotifications() async throws {
+        do {
+            try await Notifier(database: database).configure(from: config.notifications)
+        } catch let error as PostgresError where error.sqlState == "3F000" {  // invalid_schema_name
+            throw ValidationError("the notify schema is missing: run `nightshift migrate` first (\(error.message))")
+        }
+    }
+
+    /// The notification outbox dispatcher for the configured channels; runs beside the worker.
+    var deliveryDispatcher: DeliveryDispatcher {
+        DeliveryDispatcher(database: database, settings: config.notifications, logger: logger)
+    }
 }
 
 /// Parses a run id argument with a clear message.

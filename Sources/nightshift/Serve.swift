@@ -12,10 +12,10 @@ import ServiceLifecycle
 /// worker and ticker in the same process: one binary is a whole Nightshift.
 struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Serve the HTTP API on [api] host:port, with a worker and the ticker.",
+        abstract: "Serve the HTTP API on [api] host:port, with a worker, the ticker and the notification dispatcher.",
         discussion: """
             Routes: GET /health, POST /functions/v1/<name>, /api/v1/... (service role), GET /metrics.
-            With --no-worker only the API runs (run `nightshift worker` elsewhere).
+            With --no-worker only the API runs (run `nightshift worker` elsewhere; it dispatches notifications too).
             Stops gracefully on SIGINT or SIGTERM.
             """)
 
@@ -27,7 +27,7 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Runs executing at once in the embedded worker.")
     var concurrency = 20
 
-    @Flag(help: "Serve the API only: no worker, no ticker.")
+    @Flag(help: "Serve the API only: no worker, no ticker, no notification dispatcher.")
     var noWorker = false
 
     func run() async throws {
@@ -39,8 +39,10 @@ struct Serve: AsyncParsableCommand {
             let app = try await NightshiftServer.makeApplication(
                 config: config, database: runtime.database, functions: Catalog.all, metrics: metrics, logger: runtime.logger)
             var services: [any Service] = [app]
+            try await runtime.configureNotifications()
             if !noWorker {
                 try await runtime.registry.sync(to: runtime.database)
+                services.append(runtime.deliveryDispatcher)
                 services.append(Worker(
                     registry: runtime.registry, database: runtime.database,
                     options: WorkerOptions(concurrency: concurrency), logger: runtime.logger))

@@ -7,7 +7,7 @@ import ServiceLifecycle
 struct WorkerCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "worker",
-        abstract: "Run the ticker and workers: claim runs, execute them, enqueue cron slots.",
+        abstract: "Run the ticker, workers and notification dispatcher: claim runs, execute them, enqueue cron slots, deliver notifications.",
         discussion: """
             Syncs the declared functions into nightshift.functions/schedules, then claims runs
             (woken by LISTEN/NOTIFY, polling as a fallback) and calls nightshift.tick() every
@@ -32,12 +32,13 @@ struct WorkerCommand: AsyncParsableCommand {
         guard concurrency > 0 else { throw ValidationError("--concurrency must be at least 1") }
         let runtime = try Runtime(options: options, component: "worker", applicationName: "nightshift-worker", extraConnections: 2)
         try await runtime.registry.sync(to: runtime.database)
+        try await runtime.configureNotifications()
         let worker = Worker(
             registry: runtime.registry, database: runtime.database,
             options: WorkerOptions(
                 concurrency: concurrency, lease: .seconds(leaseSeconds), bookkeepingCommits: syncCheckpoints ? .synchronous : .asynchronous),
             logger: runtime.logger)
-        var services: [any Service] = [worker]
+        var services: [any Service] = [worker, runtime.deliveryDispatcher]
         if !noTicker { services.append(Ticker(database: runtime.database, logger: runtime.logger)) }
         let group = ServiceGroup(
             configuration: .init(services: services.map { .init(service: $0) }, gracefulShutdownSignals: [.sigterm, .sigint], logger: runtime.logger))

@@ -1,0 +1,65 @@
+import HTTPClient
+import Logging
+import Postgres
+
+extension DeliveryDispatcher {
+    /// Sends one claimed delivery and records its outcome in the database.
+    func deliver(_ delivery: ClaimedDelivery, using http: HTTPClient) async {
+        var logger = logger
+        logger[metadataKey: "delivery_id"] = "\(delivery.id)"
+        logger[metadataKey: "channel"] = "\(delivery.channel)"
+        logger[metadataKey: "attempt"] = "\(delivery.attempt)"
+        let clock = ContinuousClock()
+        let started = clock.now
+
+        let result: Result<Int, DeliveryFailure>
+        if let url = webhooks[delivery.channel] {
+            result = await post(delivery, to: url, using: http)
+        } else {
+            result = .failure(.unconfigured(channel: delivery.channel))
+        }
+
+        do {
+            switch result {
+            case .success(let status):
+                try await database.query("select notify.complete_delivery(\(delivery.id), \(status)::integer)")
+                metrics.attemptFinished(channel: delivery.channel, outcome: "delivered", duration: clock.now - started)
+                logger.debug("delivered", metadata: ["http_status": "\(status)"])
+            case .failure(let failure):
+                let status = try await database.query("""
+                    select notify.fail_delivery(\(delivery.id), \(failure.message), \(failure.statusCode)::integer,
+                                                \(failure.retriable), \(delivery.attempt)::integer)
+                    """)[0].decode(String.self, at: 0)
+                let outcome = status == "pending" ? "retrying" : status
+                metrics.attemptFinished(channel: delivery.channel, outcome: outcome, duration: clock.now - started)
+                logger.log(
+                    level: status == "failed" ? .error : .warning, "delivery attempt failed",
+                    metadata: ["error": "\(failure.message)", "http_status": "\(failure.statusCode.map(String.init) ?? "none")",
+                               "retriable": "\(failure.retriable)", "delivery_status": "\(status)"])
+            }
+        } catch {
+            // The outcome is lost, not the delivery: its lease expires and it is sent again
+            // (the receiver drops the repeat by its Idempotency-Key).
+            logger.error("recording the delivery outcome failed", metadata: ["error": "\(error)"])
+        }
+    }
+
+    /// POSTs the payload; the status code on 2xx, the failure otherwise.
+    private func post(_ delivery: ClaimedDelivery, to url: String, using http: HTTPClient) async -> Result<Int, DeliveryFailure> {
+        var request = HTTPRequest(
+            method: .post, url: url,
+            headers: ["Content-Type": "application/json", "Idempotency-Key": delivery.idempotencyKey],
+            body: delivery.payload)
+        request.timeout = options.requestTimeout
+        request.connectTimeout = options.connectTimeout
+        do {
+            let response = try await http.execute(request)
+            return (200..<300).contains(response.status) ? .success(response.status) : .failure(.unexpected(status: response.status))
+        } catch let error as HTTPClientError {
+            return .failure(DeliveryFailure(error))
+        } catch {
+            // CancellationError: this process is being torn down mid-request.
+            return .failure(DeliveryFailure(message: "the request was cancelled: \(error)", retriable: true))
+        }
+    }
+}

@@ -1,0 +1,33 @@
+/// How a `DeliveryDispatcher` claims and sends.
+public struct DispatcherOptions: Sendable {
+    /// Most deliveries claimed, and sent concurrently, at once.
+    public var batchSize: Int
+    /// How long a claim holds before another dispatcher may take the delivery over; longer
+    /// than `requestTimeout`, so a live dispatcher always reports before its lease runs out.
+    public var lease: Duration
+    /// Claim even without a NOTIFY this often: retries coming due, notifications lost.
+    public var pollInterval: Duration
+    /// The most one webhook request may take, connect included.
+    public var requestTimeout: Duration
+    /// The most connecting to a webhook may take.
+    public var connectTimeout: Duration
+
+    /// Options; the lease is raised to at least twice the request timeout.
+    public init(
+        batchSize: Int = 32, lease: Duration = .seconds(60), pollInterval: Duration = .seconds(2),
+        requestTimeout: Duration = .seconds(15), connectTimeout: Duration = .seconds(5)
+    ) {
+        precondition(batchSize > 0, "a dispatcher claims at least one delivery at a time")
+        self.batchSize = batchSize
+        self.lease = max(lease, requestTimeout * 2)
+        self.pollInterval = pollInterval
+        self.requestTimeout = requestTimeout
+        self.connectTimeout = connectTimeout
+    }
+
+    /// The lease as a PostgreSQL interval literal.
+    var leaseInterval: String {
+        let milliseconds = lease.components.seconds * 1000 + lease.components.attoseconds / 1_000_000_000_000_000
+        return "\(milliseconds) milliseconds"
+    }
+}
