@@ -28,6 +28,8 @@ comment on table dossier.settings is
     'The one row of dossier settings: time_zone of calendar days (default Asia/Riyadh), stale_after '
     '(default 60 minutes), engagement_target (engagements per 90-day window for a frequency of 100, default 6).';
 insert into dossier.settings default values;
+-- One row: without statistics the planner guesses a thousand and costs every query by it.
+analyze dossier.settings;
 
 create table dossier.dossiers (
     id uuid primary key default gen_random_uuid(),

@@ -121,6 +121,7 @@ comment on table dossier.stats_refreshes is 'When each statistics view was last 
 insert into dossier.stats_refreshes (view_name, refreshed_at, duration_ms, row_count) values
     ('dossier.dossier_engagement_stats', now(), 0, 0),
     ('dossier.dossier_commitment_stats', now(), 0, 0);
+analyze dossier.stats_refreshes;
 
 create function dossier.refresh_engagement_stats()
 returns jsonb
@@ -185,6 +186,7 @@ language plpgsql
 stable
 security definer
 set search_path = ''
+set jit = off  -- a read of a few index lookups: compiling would cost a hundred times more
 as $$
 begin
     if dossier_ids is null then

@@ -114,6 +114,7 @@ create function dossier._recalculate(p_ids uuid[], p_stale_before timestamptz, p
 returns table (recalculated integer, notifications_sent integer)
 language plpgsql
 set search_path = ''
+set jit = off
 as $$
 begin
     return query
