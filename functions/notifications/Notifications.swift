@@ -26,7 +26,7 @@ struct ListNotifications: EdgeFunction {
             select coalesce(jsonb_agg(jsonb_build_object(
                 'id', n.id, 'title', n.title, 'message', n.message, 'metadata', n.metadata,
                 'read', n.read, 'createdAt', n.created_at) order by n.created_at desc, n.id), '[]')::text
-            from notify.list_notifications(\(user), \(input.unreadOnly ?? false), \(limit)) n
+            from notify.list_notifications(\(user), \(input.unreadOnly ?? false), \(limit)::int) n
             """)
         return .ok(JSONValue.object(["notifications": try JSONValue(json: rows[0].decode(String.self, at: 0))]))
     }

@@ -43,7 +43,7 @@ enum RefreshHealthScores {
             let recalculation: JSONValue = try await run.step.run("recalculate-stale") {
                 try JSONValue(json: try await database.query("""
                     select dossier.recalculate_stale_scores(
-                        greatest(interval '0', (select stale_after from dossier.settings) - make_interval(mins => \(intervalMinutes))))::text
+                        greatest(interval '0', (select stale_after from dossier.settings) - make_interval(mins => \(intervalMinutes)::int)))::text
                     """)[0].decode(String.self, at: 0))
             }
             let rate: Decimal = try await run.step.run("freshness") {
