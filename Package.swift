@@ -148,6 +148,15 @@ let package = Package(
         ),
         .testTarget(name: "MigrationsTests", dependencies: ["Migrations", "Postgres", "TestSupport"]),
         .testTarget(
+            name: "PackTests",
+            dependencies: [
+                "DossierPack", "Engine", "Server", "EdgeFunctions", "HTTPClient", "Config", "Postgres", "TestSupport",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .testTarget(
             name: "ServerTests",
             dependencies: [
                 "Server", "EdgeFunctions", "Config", "Postgres", "TestSupport", "Engine",

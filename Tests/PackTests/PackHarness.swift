@@ -1,0 +1,132 @@
+import Config
+import EdgeFunctions
+import Engine
+import Foundation
+import HTTPClient
+import Logging
+import Postgres
+import Server
+import ServiceLifecycle
+import Testing
+import TestSupport
+
+/// A migrated database with a pack's functions synced, a worker to run them, and (when a job
+/// calls the API) the real server on a loopback port.
+struct PackHarness {
+    let url: String
+    let database: PostgresPool
+    let config: NightshiftConfig
+    let http = HTTPClient()
+    static let logger: Logger = {
+        var logger = Logger(label: "pack-tests")
+        logger.logLevel = .warning
+        return logger
+    }()
+
+    /// The project's development config, on a free loopback port, with the scheduler as asked.
+    static func config(schedulesEnabled: Bool = true) throws -> NightshiftConfig {
+        var config = try NightshiftConfig.load(path: TestDatabase.projectRoot.appendingPathComponent("supabase-like-config/config.toml").path, environment: [:])
+        config.api.host = "127.0.0.1"
+        config.api.port = try freeLoopbackPort()
+        config.scheduler.enabled = schedulesEnabled
+        return config
+    }
+
+    init(url: String, config: NightshiftConfig) {
+        self.url = url
+        self.config = config
+        database = PostgresPool(configuration: PostgresConfiguration(url: url, applicationName: "pack-tests"), maxConnections: 6, acquireTimeout: .seconds(10))
+    }
+
+    func registry(_ functions: [NightshiftFunction]) async throws -> FunctionRegistry {
+        var registry = try FunctionRegistry(functions)
+        registry.apply(config)
+        try await registry.sync(to: database)
+        return registry
+    }
+
+    /// Runs a worker for `functions` while `body` runs.
+    func withWorker<T>(_ registry: FunctionRegistry, _ body: () async throws -> T) async throws -> T {
+        let worker = Worker(
+            registry: registry, database: database,
+            options: WorkerOptions(concurrency: 4, pollInterval: .milliseconds(100), drainTimeout: .seconds(2), workerID: "pack-tests"),
+            logger: Self.logger)
+        let task = Task { try await worker.run() }
+        defer { task.cancel() }
+        let result = try await body()
+        task.cancel()
+        _ = await task.result
+        return result
+    }
+
+    /// Serves the API (edge functions included) on `config.api.port` while `body` runs.
+    func withServer<T>(_ body: () async throws -> T) async throws -> T {
+        let app = try await NightshiftServer.makeApplication(config: config, database: database, functions: Catalog.all, logger: Self.logger)
+        let task = Task { try await app.runService() }
+        defer { task.cancel() }
+        let health = "http://127.0.0.1:\(config.api.port)/health"
+        let deadline = ContinuousClock.now + .seconds(10)
+        while ContinuousClock.now < deadline {
+            if (try? await http.execute(HTTPRequest(url: health))) != nil { break }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        return try await body()
+    }
+
+    func trigger(_ function: String, payload: String = "{}") async throws -> UUID {
+        try await EngineClient(database: database).trigger(function, payloadJSON: payload)
+    }
+
+    /// Waits until the run reaches `status`, and returns it.
+    @discardableResult
+    func wait(for id: UUID, status: String, timeout: Duration = .seconds(30)) async throws -> RunRecord {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            if let run = try await EngineClient(database: database).run(id), run.status == status { return run }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        let run = try await EngineClient(database: database).run(id)
+        Issue.record("run \(id) did not reach \(status) within \(timeout); it is \(run?.status ?? "missing") \(String(describing: run?.error))")
+        throw CancellationError()
+    }
+
+    func count(_ query: PostgresQuery) async throws -> Int {
+        try await database.query(query)[0].decode(Int.self, at: 0)
+    }
+
+    func close() async {
+        await database.close()
+        await http.shutdown()
+    }
+}
+
+/// Runs `body` with a harness over a fresh migrated database.
+func withPack<T>(schedulesEnabled: Bool = true, _ body: (PackHarness) async throws -> T) async throws -> T {
+    try await TestDatabase.withMigratedDatabase { url async throws in
+        let harness = PackHarness(url: url, config: try PackHarness.config(schedulesEnabled: schedulesEnabled))
+        do {
+            let result = try await body(harness)
+            await harness.close()
+            return result
+        } catch {
+            await harness.close()
+            throw error
+        }
+    }
+}
+
+/// A port nothing listens on right now (the kernel's pick for an ephemeral bind).
+func freeLoopbackPort() throws -> Int {
+    let socketFD = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    defer { close(socketFD) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    address.sin_port = 0
+    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+    let bound = withUnsafeMutablePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(socketFD, $0, length) == 0 && getsockname(socketFD, $0, &length) == 0 }
+    }
+    guard bound else { throw POSIXError(.EADDRNOTAVAIL) }
+    return Int(UInt16(bigEndian: address.sin_port))
+}
