@@ -43,13 +43,14 @@ apply-migrations:
 build-tests:
 	swift build $(SWIFT_FLAGS) --build-tests
 
-run: setup migrate ## set up everything and serve the API on the embedded database
-	$(BIN) serve
+run: setup migrate demo ## set up everything, seed the packs, run their main jobs and show the results
+
+demo: ## seed the packs (once), run their main jobs through the server, show scores and notifications
+	BIN=$(BIN) bash supabase-like-config/demo.sh
 
 serve: migrate ## serve the API (without the setup step)
 	$(BIN) serve
 
-demo: run ## alias of run until the packs land
 
 test: setup db build-tests apply-migrations test-swift test-sql ## every test: swift test, then pg_prove over sql/tests
 

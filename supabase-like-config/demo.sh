@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# The demo behind `make run` / `make demo`: seeds the packs' data on the embedded database
+# (once), starts the server (API, edge functions, worker, ticker, notification dispatcher)
+# and a webhook receiver for the `ops` channel, runs each pack's main jobs by hand and shows
+# what they did. Everything it starts, it stops.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BIN=${BIN:-.build/debug/nightshift}
+DB=${DATABASE_URL:?DATABASE_URL is set by the Makefile}
+API_PORT=$(grep -m1 -E '^port *= *[0-9]+' <(sed -n '/^\[api\]/,/^\[/p' supabase-like-config/config.toml) | tr -dc 0-9)
+RECEIVER_PORT=54330
+LOGS=.nightshift/demo
+mkdir -p "$LOGS"
+sql() { psql "$DB" -X -q -v ON_ERROR_STOP=1 "$@"; }
+say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+
+pids=()
+cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; wait 2>/dev/null || true; }
+trap cleanup EXIT
+
+say "seed data (deterministic; only into an empty pack)"
+sql -f sql/seed/dossier_seed.sql
+if [ "$(sql -Atc 'select count(*) from dossier.dossiers')" = 0 ]; then
+  sql -Atc "select 'dossier: ' || dossier.seed(2000, 20, 5, 0.42)::text"
+else
+  echo "dossier: already seeded ($(sql -Atc 'select count(*) from dossier.dossiers') dossiers)"
+fi
+
+say "webhook receiver for the ops channel on 127.0.0.1:$RECEIVER_PORT"
+if command -v python3 >/dev/null; then
+  python3 - "$RECEIVER_PORT" >"$LOGS/webhooks.log" 2>&1 <<'PY' &
+import http.server, sys
+class Hook(http.server.BaseHTTPRequestHandler):
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        print(self.headers.get("Idempotency-Key"), body.decode()[:160], flush=True)
+        self.send_response(200); self.end_headers()
+    def log_message(self, *args): pass
+http.server.ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), Hook).serve_forever()
+PY
+  pids+=($!)
+else
+  echo "python3 not found: deliveries will wait and retry (see notify.delivery_status)"
+fi
+
+say "nightshift serve (API on :$API_PORT, worker, ticker, dispatcher); log in $LOGS/serve.log"
+"$BIN" serve >"$LOGS/serve.log" 2>&1 &
+pids+=($!)
+for _ in $(seq 1 100); do curl -fs "http://127.0.0.1:$API_PORT/health" >/dev/null && break; sleep 0.1; done
+curl -fs "http://127.0.0.1:$API_PORT/health" >/dev/null || { echo "the server did not come up:"; tail -20 "$LOGS/serve.log"; exit 1; }
+
+say "dossier/refresh-health-scores: refresh both views, recompute stale scores, record freshness"
+"$BIN" run dossier/refresh-health-scores --wait
+sql -c "select case when overall_score >= 80 then '80-100' when overall_score >= 60 then '60-79' when overall_score >= 40 then '40-59' else '0-39' end as score,
+               count(*) as dossiers, round(avg(engagement_frequency)) as avg_frequency, round(avg(commitment_fulfillment)) as avg_fulfilment,
+               round(avg(recency_score)) as avg_recency
+        from dossier.health_scores group by 1 order by 1 desc"
+
+say "dossier/detect-overdue-commitments: through the edge function over HTTP, with the service-role key"
+"$BIN" run dossier/detect-overdue-commitments --wait
+
+say "notifications: the inbox, and the ops channel's deliveries"
+sleep 2
+sql -c "select split_part(title, ' in ', 1) as notification, count(*) from notify.notifications group by 1 order by 2 desc"
+sql -c "select * from notify.delivery_status"
+sql -c "select * from notify.suppressed_today where suppressed > 0 limit 5"
+[ -s "$LOGS/webhooks.log" ] && { echo "webhooks received: $(wc -l <"$LOGS/webhooks.log") (first: $(head -c 200 "$LOGS/webhooks.log"))"; }
+
+say "runs"
+"$BIN" runs --limit 5
+echo
+echo "Serve it yourself with: make serve   (the API on http://127.0.0.1:$API_PORT, GET /health, POST /functions/v1/<name>)"
