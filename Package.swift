@@ -93,6 +93,14 @@ let package = Package(
             ],
             path: "Sources/Packs/Dossier"
         ),
+        .target(
+            name: "CoveragePack",
+            dependencies: [
+                "Engine", "Postgres",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Sources/Packs/Coverage"
+        ),
         // Edge functions: one folder each under functions/, served by Server.
         .target(
             name: "EdgeFunctions",
@@ -103,7 +111,7 @@ let package = Package(
             name: "nightshift",
             dependencies: [
                 "Postgres", "HTTPClient", "Config", "Migrations", "Observability", "Server", "EdgeFunctions", "Engine",
-                "Notifications", "DossierPack",
+                "Notifications", "DossierPack", "CoveragePack",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
@@ -150,7 +158,7 @@ let package = Package(
         .testTarget(
             name: "PackTests",
             dependencies: [
-                "DossierPack", "Engine", "Server", "EdgeFunctions", "HTTPClient", "Config", "Postgres", "TestSupport",
+                "DossierPack", "CoveragePack", "Engine", "Server", "EdgeFunctions", "HTTPClient", "Config", "Postgres", "TestSupport",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -23,6 +23,8 @@ public enum NightshiftServer {
             .addRoutes(to: router)
         EngineRoutes(client: EngineClient(database: database), authenticator: authenticator, maxBodyBytes: config.api.maxBodyBytes)
             .addRoutes(to: router)
+        AdminRoutes(database: database, authenticator: authenticator, maxBodyBytes: config.api.maxBodyBytes)
+            .addRoutes(to: router)
         if let metrics { MetricsRoutes(registry: metrics, authenticator: authenticator).addRoutes(to: router) }
         return router
     }

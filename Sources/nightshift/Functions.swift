@@ -1,4 +1,5 @@
 import Config
+import CoveragePack
 import DossierPack
 import Engine
 import HTTPClient
@@ -7,6 +8,6 @@ import HTTPClient
 /// must declare the same set (sync retires the functions a process leaves out).
 enum Functions {
     static func all(config: NightshiftConfig, http: HTTPClient) -> [NightshiftFunction] {
-        Builtins.all + DossierPack.functions(config: config, http: http)
+        Builtins.all + DossierPack.functions(config: config, http: http) + CoveragePack.functions
     }
 }

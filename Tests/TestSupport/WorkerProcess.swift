@@ -1,18 +1,19 @@
 import Foundation
-import TestSupport
-import Testing
 
 /// A `nightshift worker` child process against a test database.
-final class WorkerProcess {
-    let process = Process()
+public final class WorkerProcess {
+    public let process = Process()
     let log: URL
 
-    init(databaseURL: String, name: String, leaseSeconds: Int = 2, config: String? = nil, ticker: Bool = true) throws {
+    /// The binary is missing: the tests need it built first.
+    public struct MissingBinary: Error, CustomStringConvertible {
+        public let path: String
+        public var description: String { "\(path) is missing: run `make build` (or `swift build --product nightshift`) before the tests" }
+    }
+
+    public init(databaseURL: String, name: String, leaseSeconds: Int = 2, config: String? = nil, ticker: Bool = true) throws {
         let binary = TestDatabase.nightshiftBinary
-        guard FileManager.default.isExecutableFile(atPath: binary) else {
-            Issue.record("\(binary) is missing: run `make build` (or `swift build --product nightshift`) before the tests")
-            throw HarnessTimeout()
-        }
+        guard FileManager.default.isExecutableFile(atPath: binary) else { throw MissingBinary(path: binary) }
         log = FileManager.default.temporaryDirectory.appendingPathComponent("nightshift-\(name)-\(UUID().uuidString.prefix(8)).log")
         _ = FileManager.default.createFile(atPath: log.path, contents: nil)
         let output = try FileHandle(forWritingTo: log)
@@ -30,19 +31,19 @@ final class WorkerProcess {
     }
 
     /// SIGKILL: no drain, no goodbye; its leases simply stop being renewed.
-    func kill() {
+    public func kill() {
         Foundation.kill(process.processIdentifier, SIGKILL)
         process.waitUntilExit()
     }
 
     /// SIGTERM, then wait for the graceful exit.
-    func stop() {
+    public func stop() {
         guard process.isRunning else { return }
         process.terminate()
         process.waitUntilExit()
     }
 
-    var output: String { (try? String(contentsOf: log, encoding: .utf8)) ?? "" }
+    public var output: String { (try? String(contentsOf: log, encoding: .utf8)) ?? "" }
 
     deinit {
         if process.isRunning { Foundation.kill(process.processIdentifier, SIGKILL) }

@@ -1,0 +1,58 @@
+import Engine
+import Foundation
+import Hummingbird
+import Postgres
+
+/// Administrative triggers for super admins (`app_metadata.role = super_admin`).
+struct AdminRoutes<Context: RequestContext>: Sendable {
+    let database: PostgresPool
+    let authenticator: Authenticator
+    let maxBodyBytes: Int
+
+    struct RecomputeBody: Decodable {
+        var institutionID: String?
+        enum CodingKeys: String, CodingKey { case institutionID = "institution_id" }
+    }
+
+    struct Job: Codable, Sendable {
+        let jobID: UUID
+        let status: String
+        enum CodingKeys: String, CodingKey {
+            case status
+            case jobID = "job_id"
+        }
+    }
+
+    func addRoutes(to router: Router<Context>) {
+        // POST /api/v1/admin/coverage/recompute {"institution_id"}: the nightly coverage job for
+        // one institution, now. 202 with the run; 409 with the run already queued or running.
+        router.post("/api/v1/admin/coverage/recompute") { request, _ in
+            let principal = try await authenticator.require(Set(Principal.Role.allCases), for: request)
+            guard principal.isSuperAdmin else {
+                throw APIError.forbidden("this endpoint requires app_metadata.role = \(Principal.superAdminRole)")
+            }
+            let body = try await request.decodeJSON(RecomputeBody.self, limit: maxBodyBytes)
+            guard let text = body.institutionID else { throw APIError.badRequest("field \"institution_id\" is required") }
+            guard let institution = UUID(uuidString: text) else {
+                throw APIError.badRequest("field \"institution_id\" must be a UUID, got \"\(text.prefix(64))\"")
+            }
+            let result: (UUID, String, Bool)
+            do {
+                result = try await database.query("""
+                    select (r ->> 'job_id')::uuid, r ->> 'status', (r ->> 'created')::boolean
+                    from coverage.request_recompute(\(institution)) r
+                    """)[0].decode(UUID.self, String.self, Bool.self)
+            } catch let error as PostgresError where error.sqlState == "NSC01" {
+                throw APIError.notFound(error.message)
+            } catch let error as PostgresError where error.sqlState == "NSF01" {
+                throw APIError.unavailable("coverage/nightly-recompute is not registered: start a worker that declares it")
+            }
+            let job = Job(jobID: result.0, status: result.1)
+            guard result.2 else {
+                let message = "a recompute of institution \(institution.uuidString.lowercased()) is already \(result.1): job \(result.0.uuidString.lowercased())"
+                return JSONResponse.make(.conflict, Envelope(data: job, error: .init(code: "conflict", message: message)))
+            }
+            return JSONResponse.success(job, status: .accepted)
+        }
+    }
+}
