@@ -84,19 +84,33 @@ public struct FailedRun: Sendable {
 }
 
 extension JSONEncoder {
-    /// Sorted keys and ISO dates: step outputs are stable text, easy to read from SQL.
+    /// Sorted keys and ISO dates with milliseconds: step outputs are stable text, easy to read
+    /// from SQL, and a memoised `Date()` keeps its sub-second part.
     static var nightshift: JSONEncoder {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        encoder.dateEncodingStrategy = .iso8601
+        encoder.dateEncodingStrategy = .custom { date, encoder in
+            var container = encoder.singleValueContainer()
+            try container.encode(date.formatted(ISO8601Dates.fractional))
+        }
         return encoder
     }
 }
 
 extension JSONDecoder {
+    /// Reads ISO dates with or without fractional seconds.
     static var nightshift: JSONDecoder {
         let decoder = JSONDecoder()
-        decoder.dateDecodingStrategy = .iso8601
+        decoder.dateDecodingStrategy = .custom { decoder in
+            let text = try decoder.singleValueContainer().decode(String.self)
+            if let date = try? ISO8601Dates.fractional.parse(text) ?? ISO8601Dates.whole.parse(text) { return date }
+            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "not an ISO 8601 date: \(text)"))
+        }
         return decoder
     }
+}
+
+enum ISO8601Dates {
+    static let fractional = Date.ISO8601FormatStyle(includingFractionalSeconds: true)
+    static let whole = Date.ISO8601FormatStyle()
 }
