@@ -26,6 +26,12 @@ else
   echo "dossier: already seeded ($(sql -Atc 'select count(*) from dossier.dossiers') dossiers)"
 fi
 
+if [ "$(sql -Atc 'select count(*) from coverage.institutions')" = 0 ]; then
+  sql -At -v institutions=20 -f sql/seed/coverage_seed.sql | sed 's/^/coverage: /'
+else
+  echo "coverage: already seeded ($(sql -Atc 'select count(*) from coverage.institutions') institutions)"
+fi
+
 say "webhook receiver for the ops channel on 127.0.0.1:$RECEIVER_PORT"
 if command -v python3 >/dev/null; then
   python3 - "$RECEIVER_PORT" >"$LOGS/webhooks.log" 2>&1 <<'PY' &
@@ -65,6 +71,27 @@ sql -c "select split_part(title, ' in ', 1) as notification, count(*) from notif
 sql -c "select * from notify.delivery_status"
 sql -c "select * from notify.suppressed_today where suppressed > 0 limit 5"
 [ -s "$LOGS/webhooks.log" ] && { echo "webhooks received: $(wc -l <"$LOGS/webhooks.log") (first: $(head -c 200 "$LOGS/webhooks.log"))"; }
+
+say "coverage/nightly-recompute: a snapshot per institution (the first run of an institution is its baseline)"
+"$BIN" run coverage/nightly-recompute --wait
+FIRST=$(sql -Atc "select id from coverage.institutions where status = 'active' order by id limit 1")
+say "coverage changes at one institution, then the super-admin trigger over HTTP recomputes just that one"
+sql -Atc "select 'shift_coverage: ' || coverage.shift_coverage('$FIRST')::text"
+SECRET=$(awk -F'"' '/^jwt_secret/{print $2}' supabase-like-config/config.toml)
+ADMIN=$("$BIN" token --role authenticated --sub 00000000-0000-4000-8000-00000000a0a0 --app-role super_admin 2>/dev/null || true)
+if [ -n "$ADMIN" ]; then
+  curl -s -X POST "http://127.0.0.1:$API_PORT/api/v1/admin/coverage/recompute" -H "Authorization: Bearer $ADMIN" -d "{\"institution_id\": \"$FIRST\"}"; echo
+else
+  sql -Atc "select 'request_recompute: ' || coverage.request_recompute('$FIRST')::text"
+fi
+for _ in $(seq 1 100); do
+  [ "$(sql -Atc "select count(*) from nightshift.runs where function_id = 'coverage/gap-alerts' and status = 'completed'")" != 0 ] && break; sleep 0.2
+done
+sql -c "select i.name, s.total_score, s.created_at from coverage.coverage_snapshots s join coverage.institutions i on i.id = s.institution_id
+        where s.institution_id = '$FIRST' order by s.created_at"
+sql -c "select name, data->'new_gaps' as new_gaps from nightshift.events where name = 'coverage.gaps.detected' order by created_at desc limit 1"
+sql -c "select title, message from notify.notifications where title like 'Coverage gaps detected%' order by created_at desc limit 3"
+sql -c "select started_at, duration_ms, institutions_processed, institutions_failed, total_gaps_detected, total_gaps_resolved from coverage.coverage_job_runs order by created_at"
 
 say "runs"
 "$BIN" runs --limit 5

@@ -1,0 +1,43 @@
+import ArgumentParser
+import Foundation
+import JWTKit
+import Server
+
+/// Prints a token signed with the project's JWT secret, as Supabase's dashboard hands them out:
+/// for curl, scripts and the demo (a user, a super admin, the service role).
+struct TokenCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "token",
+        abstract: "Print a JWT signed with the project's secret.",
+        discussion: "nightshift token --role authenticated --sub <user uuid> [--app-role super_admin] [--expires-in 3600]")
+
+    @OptionGroup var options: GlobalOptions
+
+    @Option(help: "anon, authenticated or service_role.")
+    var role: String = "authenticated"
+
+    @Option(help: "The user id (the sub claim); required for authenticated.")
+    var sub: String?
+
+    @Option(help: "app_metadata.role, e.g. super_admin.")
+    var appRole: String?
+
+    @Option(help: "Seconds until it expires.")
+    var expiresIn: Int = 3600
+
+    func run() async throws {
+        guard Principal.Role(rawValue: role) != nil else {
+            throw ValidationError("--role must be one of anon, authenticated, service_role; got \"\(role)\"")
+        }
+        if role == Principal.Role.authenticated.rawValue, (sub ?? "").isEmpty {
+            throw ValidationError("--sub is required for an authenticated token")
+        }
+        guard expiresIn > 0 else { throw ValidationError("--expires-in must be positive") }
+        let config = try options.loadConfig()
+        let authenticator = await Authenticator(secret: config.auth.jwtSecret)
+        let claims = AuthClaims(
+            role: role, sub: sub, exp: ExpirationClaim(value: Date().addingTimeInterval(Double(expiresIn))),
+            iss: config.projectID, appRole: appRole)
+        print(try await authenticator.sign(claims))
+    }
+}
