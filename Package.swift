@@ -126,6 +126,11 @@ let package = Package(
             dependencies: ["Engine", "Postgres", "Migrations", .product(name: "Logging", package: "swift-log")],
             path: "bench/engine/swift"
         ),
+        .executableTarget(
+            name: "bench-coverage",
+            dependencies: ["CoveragePack", "Engine", "Postgres", "Migrations", .product(name: "Logging", package: "swift-log")],
+            path: "bench/coverage/swift"
+        ),
 
         // Tests against a real PostgreSQL and real HTTP on loopback.
         .target(name: "TestSupport", dependencies: ["Postgres", "Migrations"], path: "Tests/TestSupport"),
