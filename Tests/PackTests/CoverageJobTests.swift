@@ -88,7 +88,7 @@ struct CoverageJobTests {
         }
     }
 
-    @Test("a transient failure of one institution is retried after 1 s, then 2 s, within the run")
+    @Test("a transient failure of one institution is retried after 1 s, 2 s and 4 s, within the run")
     func transientRetries() async throws {
         try await withPack { pack in
             let institutions = try await Self.seed(pack, institutions: 1)
@@ -98,7 +98,7 @@ struct CoverageJobTests {
                     create sequence public.attempts;
                     create function public.flaky() returns trigger language plpgsql as $$
                     begin
-                        if nextval('public.attempts') <= 2 then
+                        if nextval('public.attempts') <= 3 then
                             raise exception 'could not serialize access' using errcode = 'serialization_failure';
                         end if;
                         return new;
@@ -117,13 +117,15 @@ struct CoverageJobTests {
                     """)[0]
                 let (json, started) = try stored.decode(String.self, Date.self)
                 let outcome = try JSONDecoder.nightshift.decode(NightlyRecompute.InstitutionOutcome.self, from: Data(json.utf8))
-                #expect(outcome.retriedAt.count == 2)
+                #expect(outcome.retriedAt.count == 3)
                 #expect(outcome.error == nil)
-                if outcome.retriedAt.count == 2 {
+                if outcome.retriedAt.count == 3 {
                     let first = outcome.retriedAt[0].timeIntervalSince(started)
                     let second = outcome.retriedAt[1].timeIntervalSince(outcome.retriedAt[0])
+                    let third = outcome.retriedAt[2].timeIntervalSince(outcome.retriedAt[1])
                     #expect(first >= 1.0 && first < 1.9, "first retry after 1 s (\(first))")
                     #expect(second >= 2.0 && second < 2.9, "second retry 2 s later (\(second))")
+                    #expect(third >= 4.0 && third < 4.9, "third retry 4 s later (\(third))")
                 }
             }
         }
