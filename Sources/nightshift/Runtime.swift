@@ -3,7 +3,9 @@ import ArgumentParser
 import Config
 import Engine
 import Logging
+import Observability
 import Postgres
+import ServiceLifecycle
 
 /// What the engine commands share: config, logging, a pool and the function registry.
 struct Runtime {
@@ -26,6 +28,20 @@ struct Runtime {
     }
 
     var client: EngineClient { EngineClient(database: database) }
+
+    /// The OTLP trace exporter's service when `[observability] otlp_endpoint` or the
+    /// `OTEL_EXPORTER_OTLP_*` variables name a collector, else `nil` (spans go nowhere).
+    /// Commands that execute runs put it first in their `ServiceGroup`: services stop in reverse
+    /// order, so the exporter outlives the worker and flushes the spans of its last runs.
+    func bootstrapTracing() throws -> (any Service)? {
+        do {
+            return try TracingSetup.bootstrap(
+                otlpEndpoint: config.observability.otlpEndpoint, serviceVersion: Nightshift.version,
+                logger: Logger(label: "tracing"))
+        } catch {
+            throw ValidationError("tracing: \(error)")
+        }
+    }
 }
 
 /// Parses a run id argument with a clear message.
