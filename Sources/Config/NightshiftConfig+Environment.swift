@@ -8,8 +8,9 @@ extension NightshiftConfig {
         public static let detectOverdueCommitments = "dossier/detect-overdue-commitments"
     }
 
-    /// Applies environment overrides: `DATABASE_URL`, `NIGHTSHIFT_*`, and the seed documents'
-    /// `OVERNIGHT_JOB_CRON`, `ENABLE_SCHEDULED_JOBS`, `HEALTH_REFRESH_INTERVAL_MINUTES`, `OVERDUE_CHECK_HOUR`.
+    /// Applies environment overrides: `DATABASE_URL`, `NIGHTSHIFT_*`, OpenTelemetry's
+    /// `OTEL_EXPORTER_OTLP_ENDPOINT`, and the seed documents' `OVERNIGHT_JOB_CRON`,
+    /// `ENABLE_SCHEDULED_JOBS`, `HEALTH_REFRESH_INTERVAL_MINUTES`, `OVERDUE_CHECK_HOUR`.
     mutating func applyEnvironment(_ environment: [String: String]) throws {
         let reader = EnvironmentReader(environment: environment)
 
@@ -29,6 +30,8 @@ extension NightshiftConfig {
         if let cap = try reader.int("NIGHTSHIFT_NOTIFICATIONS_DAILY_CAP", range: 0...100_000) {
             notifications.dailyCapPerUser = cap
         }
+        // OpenTelemetry's own name, so a deployment that sets it for every service needs nothing else.
+        if let endpoint = reader.string("OTEL_EXPORTER_OTLP_ENDPOINT") { observability.otlpEndpoint = endpoint }
 
         if let enabled = try reader.bool("ENABLE_SCHEDULED_JOBS") { scheduler.enabled = enabled }
         if let cron = reader.string("OVERNIGHT_JOB_CRON") {

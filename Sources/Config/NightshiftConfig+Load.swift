@@ -107,10 +107,15 @@ extension NightshiftConfig {
             channels: channels)
         try notificationsSection?.rejectUnknownKeys()
 
+        var observabilitySection = try root.section("observability")
+        let observability = ObservabilitySettings(otlpEndpoint: try observabilitySection?.string("otlp_endpoint"))
+        try observabilitySection?.rejectUnknownKeys()
+
         try root.rejectUnknownKeys()
         return NightshiftConfig(
             projectID: projectID, database: database, api: api, auth: auth, scheduler: scheduler,
-            jobs: jobs, functions: functions, notifications: notifications, source: root.file)
+            jobs: jobs, functions: functions, notifications: notifications, observability: observability,
+            source: root.file)
     }
 
     /// Checks what no single key can: secrets present and strong enough, URLs usable.
@@ -134,10 +139,17 @@ extension NightshiftConfig {
             throw fail("db.url", "is missing (set it in the file or DATABASE_URL)")
         }
         for (name, channel) in notifications.channels {
-            guard let url = URL(string: channel.webhookURL), let scheme = url.scheme,
-                  ["http", "https"].contains(scheme.lowercased()), url.host != nil else {
+            guard Self.isHTTPURL(channel.webhookURL) else {
                 throw fail("notifications.channels.\(name).webhook_url", "must be an http(s) URL, got \"\(channel.webhookURL)\"")
             }
         }
+        if let endpoint = observability.otlpEndpoint, !Self.isHTTPURL(endpoint) {
+            throw fail("observability.otlp_endpoint", "must be an http(s) URL (set it in the file or OTEL_EXPORTER_OTLP_ENDPOINT), got \"\(endpoint)\"")
+        }
+    }
+
+    private static func isHTTPURL(_ text: String) -> Bool {
+        guard let url = URL(string: text), let scheme = url.scheme else { return false }
+        return ["http", "https"].contains(scheme.lowercased()) && url.host != nil
     }
 }

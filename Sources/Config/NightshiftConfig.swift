@@ -10,6 +10,7 @@ public struct NightshiftConfig: Sendable, Equatable {
     /// Per-edge-function settings, keyed by function name (`hello`).
     public var functions: [String: FunctionSettings]
     public var notifications: NotificationSettings
+    public var observability: ObservabilitySettings
     /// The file this was read from.
     public var source: String
 
@@ -81,4 +82,15 @@ public struct NotificationSettings: Sendable, Equatable {
 /// `[notifications.channels.<name>]`: a webhook the dispatcher posts to.
 public struct ChannelSettings: Sendable, Equatable {
     public var webhookURL: String
+}
+
+/// `[observability]`: where traces are exported.
+public struct ObservabilitySettings: Sendable, Equatable {
+    /// The OTLP/HTTP collector's base URL (`http://127.0.0.1:4318`); traces go to `<it>/v1/traces`.
+    /// `nil`: no exporter, and spans go to the no-op tracer.
+    public var otlpEndpoint: String?
+
+    public init(otlpEndpoint: String? = nil) {
+        self.otlpEndpoint = otlpEndpoint
+    }
 }

@@ -59,7 +59,7 @@ public final class Step: Sendable {
         let clock = ContinuousClock()
         let started = clock.now
         let output = try await withSpan("step \(key)") { span in
-            span.attributes["nightshift.run_id"] = runID.uuidString
+            describe(span)
             return try await body()
         }
         let json = try JSONEncoder.nightshift.encode(output)
@@ -87,8 +87,9 @@ public final class Step: Sendable {
         let (runID, token) = (runID, leaseToken)
         let (output, json): (Output, Data)
         do {
-            (output, json) = try await withSpan("step \(key)") { _ in
-                try await database.withTransaction { connection in
+            (output, json) = try await withSpan("step \(key)") { span in
+                describe(span)
+                return try await database.withTransaction { connection in
                     let output = try await body(connection)
                     let json = try JSONEncoder.nightshift.encode(output)
                     let text = String(decoding: json, as: UTF8.self)
@@ -135,6 +136,11 @@ public final class Step: Sendable {
             return try await database.query("select nightshift.send_event(\(name), \(json)::jsonb, \(idempotencyKey))")[0]
                 .decode(UUID.self, at: 0)
         }
+    }
+
+    /// The run's id on each step span too, so a step can be searched for without its parent.
+    private func describe(_ span: any Span) {
+        span.attributes["nightshift.run_id"] = runID.uuidString.lowercased()
     }
 
     private func uniqueName(_ name: String) -> String {

@@ -29,19 +29,17 @@ extension Worker {
         logger.debug("run started", metadata: ["attempt": "\(run.attempt)"])
 
         do {
-            let output = try await withSpan("run \(run.functionID)") { span in
-                span.attributes["nightshift.run_id"] = run.id.uuidString
-                span.attributes["nightshift.function_id"] = run.functionID
-                span.attributes["nightshift.attempt"] = run.attempt
-                if let timeout = function.timeout {
-                    do {
-                        return try await withDeadline(timeout) { try await function.body(context) }
-                    } catch is DeadlineExceeded {
-                        throw RunTimedOut(limit: timeout)
-                    }
+            // withSpan records any error it sees and sets the span's status to error; a durable
+            // sleep unwinds the handler on purpose, so it leaves the span as a value instead.
+            let output = try await withSpan("run \(run.functionID)") { span -> Result<Data, RunSuspended> in
+                run.describe(span)
+                do {
+                    return .success(try await Self.body(of: function, context: context))
+                } catch let suspended as RunSuspended {
+                    span.attributes["nightshift.suspended"] = true
+                    return .failure(suspended)
                 }
-                return try await function.body(context)
-            }
+            }.get()
             try await completions.complete(id: run.id, token: run.leaseToken, output: String(decoding: output, as: UTF8.self))
             metrics.runFinished(functionID: run.functionID, outcome: "completed", duration: clock.now - started)
             logger.info("run completed", metadata: ["attempt": "\(run.attempt)", "duration": "\(clock.now - started)"])
@@ -54,6 +52,16 @@ extension Worker {
         } catch {
             await fail(run, function: function, error: error, logger: logger)
             metrics.runFinished(functionID: run.functionID, outcome: "failed_attempt", duration: clock.now - started)
+        }
+    }
+
+    /// The handler's output, within the function's timeout if it has one.
+    private static func body(of function: NightshiftFunction, context: RunContext) async throws -> Data {
+        guard let timeout = function.timeout else { return try await function.body(context) }
+        do {
+            return try await withDeadline(timeout) { try await function.body(context) }
+        } catch is DeadlineExceeded {
+            throw RunTimedOut(limit: timeout)
         }
     }
 

@@ -5,7 +5,9 @@ import Engine
 import HTTPClient
 import Logging
 import Notifications
+import Observability
 import Postgres
+import ServiceLifecycle
 
 /// What the engine commands share: config, logging, a pool and the function registry.
 struct Runtime {
@@ -43,6 +45,19 @@ struct Runtime {
     /// The notification outbox dispatcher for the configured channels; runs beside the worker.
     var deliveryDispatcher: DeliveryDispatcher {
         DeliveryDispatcher(database: database, settings: config.notifications, logger: logger)
+    }
+    /// The OTLP trace exporter's service when `[observability] otlp_endpoint` or the
+    /// `OTEL_EXPORTER_OTLP_*` variables name a collector, else `nil` (spans go nowhere).
+    /// Commands that execute runs put it first in their `ServiceGroup`: services stop in reverse
+    /// order, so the exporter outlives the worker and flushes the spans of its last runs.
+    func bootstrapTracing() throws -> (any Service)? {
+        do {
+            return try TracingSetup.bootstrap(
+                otlpEndpoint: config.observability.otlpEndpoint, serviceVersion: Nightshift.version,
+                logger: Logger(label: "tracing"))
+        } catch {
+            throw ValidationError("tracing: \(error)")
+        }
     }
 }
 

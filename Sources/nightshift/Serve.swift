@@ -35,10 +35,13 @@ struct Serve: AsyncParsableCommand {
         var runtime = try Runtime(options: options, component: "server", applicationName: "nightshift-serve", extraConnections: 2)
         if let port { runtime.config.api.port = port }
         let config = runtime.config
+        let tracing = try runtime.bootstrapTracing()
         do {
             let app = try await NightshiftServer.makeApplication(
                 config: config, database: runtime.database, functions: Catalog.all, metrics: metrics, logger: runtime.logger)
-            var services: [any Service] = [app]
+            // Tracing first: services stop in reverse order, so it flushes after the worker stopped.
+            var services: [any Service] = tracing.map { [$0] } ?? []
+            services.append(app)
             try await runtime.configureNotifications()
             if !noWorker {
                 try await runtime.registry.sync(to: runtime.database)

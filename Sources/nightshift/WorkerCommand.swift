@@ -31,6 +31,8 @@ struct WorkerCommand: AsyncParsableCommand {
     func run() async throws {
         guard concurrency > 0 else { throw ValidationError("--concurrency must be at least 1") }
         let runtime = try Runtime(options: options, component: "worker", applicationName: "nightshift-worker", extraConnections: 2)
+        // Before the first database call, so a bad OTEL_* setting stops start-up at once.
+        var services: [any Service] = try runtime.bootstrapTracing().map { [$0] } ?? []
         try await runtime.registry.sync(to: runtime.database)
         try await runtime.configureNotifications()
         let worker = Worker(
@@ -38,7 +40,7 @@ struct WorkerCommand: AsyncParsableCommand {
             options: WorkerOptions(
                 concurrency: concurrency, lease: .seconds(leaseSeconds), bookkeepingCommits: syncCheckpoints ? .synchronous : .asynchronous),
             logger: runtime.logger)
-        var services: [any Service] = [worker, runtime.deliveryDispatcher]
+        services.append(contentsOf: [worker, runtime.deliveryDispatcher] as [any Service])
         if !noTicker { services.append(Ticker(database: runtime.database, logger: runtime.logger)) }
         let group = ServiceGroup(
             configuration: .init(services: services.map { .init(service: $0) }, gracefulShutdownSignals: [.sigterm, .sigint], logger: runtime.logger))

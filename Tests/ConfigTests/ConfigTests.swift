@@ -40,6 +40,7 @@ struct ConfigFileTests {
         #expect(config.functions["hello"]?.verifyJWT == true)
         #expect(config.notifications.dailyCapPerUser == 10)
         #expect(config.notifications.channels["ops"]?.webhookURL.hasPrefix("http://127.0.0.1") == true)
+        #expect(config.observability.otlpEndpoint == nil, "the committed config exports no traces")
     }
 
     @Test("defaults fill what the file leaves out")
@@ -48,6 +49,21 @@ struct ConfigFileTests {
         #expect(config.api.maxBodyBytes == 1_048_576)
         #expect(config.scheduler.enabled)
         #expect(config.functionSettings("anything").verifyJWT)
+        #expect(config.observability.otlpEndpoint == nil)
+    }
+
+    @Test("[observability] otlp_endpoint is read")
+    func otlpEndpoint() throws {
+        let config = try NightshiftConfig.parse(minimal + "\n[observability]\notlp_endpoint = \"http://collector.test:4318\"\n", source: "test.toml")
+        #expect(config.observability.otlpEndpoint == "http://collector.test:4318")
+    }
+
+    @Test("an OTLP endpoint that is not an http URL is refused", arguments: ["collector:4318", "grpc://collector:4317", "42"])
+    func badOTLPEndpoint(value: String) {
+        let text = value == "42" ? "otlp_endpoint = 42" : "otlp_endpoint = \"\(value)\""
+        let error = parseError(minimal + "\n[observability]\n\(text)\n")
+        #expect(error?.key == "observability.otlp_endpoint")
+        #expect(error?.source == "test.toml")
     }
 
     @Test("a value of the wrong type names its key and the file")
@@ -64,6 +80,7 @@ struct ConfigFileTests {
         ("\n[jobs.\"coverage/nightly-recompute\"]\ncrn = \"* * * * *\"\n", "jobs.\"coverage/nightly-recompute\".crn"),
         ("\n[functions.hello]\nverify = true\n", "functions.hello.verify"),
         ("\n[notifications.channels.ops]\nwebhook_url = \"http://x.test/\"\nsecret = 1\n", "notifications.channels.ops.secret"),
+        ("\n[observability]\notlp_endpoint = \"http://x.test:4318\"\nsampler = \"always_on\"\n", "observability.sampler"),
     ])
     func unknownKey(snippet: String, key: String) {
         // A root key must come before the first table; a table can go after the rest.
@@ -149,6 +166,19 @@ struct EnvironmentOverrideTests {
         let error = parseError(minimal, environment: [name: value])
         #expect(error?.key == name)
         #expect(error?.source == "environment")
+    }
+
+    @Test("OTEL_EXPORTER_OTLP_ENDPOINT sets or overrides [observability] otlp_endpoint")
+    func otlpEndpointFromEnvironment() throws {
+        let environment = ["OTEL_EXPORTER_OTLP_ENDPOINT": "http://env.test:4318"]
+        let unset = try NightshiftConfig.parse(minimal, source: "test.toml", environment: environment)
+        #expect(unset.observability.otlpEndpoint == "http://env.test:4318")
+        let set = try NightshiftConfig.parse(
+            minimal + "\n[observability]\notlp_endpoint = \"http://file.test:4318\"\n", source: "test.toml", environment: environment)
+        #expect(set.observability.otlpEndpoint == "http://env.test:4318")
+        // Empty counts as unset, as for every other variable.
+        let empty = try NightshiftConfig.parse(minimal, source: "test.toml", environment: ["OTEL_EXPORTER_OTLP_ENDPOINT": ""])
+        #expect(empty.observability.otlpEndpoint == nil)
     }
 
     @Test("a secret missing from the file can come from the environment")

@@ -11,7 +11,12 @@ public final class WorkerProcess {
         public var description: String { "\(path) is missing: run `make build` (or `swift build --product nightshift`) before the tests" }
     }
 
-    public init(databaseURL: String, name: String, leaseSeconds: Int = 2, config: String? = nil, ticker: Bool = true) throws {
+    /// `environment` is added to this process's, less its `OTEL_*` variables: whether a child
+    /// exports traces is the test's choice, never the shell's that started the tests.
+    public init(
+        databaseURL: String, name: String, leaseSeconds: Int = 2, config: String? = nil, ticker: Bool = true,
+        environment extra: [String: String] = [:]
+    ) throws {
         let binary = TestDatabase.nightshiftBinary
         guard FileManager.default.isExecutableFile(atPath: binary) else { throw MissingBinary(path: binary) }
         log = FileManager.default.temporaryDirectory.appendingPathComponent("nightshift-\(name)-\(UUID().uuidString.prefix(8)).log")
@@ -20,10 +25,11 @@ public final class WorkerProcess {
         process.executableURL = URL(fileURLWithPath: binary)
         process.arguments = ["worker", "--concurrency", "4", "--lease-seconds", "\(leaseSeconds)"] + (ticker ? [] : ["--no-ticker"])
         process.currentDirectoryURL = TestDatabase.projectRoot
-        var environment = ProcessInfo.processInfo.environment
+        var environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("OTEL_") }
         environment["DATABASE_URL"] = databaseURL
         environment["NIGHTSHIFT_LOG_LEVEL"] = "info"
         if let config { environment["NIGHTSHIFT_CONFIG"] = config }
+        environment.merge(extra) { _, new in new }
         process.environment = environment
         process.standardOutput = output
         process.standardError = output
@@ -41,6 +47,15 @@ public final class WorkerProcess {
         guard process.isRunning else { return }
         process.terminate()
         process.waitUntilExit()
+    }
+
+    /// SIGTERM, then wait for the graceful exit without blocking a thread of the cooperative pool
+    /// (two on this machine): a server in this test process, such as the OTLP receiver, may have
+    /// to answer the child before the child can exit.
+    public func stopAwaitingExit() async {
+        guard process.isRunning else { return }
+        process.terminate()
+        while process.isRunning { try? await Task.sleep(for: .milliseconds(20)) }
     }
 
     public var output: String { (try? String(contentsOf: log, encoding: .utf8)) ?? "" }
