@@ -136,6 +136,16 @@ let package = Package(
             dependencies: ["CoveragePack", "Engine", "Postgres", "Migrations", .product(name: "Logging", package: "swift-log")],
             path: "bench/coverage/swift"
         ),
+        .executableTarget(
+            name: "bench-dossier",
+            dependencies: [
+                "Notifications", "Config", "Postgres", "Migrations",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+            ],
+            path: "bench/dossier/swift"
+        ),
 
         // Tests against a real PostgreSQL and real HTTP on loopback.
         .target(name: "TestSupport", dependencies: ["Postgres", "Migrations"], path: "Tests/TestSupport"),
