@@ -17,9 +17,8 @@ struct DetectOverdueCommitments: EdgeFunction {
 
     func handle(_ request: EdgeRequest) async throws -> EdgeResponse {
         let dryRun = try request.decode(Input.self).dryRun ?? false
-        let rows = try await mapDossierErrors {
-            try await request.database.query("select dossier.detect_overdue_commitments(\(dryRun))::text")
-        }
-        return .ok(try JSONValue(json: try rows[0].decode(String.self, at: 0)))
+        return .ok(try await mapDossierErrors {
+            try await queryJSON(request.database, "select dossier.detect_overdue_commitments(\(dryRun))::text")
+        })
     }
 }

@@ -11,7 +11,6 @@ struct RefreshCommitmentStats: EdgeFunction {
 
     func handle(_ request: EdgeRequest) async throws -> EdgeResponse {
         _ = try request.decode([String: JSONValue].self)  // a body, if any, must be a JSON object
-        let rows = try await request.database.query("select dossier.refresh_commitment_stats()::text")
-        return .ok(try JSONValue(json: try rows[0].decode(String.self, at: 0)))
+        return .ok(try await queryJSON(request.database, "select dossier.refresh_commitment_stats()::text"))
     }
 }

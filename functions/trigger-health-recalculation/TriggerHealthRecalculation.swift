@@ -17,13 +17,12 @@ struct TriggerHealthRecalculation: EdgeFunction {
 
     func handle(_ request: EdgeRequest) async throws -> EdgeResponse {
         let input = try request.decode(Input.self)
-        let rows = try await mapDossierErrors {
+        return .ok(try await mapDossierErrors {
             if let texts = input.dossierIds {
                 let ids = try requireUUIDs(texts, field: "dossierIds", max: Self.maxDossiers)
-                return try await request.database.query("select dossier.recalculate_health_scores(\(ids))::text")
+                return try await queryJSON(request.database, "select dossier.recalculate_health_scores(\(ids))::text")
             }
-            return try await request.database.query("select dossier.recalculate_stale_scores()::text")
-        }
-        return .ok(try JSONValue(json: try rows[0].decode(String.self, at: 0)))
+            return try await queryJSON(request.database, "select dossier.recalculate_stale_scores()::text")
+        })
     }
 }
