@@ -4,12 +4,13 @@ extension NightshiftConfig {
     /// Function ids whose schedule the seed documents' own variables set.
     public enum SeedJob {
         public static let overnightScoring = "portfolio/overnight-scoring"
+        public static let coverageRecompute = "coverage/nightly-recompute"
         public static let refreshHealthScores = "dossier/refresh-health-scores"
         public static let detectOverdueCommitments = "dossier/detect-overdue-commitments"
     }
 
     /// Applies environment overrides: `DATABASE_URL`, `NIGHTSHIFT_*`, OpenTelemetry's
-    /// `OTEL_EXPORTER_OTLP_ENDPOINT`, and the seed documents' `OVERNIGHT_JOB_CRON`,
+    /// `OTEL_EXPORTER_OTLP_ENDPOINT`, `COVERAGE_JOB_CRON`, and the seed documents' `OVERNIGHT_JOB_CRON`,
     /// `ENABLE_SCHEDULED_JOBS`, `HEALTH_REFRESH_INTERVAL_MINUTES`, `OVERDUE_CHECK_HOUR`.
     mutating func applyEnvironment(_ environment: [String: String]) throws {
         let reader = EnvironmentReader(environment: environment)
@@ -34,6 +35,9 @@ extension NightshiftConfig {
         if let endpoint = reader.string("OTEL_EXPORTER_OTLP_ENDPOINT") { observability.otlpEndpoint = endpoint }
 
         if let enabled = try reader.bool("ENABLE_SCHEDULED_JOBS") { scheduler.enabled = enabled }
+        if let cron = reader.string("COVERAGE_JOB_CRON") {
+            jobs[SeedJob.coverageRecompute, default: JobSettings()].cron = cron
+        }
         if let cron = reader.string("OVERNIGHT_JOB_CRON") {
             jobs[SeedJob.overnightScoring, default: JobSettings()].cron = cron
         }

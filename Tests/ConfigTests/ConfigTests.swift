@@ -135,6 +135,7 @@ struct EnvironmentOverrideTests {
             "NIGHTSHIFT_JWT_SECRET": "fedcba9876543210fedcba9876543210",
             "ENABLE_SCHEDULED_JOBS": "false",
             "OVERNIGHT_JOB_CRON": "30 5 * * 1-5",
+            "COVERAGE_JOB_CRON": "15 1 * * *",
             "HEALTH_REFRESH_INTERVAL_MINUTES": "5",
             "OVERDUE_CHECK_HOUR": "3",
         ])
@@ -143,6 +144,7 @@ struct EnvironmentOverrideTests {
         #expect(config.auth.jwtSecret == "fedcba9876543210fedcba9876543210")
         #expect(config.scheduler.enabled == false)
         #expect(config.jobs["portfolio/overnight-scoring"]?.cron == "30 5 * * 1-5")
+        #expect(config.jobs["coverage/nightly-recompute"]?.cron == "15 1 * * *")
         #expect(config.jobs["dossier/refresh-health-scores"]?.cron == "*/5 * * * *")
         #expect(config.jobs["dossier/detect-overdue-commitments"]?.cron == "0 3 * * *")
     }

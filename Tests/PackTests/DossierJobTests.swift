@@ -1,8 +1,10 @@
-import DossierPack
+import Config
 import Engine
 import Foundation
 import Postgres
 import Testing
+
+@testable import DossierPack
 
 /// The dossier pack's jobs end to end on a real cluster: the health refresh in SQL, and the
 /// overdue check through the edge function over real HTTP.
@@ -123,6 +125,15 @@ struct DossierJobTests {
             try await pack.withWorker(registry) {
                 try await pack.wait(for: try await pack.trigger("dossier/refresh-health-scores"), status: "completed")
             }
+        }
+    }
+
+    @Test("the refresh interval comes from the job's schedule: */N, hourly, else 15 minutes")
+    func refreshInterval() throws {
+        var config = try PackHarness.config()
+        for (cron, minutes) in [("*/5 * * * *", 5), ("0 * * * *", 60), ("*/15 * * * *", 15), ("0 2 * * *", 15)] {
+            config.jobs["dossier/refresh-health-scores"] = JobSettings(cron: cron)
+            #expect(RefreshHealthScores.intervalMinutes(config) == minutes, "\(cron)")
         }
     }
 

@@ -19,11 +19,13 @@ enum RefreshHealthScores {
         var freshnessTargetMet: Bool
     }
 
-    /// The `N` of a `*/N * * * *` schedule (HEALTH_REFRESH_INTERVAL_MINUTES), else 15.
+    /// The `N` of a `*/N * * * *` schedule (HEALTH_REFRESH_INTERVAL_MINUTES), 60 for an hourly
+    /// `M * * * *`, else 15.
     static func intervalMinutes(_ config: NightshiftConfig) -> Int {
         let fields = (config.jobs[id]?.cron ?? "*/15 * * * *").split(separator: " ")
-        guard fields.count == 5, fields[0].hasPrefix("*/"), let minutes = Int(fields[0].dropFirst(2)), minutes > 0 else { return 15 }
-        return minutes
+        guard fields.count == 5, fields[1...].allSatisfy({ $0 == "*" }) else { return 15 }
+        if fields[0].hasPrefix("*/"), let minutes = Int(fields[0].dropFirst(2)), minutes > 0 { return minutes }
+        return Int(fields[0]) != nil ? 60 : 15
     }
 
     static func function(intervalMinutes: Int) -> NightshiftFunction {
