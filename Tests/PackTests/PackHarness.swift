@@ -46,6 +46,7 @@ struct PackHarness {
     }
 
     /// Runs a worker for `functions` while `body` runs.
+    @discardableResult
     func withWorker<T>(_ registry: FunctionRegistry, _ body: () async throws -> T) async throws -> T {
         let worker = Worker(
             registry: registry, database: database,
