@@ -318,17 +318,18 @@ as $$
 begin
     raise exception '% is append-only: % refused', tg_table_schema || '.' || tg_table_name, tg_op
         using errcode = 'NSP01',
-              hint = 'Old calculation events go by month with portfolio.prune_calculation_events.';
+              hint = coalesce(tg_argv[0], 'The table only grows.');
 end
 $$;
-comment on function portfolio._refuse_change() is 'Trigger: refuses UPDATE, DELETE and TRUNCATE on append-only tables (NSP01).';
+comment on function portfolio._refuse_change() is
+    'Trigger: refuses UPDATE, DELETE and TRUNCATE on append-only tables (NSP01); the trigger''s first argument is the hint.';
 
 create trigger calculation_events_append_only
     before update or delete on portfolio.calculation_events
-    for each row execute function portfolio._refuse_change();
+    for each row execute function portfolio._refuse_change('Old calculation events go by month: portfolio.prune_calculation_events.');
 create trigger calculation_events_no_truncate
     before truncate on portfolio.calculation_events
-    for each statement execute function portfolio._refuse_change();
+    for each statement execute function portfolio._refuse_change('Old calculation events go by month: portfolio.prune_calculation_events.');
 -- score_history: UPDATE is refused always; DELETE only when it is not the cascade of a user or
 -- asset being removed (pg_trigger_depth() > 1 inside the cascade's own trigger).
 create trigger score_history_append_only_update
