@@ -316,7 +316,8 @@ language plpgsql
 set search_path = ''
 as $$
 begin
-    raise exception '% is append-only: % refused', tg_table_schema || '.' || tg_table_name, tg_op
+    -- Named after the partitioned table, not the partition the row happens to be in.
+    raise exception '% is append-only: % refused', coalesce(pg_partition_root(tg_relid), tg_relid)::regclass::text, tg_op
         using errcode = 'NSP01',
               hint = coalesce(tg_argv[0], 'The table only grows.');
 end
@@ -368,6 +369,11 @@ begin
                 partition_name,
                 (month_start::timestamp at time zone 'UTC'),
                 ((month_start + interval '1 month')::timestamp at time zone 'UTC'));
+            -- Row triggers are cloned onto partitions, TRUNCATE triggers are not.
+            execute format(
+                'create trigger calculation_events_no_truncate before truncate on portfolio.%I '
+                'for each statement execute function portfolio._refuse_change(%L)',
+                partition_name, 'Old calculation events go by month: portfolio.prune_calculation_events.');
             created := created + 1;
         end if;
     end loop;
