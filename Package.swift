@@ -106,6 +106,15 @@ let package = Package(
             ],
             path: "Sources/Packs/Coverage"
         ),
+        .target(
+            name: "PortfolioPack",
+            dependencies: [
+                "Engine", "Postgres", "HTTPClient", "Config",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Tracing", package: "swift-distributed-tracing"),
+            ],
+            path: "Sources/Packs/Portfolio"
+        ),
         // Edge functions: one folder each under functions/, served by Server.
         .target(
             name: "EdgeFunctions",
@@ -116,7 +125,7 @@ let package = Package(
             name: "nightshift",
             dependencies: [
                 "Postgres", "HTTPClient", "Config", "Migrations", "Observability", "Server", "EdgeFunctions", "Engine",
-                "Notifications", "DossierPack", "CoveragePack",
+                "Notifications", "DossierPack", "CoveragePack", "PortfolioPack",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
@@ -181,9 +190,10 @@ let package = Package(
         .testTarget(
             name: "PackTests",
             dependencies: [
-                "DossierPack", "CoveragePack", "Engine", "Server", "EdgeFunctions", "HTTPClient", "Config", "Postgres", "TestSupport",
+                "DossierPack", "CoveragePack", "PortfolioPack", "Engine", "Server", "EdgeFunctions", "HTTPClient", "Config", "Postgres", "TestSupport",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "InMemoryTracing", package: "swift-distributed-tracing"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
