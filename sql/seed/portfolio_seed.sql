@@ -187,7 +187,7 @@ begin
                  v_strides[1 + floor(portfolio._seed_random(32, i) * cardinality(v_strides))::integer] as stride
           from generate_series(1, p_users) as i) as u
     cross join lateral (
-        select 1 + (u.start + k * u.stride) % p_assets as asset_n, u.i * 1048576 + k as g
+        select 1 + (u.start + k * u.stride) % p_assets as asset_n, u.i::bigint * 1048576 + k as g
         from generate_series(0, u.n - 1) as k) as a;
 
     -- Allocation targets: profile 1 conservative, 2 balanced, 3 growth, 4 income (no etf target).

@@ -4,13 +4,28 @@
 set client_min_messages = warning;
 create extension if not exists pgtap;
 begin;
-select plan(6);
+select plan(9);
 
 select is_empty(
     $$select p.oid::regprocedure::text from pg_proc p
-      where p.pronamespace = 'portfolio'::regnamespace and p.proname !~ '^_'
+      where p.pronamespace = 'portfolio'::regnamespace and p.proname !~ '^_' and p.proname <> 'seed'
         and not has_function_privilege('nightshift_service', p.oid, 'execute')$$,
     'the service role may execute every public portfolio function');
+select is_empty(
+    $$select p.oid::regprocedure::text from pg_proc p
+      where p.pronamespace = 'portfolio'::regnamespace and p.proname = 'seed'
+        and has_function_privilege('nightshift_service', p.oid, 'execute')$$,
+    'the seed generator (sql/seed/portfolio_seed.sql), when loaded, is the owner''s alone');
+select is_empty(
+    $$select p.oid::regprocedure::text from pg_proc p
+      where p.pronamespace in ('portfolio'::regnamespace, 'cache'::regnamespace) and p.proname !~ '^_' and p.proname <> 'seed'
+        and (not p.prosecdef or not coalesce(p.proconfig @> array['search_path=""'], false))$$,
+    'every public portfolio and cache function is security definer with search_path = ''''');
+select is_empty(
+    $$select p.oid::regprocedure::text, r.rolname from pg_proc p
+      cross join (values ('nightshift_anon'), ('nightshift_authenticated')) r(rolname)
+      where p.pronamespace = 'cache'::regnamespace and has_function_privilege(r.rolname, p.oid, 'execute')$$,
+    'anon and authenticated may execute no cache function');
 select is_empty(
     $$select p.oid::regprocedure::text, r.rolname from pg_proc p
       cross join (values ('nightshift_service'), ('nightshift_anon'), ('nightshift_authenticated')) r(rolname)
