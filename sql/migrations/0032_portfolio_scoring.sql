@@ -855,7 +855,7 @@ begin
         v_failed_at := pg_catalog.clock_timestamp();
         insert into portfolio.calculation_events (correlation_id, user_id, event_type, payload, created_at)
         select v_run.correlation_id, f.id, ev.event_type, ev.payload, ev.created_at
-        from pg_catalog.unnest(v_fail_ids, v_fail_states, v_fail_messages) f (id, state, message)
+        from unnest(v_fail_ids, v_fail_states, v_fail_messages) f (id, state, message)
         cross join lateral (values
             (1, 'CALC_STARTED', pg_catalog.jsonb_build_object(
                 'correlationId', v_run.correlation_id, 'userId', f.id, 'timestamp', portfolio._json_time(v_failed_at)),
@@ -869,8 +869,8 @@ begin
     return query
         select i.id, coalesce(ok.n, 0), f.id is not null, f.state, f.message
         from pg_catalog.unnest(v_ids) with ordinality i (id, pos)
-        left join pg_catalog.unnest(v_ok_ids, v_ok_counts) ok (id, n) on ok.id = i.id
-        left join pg_catalog.unnest(v_fail_ids, v_fail_states, v_fail_messages) f (id, state, message) on f.id = i.id
+        left join unnest(v_ok_ids, v_ok_counts) ok (id, n) on ok.id = i.id
+        left join unnest(v_fail_ids, v_fail_states, v_fail_messages) f (id, state, message) on f.id = i.id
         order by i.pos;
 end
 $$;
