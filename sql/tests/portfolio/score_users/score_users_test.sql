@@ -115,7 +115,7 @@ select is((select message from result where user_id = 'a0000000-0000-4000-8000-0
 
 -- Scores, by hand. S1's universe: the 5 NYSE assets plus LLL, which it holds.
 select results_eq($$select symbol, score from scores where user_id = 'a0000000-0000-4000-8000-000000000001' order by symbol$$,
-    $$values ('AAA', 13.25::numeric), ('BBB', 5.2), ('CCC', 0), ('DDD', 0), ('EEE', 0), ('LLL', 0)$$,
+    $$values ('AAA', 13.25::numeric), ('BBB', 5.2), ('CCC', 0), ('DDD', 0), ('EEE', 0), ('LLL', 0.1)$$,
     'AAA = 10 + 5.5 (pe 15, upper bound) + 0.1 (roe <= 0.1, not > 0.1) - 2.25 + 0.2 (= 15) - 0.3; BBB = 5.5 (pe 5, lower bound) - 0.3; '
     'CCC no metrics; DDD pe 15.01 and EEE pe 4.99 outside between; LLL roe 0.25 matches only > 0.1; all under the latest version');
 select is((select score from scores where user_id = 'a0000000-0000-4000-8000-000000000001' and symbol = 'LLL'), 0.1::numeric,
