@@ -148,19 +148,20 @@ security definer
 set search_path = ''
 as $$
 #variable_conflict use_column
+declare
+    v_id uuid;
+    v_correlation_id uuid;
 begin
     perform portfolio.ensure_calculation_event_partitions(current_date, 2);
     -- A resumed or retried engine run finds its row (run_id is unique): on conflict, no new row.
+    -- A null run_id (tests, manual runs) never conflicts: every call is a new run.
     insert into portfolio.overnight_job_runs (run_id, status) values (p_run_id, 'started')
-    on conflict (run_id) do nothing;
-    if p_run_id is null then
-        -- No engine run (tests, manual runs): every call is a new run.
-        return query
-            select r.id, r.correlation_id from portfolio.overnight_job_runs r
-            where r.run_id is null order by r.started_at desc, r.id limit 1;
-        return;
+    on conflict (run_id) do nothing
+    returning id, correlation_id into v_id, v_correlation_id;
+    if v_id is null then
+        select r.id, r.correlation_id into v_id, v_correlation_id from portfolio.overnight_job_runs r where r.run_id = p_run_id;
     end if;
-    return query select r.id, r.correlation_id from portfolio.overnight_job_runs r where r.run_id = p_run_id;
+    return query select v_id, v_correlation_id;
 end
 $$;
 comment on function portfolio.start_overnight_run(uuid) is
@@ -448,6 +449,14 @@ begin
     on conflict (job_run_id, asset_id) do update
         set price = excluded.price, currency = excluded.currency, as_of = excluded.as_of;
     get diagnostics v_count = row_count;
+
+    -- score_users' plans probe job_run_prices by its primary key; planned with the statistics of
+    -- an empty table (a fresh database) they scan it once per row instead. While the table holds
+    -- fewer rows than the statistics say, refresh them: only ever true while the table is small.
+    if (select c.reltuples from pg_catalog.pg_class c where c.oid = 'portfolio.job_run_prices'::regclass)
+       < (select pg_catalog.count(*) from portfolio.job_run_prices jp where jp.job_run_id = p_job_run_id) then
+        analyze portfolio.job_run_prices;
+    end if;
 
     update portfolio.overnight_job_runs r
     set metrics = r.metrics || pg_catalog.jsonb_build_object('pricesAsOf', (
