@@ -32,6 +32,21 @@ else
   echo "coverage: already seeded ($(sql -Atc 'select count(*) from coverage.institutions') institutions)"
 fi
 
+if [ "$(sql -Atc 'select count(*) from portfolio.users')" = 0 ]; then
+  sql -f sql/seed/portfolio_seed.sql
+  # 200 investors, 600 assets over six markets, 10–50 holdings each; each user's scoring
+  # covers one market (about 100 assets) plus what they hold.
+  sql -Atc "select 'portfolio: ' || portfolio.seed(200, 600, 10, 50, 1)::text"
+else
+  echo "portfolio: already seeded ($(sql -Atc 'select count(*) from portfolio.users') users)"
+fi
+
+PROVIDER_PORT=54331
+say "market-data provider stub (deterministic rates and prices) on 127.0.0.1:$PROVIDER_PORT"
+"${PROVIDER_BIN:-.build/debug/portfolio-provider}" --port "$PROVIDER_PORT" >"$LOGS/provider.log" 2>&1 &
+pids+=($!)
+for _ in $(seq 1 100); do curl -fs "http://127.0.0.1:$PROVIDER_PORT/latest?base=USD" >/dev/null && break; sleep 0.1; done
+
 say "webhook receiver for the ops channel on 127.0.0.1:$RECEIVER_PORT"
 if command -v python3 >/dev/null; then
   python3 - "$RECEIVER_PORT" >"$LOGS/webhooks.log" 2>&1 <<'PY' &
@@ -92,6 +107,29 @@ sql -c "select i.name, s.total_score, s.created_at from coverage.coverage_snapsh
 sql -c "select name, data->'new_gaps' as new_gaps from nightshift.events where name = 'coverage.gaps.detected' order by created_at desc limit 1"
 sql -c "select title, message from notify.notifications where title like 'Coverage gaps detected%' order by created_at desc limit 3"
 sql -c "select started_at, duration_ms, institutions_processed, institutions_failed, total_gaps_detected, total_gaps_resolved from coverage.coverage_job_runs order by created_at"
+
+say "portfolio/overnight-scoring: rates once, prices once, users scored 50 per checkpointed step"
+"$BIN" run portfolio/overnight-scoring --wait
+sql -c "select status, users_processed, users_failed, metrics->>'assets_scored' as assets_scored, metrics->>'fetch_rates_ms' as fetch_rates_ms,
+               metrics->>'total_duration_ms' as total_ms, metrics->>'ratesStale' as rates_stale, metrics->>'ratesAsOf' as rates_as_of
+        from portfolio.overnight_job_runs order by started_at desc limit 1"
+sql -c "select event_type, count(*), count(distinct user_id) as users, count(distinct correlation_id) as runs
+        from portfolio.calculation_events where correlation_id = (select correlation_id from portfolio.overnight_job_runs order by started_at desc limit 1)
+        group by 1 order by 1"
+for _ in $(seq 1 150); do
+  [ "$(sql -Atc "select count(*) from nightshift.runs where function_id = 'portfolio/cache-warmer' and status = 'completed'")" != 0 ] && break; sleep 0.2
+done
+sql -c "select split_part(key, ':', 1) as cache_key, count(*), min(expires_at - now()) as ttl_left from cache.entries group by 1"
+INVESTOR=$(sql -Atc "select user_id from portfolio.recommendations order by user_id limit 1")
+TOKEN=$("$BIN" token --role authenticated --sub "$INVESTOR")
+say "GET /api/dashboard as investor $INVESTOR (from the cache the warmer filled)"
+curl -s "http://127.0.0.1:$API_PORT/api/dashboard" -H "Authorization: Bearer $TOKEN" | python3 -c '
+import json, sys
+d = json.load(sys.stdin)["data"]
+print("fromCache:", d["fromCache"], " baseCurrency:", d["baseCurrency"], " totalInvestable:", d["totalInvestable"])
+print("dataFreshness:", json.dumps(d["dataFreshness"]))
+for r in d["recommendations"][:6]:
+    print("  %-6s %-10s %12s %s  gap %s pts" % (r["assetClass"], r["symbol"], r["amount"], r["currency"], r["allocationGap"]))'
 
 say "runs"
 "$BIN" runs --limit 5

@@ -10,7 +10,7 @@ extension NightshiftConfig {
     }
 
     /// Applies environment overrides: `DATABASE_URL`, `NIGHTSHIFT_*`, OpenTelemetry's
-    /// `OTEL_EXPORTER_OTLP_ENDPOINT`, `COVERAGE_JOB_CRON`, and the seed documents' `OVERNIGHT_JOB_CRON`,
+    /// `OTEL_EXPORTER_OTLP_ENDPOINT`, `COVERAGE_JOB_CRON`, `PORTFOLIO_RATES_URL`, `PORTFOLIO_PRICES_URL`, and the seed documents' `OVERNIGHT_JOB_CRON`,
     /// `ENABLE_SCHEDULED_JOBS`, `HEALTH_REFRESH_INTERVAL_MINUTES`, `OVERDUE_CHECK_HOUR`.
     mutating func applyEnvironment(_ environment: [String: String]) throws {
         let reader = EnvironmentReader(environment: environment)
@@ -33,6 +33,9 @@ extension NightshiftConfig {
         }
         // OpenTelemetry's own name, so a deployment that sets it for every service needs nothing else.
         if let endpoint = reader.string("OTEL_EXPORTER_OTLP_ENDPOINT") { observability.otlpEndpoint = endpoint }
+
+        if let url = reader.string("PORTFOLIO_RATES_URL") { portfolio.ratesURL = url }
+        if let url = reader.string("PORTFOLIO_PRICES_URL") { portfolio.pricesURL = url }
 
         if let enabled = try reader.bool("ENABLE_SCHEDULED_JOBS") { scheduler.enabled = enabled }
         if let cron = reader.string("COVERAGE_JOB_CRON") {

@@ -111,11 +111,21 @@ extension NightshiftConfig {
         let observability = ObservabilitySettings(otlpEndpoint: try observabilitySection?.string("otlp_endpoint"))
         try observabilitySection?.rejectUnknownKeys()
 
+        var portfolioSection = try root.section("portfolio")
+        let portfolioDefaults = PortfolioSettings()
+        let portfolio = PortfolioSettings(
+            ratesURL: try portfolioSection?.string("rates_url"),
+            pricesURL: try portfolioSection?.string("prices_url"),
+            ratesBase: try portfolioSection?.string("rates_base") ?? portfolioDefaults.ratesBase,
+            usersPerBatch: try portfolioSection?.int("users_per_batch", range: 1...10_000) ?? portfolioDefaults.usersPerBatch,
+            symbolsPerRequest: try portfolioSection?.int("symbols_per_request", range: 1...100) ?? portfolioDefaults.symbolsPerRequest)
+        try portfolioSection?.rejectUnknownKeys()
+
         try root.rejectUnknownKeys()
         return NightshiftConfig(
             projectID: projectID, database: database, api: api, auth: auth, scheduler: scheduler,
             jobs: jobs, functions: functions, notifications: notifications, observability: observability,
-            source: root.file)
+            portfolio: portfolio, source: root.file)
     }
 
     /// Checks what no single key can: secrets present and strong enough, URLs usable.
@@ -142,6 +152,14 @@ extension NightshiftConfig {
             guard Self.isHTTPURL(channel.webhookURL) else {
                 throw fail("notifications.channels.\(name).webhook_url", "must be an http(s) URL, got \"\(channel.webhookURL)\"")
             }
+        }
+        for (key, url) in [("portfolio.rates_url", portfolio.ratesURL), ("portfolio.prices_url", portfolio.pricesURL)] {
+            if let url, !Self.isHTTPURL(url) {
+                throw fail(key, "must be an http(s) URL, got \"\(url)\"")
+            }
+        }
+        if portfolio.ratesBase.range(of: "^[A-Z]{3}$", options: .regularExpression) == nil {
+            throw fail("portfolio.rates_base", "must be an ISO 4217 code such as USD, got \"\(portfolio.ratesBase)\"")
         }
         if let endpoint = observability.otlpEndpoint, !Self.isHTTPURL(endpoint) {
             throw fail("observability.otlp_endpoint", "must be an http(s) URL (set it in the file or OTEL_EXPORTER_OTLP_ENDPOINT), got \"\(endpoint)\"")

@@ -11,6 +11,7 @@ public struct NightshiftConfig: Sendable, Equatable {
     public var functions: [String: FunctionSettings]
     public var notifications: NotificationSettings
     public var observability: ObservabilitySettings
+    public var portfolio: PortfolioSettings
     /// The file this was read from.
     public var source: String
 
@@ -92,5 +93,30 @@ public struct ObservabilitySettings: Sendable, Equatable {
 
     public init(otlpEndpoint: String? = nil) {
         self.otlpEndpoint = otlpEndpoint
+    }
+}
+
+/// `[portfolio]`: the market-data providers of the overnight scoring and its batch size.
+public struct PortfolioSettings: Sendable, Equatable {
+    /// Exchange rates in the Frankfurter format: `GET <ratesURL>/latest?base=<ratesBase>`.
+    public var ratesURL: String?
+    /// Prices: `GET <pricesURL>/prices?symbols=MARKET:SYMBOL,...` (README "Portfolio pack").
+    public var pricesURL: String?
+    /// The currency rates are fetched against; every conversion crosses through it.
+    public var ratesBase: String
+    /// Users scored per checkpointed step.
+    public var usersPerBatch: Int
+    /// Symbols per price request.
+    public var symbolsPerRequest: Int
+
+    public init(
+        ratesURL: String? = nil, pricesURL: String? = nil, ratesBase: String = "USD",
+        usersPerBatch: Int = 50, symbolsPerRequest: Int = 100
+    ) {
+        self.ratesURL = ratesURL
+        self.pricesURL = pricesURL
+        self.ratesBase = ratesBase
+        self.usersPerBatch = usersPerBatch
+        self.symbolsPerRequest = symbolsPerRequest
     }
 }

@@ -25,6 +25,8 @@ public enum NightshiftServer {
             .addRoutes(to: router)
         AdminRoutes(database: database, authenticator: authenticator, maxBodyBytes: config.api.maxBodyBytes)
             .addRoutes(to: router)
+        PortfolioRoutes(database: database, authenticator: authenticator, maxBodyBytes: config.api.maxBodyBytes)
+            .addRoutes(to: router)
         if let metrics { MetricsRoutes(registry: metrics, authenticator: authenticator).addRoutes(to: router) }
         return router
     }

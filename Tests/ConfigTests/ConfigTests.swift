@@ -41,6 +41,8 @@ struct ConfigFileTests {
         #expect(config.notifications.dailyCapPerUser == 10)
         #expect(config.notifications.channels["ops"]?.webhookURL.hasPrefix("http://127.0.0.1") == true)
         #expect(config.observability.otlpEndpoint == nil, "the committed config exports no traces")
+        #expect(config.portfolio.ratesURL == "http://127.0.0.1:54331")
+        #expect(config.portfolio.usersPerBatch == 50)
     }
 
     @Test("defaults fill what the file leaves out")
@@ -64,6 +66,30 @@ struct ConfigFileTests {
         let error = parseError(minimal + "\n[observability]\n\(text)\n")
         #expect(error?.key == "observability.otlp_endpoint")
         #expect(error?.source == "test.toml")
+    }
+
+    @Test("[portfolio] is read, defaults fill the rest, and PORTFOLIO_*_URL override it")
+    func portfolio() throws {
+        let unset = try NightshiftConfig.parse(minimal, source: "test.toml")
+        #expect(unset.portfolio == PortfolioSettings(), "no provider configured: the job says so when it runs")
+        let text = minimal + "\n[portfolio]\nrates_url = \"http://rates.test\"\nprices_url = \"https://prices.test/v1\"\nusers_per_batch = 10\n"
+        let file = try NightshiftConfig.parse(text, source: "test.toml")
+        #expect(file.portfolio == PortfolioSettings(ratesURL: "http://rates.test", pricesURL: "https://prices.test/v1", usersPerBatch: 10))
+        let environment = ["PORTFOLIO_RATES_URL": "http://env-rates.test", "PORTFOLIO_PRICES_URL": "http://env-prices.test"]
+        let overridden = try NightshiftConfig.parse(text, source: "test.toml", environment: environment)
+        #expect(overridden.portfolio.ratesURL == "http://env-rates.test")
+        #expect(overridden.portfolio.pricesURL == "http://env-prices.test")
+    }
+
+    @Test("a bad [portfolio] value names its key", arguments: [
+        ("rates_url = \"ftp://rates.test\"", "portfolio.rates_url"),
+        ("prices_url = \"prices\"", "portfolio.prices_url"),
+        ("rates_base = \"usd\"", "portfolio.rates_base"),
+        ("users_per_batch = 0", "portfolio.users_per_batch"),
+        ("rate_url = \"http://x.test\"", "portfolio.rate_url"),
+    ])
+    func badPortfolio(line: String, key: String) {
+        #expect(parseError(minimal + "\n[portfolio]\n\(line)\n")?.key == key)
     }
 
     @Test("a value of the wrong type names its key and the file")

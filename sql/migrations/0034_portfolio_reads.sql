@@ -202,7 +202,7 @@ as $$
                    'assetId', r.asset_id, 'symbol', a.symbol, 'assetClass', r.asset_class,
                    'amount', r.amount::text, 'currency', r.currency,
                    'allocationGap', r.allocation_gap::text, 'breakdown', r.breakdown)
-                   order by r.allocation_gap desc, r.asset_class, r.amount desc, a.symbol) as list,
+                   order by (r.breakdown ->> 'position')::int nulls last, r.allocation_gap desc, r.asset_class, r.amount desc, a.symbol) as list,
                max(r.created_at) as generated_at,
                (array_agg(r.criteria_version_id order by r.created_at desc))[1] as criteria_version_id
         from recs r
@@ -305,7 +305,7 @@ $doc$The dashboard of a user, what the cache key recs:<userId> holds and what GE
 The recommendations are those of the user's newest run only: the newer of the run of the user's newest
 recommendation row and the run of the user's newest CALC_COMPLETED event (a run that scored the user without
 recommending anything shows an empty list with that run's freshness; a run in which the user failed does not replace
-the previous run's results). Ordered by allocation gap (largest first), class, amount (largest first), symbol.
+the previous run's results). Ordered as score_users ranked them (breakdown.position: largest gap first, then class, then the asset''s rank by score).
 Recommendation rows without a run (job_run_id null) count as one run: those written together (same created_at).
 totalInvestable: the user's default_contribution; baseCurrency: the user's base currency.
 dataFreshness: pricesAsOf, ratesAsOf, ratesStale as the run's overnight_job_runs.metrics hold them (null when absent),

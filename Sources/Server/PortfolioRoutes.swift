@@ -1,0 +1,116 @@
+import Engine
+import Foundation
+import Hummingbird
+import Postgres
+
+/// The investment planner's reads and its one write, for the signed-in user (the token's `sub`):
+/// the dashboard (from the cache the overnight run warmed, else computed), the audit of an
+/// asset's calculations, and saving scoring criteria. Every query is scoped to the caller's own
+/// id, so a user never reaches another user's data. Documents come from SQL as JSON text and
+/// are passed through unparsed: decimal strings stay exact and nothing is decoded twice.
+struct PortfolioRoutes<Context: RequestContext>: Sendable {
+    let database: PostgresPool
+    let authenticator: Authenticator
+    let maxBodyBytes: Int
+
+    struct CriteriaBody: Decodable {
+        var criteria: JSONValue?
+    }
+
+    func addRoutes(to router: Router<Context>) {
+        // GET /api/dashboard: {"recommendations", "totalInvestable", "baseCurrency", "dataFreshness", "fromCache"}.
+        router.get("/api/dashboard") { request, _ in
+            let user = try await caller(request)
+            let document = try await portfolioQuery("""
+                select coalesce(
+                    cache.get('recs:' || \(user)::text) || jsonb_build_object('fromCache', true),
+                    portfolio.dashboard_document(\(user)) || jsonb_build_object('fromCache', false))::text
+                """)
+            return RawJSON.success(document)
+        }
+
+        // GET /api/v1/audit/assets/<assetId>/calculations?limit=20&before=<computedAt>: newest first.
+        router.get("/api/v1/audit/assets/:assetId/calculations") { request, context in
+            let user = try await caller(request)
+            let text = context.parameters.get("assetId") ?? ""
+            guard let asset = UUID(uuidString: text) else {
+                throw APIError.badRequest("path segment assetId must be a UUID, got \"\(text.prefix(64))\"")
+            }
+            let query = request.uri.queryParameters
+            var limit = 20
+            if let raw = query["limit"].map(String.init) {
+                guard let value = Int(raw), (1...100).contains(value) else {
+                    throw APIError.badRequest("query parameter limit must be an integer from 1 to 100, got \"\(raw.prefix(32))\"")
+                }
+                limit = value
+            }
+            var before: Date? = nil
+            if let raw = query["before"].map(String.init) {
+                guard let value = ISO8601.date(raw) else {
+                    throw APIError.badRequest("query parameter before must be an ISO 8601 timestamp (a page's nextBefore), got \"\(raw.prefix(64))\"")
+                }
+                before = value
+            }
+            let document = try await portfolioQuery(
+                "select portfolio.asset_calculations(\(user), \(asset), \(limit)::int, \(before))::text")
+            return RawJSON.success(document)
+        }
+
+        // POST /api/v1/criteria {"criteria": [rules]}: a new version for the caller; 201 with it.
+        router.post("/api/v1/criteria") { request, _ in
+            let user = try await caller(request)
+            let bytes = try await request.readBody(limit: maxBodyBytes)
+            try JSONBody.validate(bytes)
+            guard case .some(.some) = try JSONBody.decode(CriteriaBody.self, from: bytes).criteria else {
+                throw APIError.badRequest("field \"criteria\" is required: an array of rules {metric, operator, threshold, points}")
+            }
+            // The rules go to SQL as the request's own text: their numbers stay exact.
+            let body = String(decoding: bytes, as: UTF8.self)
+            let document = try await portfolioQuery("""
+                select jsonb_build_object('id', s.id, 'version', s.version, 'createdAt', s.created_at)::text
+                from portfolio.save_criteria(\(user), \(body)::jsonb -> 'criteria') s
+                """)
+            return RawJSON.success(document, status: .created)
+        }
+    }
+
+    /// The signed-in user's id; service and anonymous tokens have no user to read for.
+    private func caller(_ request: Request) async throws -> UUID {
+        let principal = try await authenticator.require([.authenticated], for: request)
+        guard let subject = principal.subject, let user = UUID(uuidString: subject) else {
+            throw APIError.forbidden("the token's sub must be a user id (UUID)")
+        }
+        return user
+    }
+
+    /// One JSON document from SQL, with the pack's errors mapped to statuses.
+    private func portfolioQuery(_ query: PostgresQuery) async throws -> String {
+        do {
+            return try await database.query(query)[0].decode(String.self, at: 0)
+        } catch let error as PostgresError where error.sqlState == "NSP02" {
+            throw APIError.notFound(error.message)
+        } catch let error as PostgresError where error.sqlState == "22023" {
+            throw APIError.badRequest(error.message, code: "invalid_criteria")
+        }
+    }
+}
+
+/// A success envelope around JSON text that is already serialised.
+enum RawJSON {
+    static func success(_ json: String, status: HTTPResponse.Status = .ok) -> Response {
+        var buffer = ByteBuffer()
+        buffer.writeString(#"{"data":"#)
+        buffer.writeString(json)
+        buffer.writeString(#","error":null}"#)
+        return Response(status: status, headers: [.contentType: "application/json; charset=utf-8"], body: ResponseBody(byteBuffer: buffer))
+    }
+}
+
+/// ISO 8601 timestamps with or without fractional seconds, as PostgreSQL's JSON prints them.
+enum ISO8601 {
+    static func date(_ text: String) -> Date? {
+        let withFraction = ISO8601DateFormatter()
+        withFraction.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return withFraction.date(from: text) ?? ISO8601DateFormatter().date(from: text)
+    }
+}

@@ -1,0 +1,151 @@
+import Engine
+import Foundation
+import InMemoryTracing
+import PortfolioProviderStub
+import Postgres
+import Testing
+import Tracing
+
+/// portfolio/overnight-scoring and portfolio/cache-warmer end to end: a real database, the
+/// provider stub over loopback HTTP, a worker.
+@Suite("portfolio jobs", .serialized)
+struct PortfolioJobTests {
+    @Test("a handful of users: scored, four events each under one correlation id, cache warmed for 24 h, span figures")
+    func endToEnd() async throws {
+        let tracer = PackTracer.shared
+        try await PortfolioFixture.with(users: 5) { fixture in
+            let pack = fixture.pack
+            let run = try await fixture.runOvernight()
+            let jobRun = try await fixture.lastJobRun()
+            #expect(jobRun.status == "completed")
+            #expect(jobRun.processed == 5 && jobRun.failed == 0)
+            #expect(jobRun.metrics["ratesStale"] == .bool(false))
+
+            // Four events per user, in order, all carrying the run's correlation id.
+            let events = try await pack.database.query("""
+                select user_id, string_agg(event_type, ',' order by created_at)
+                from portfolio.calculation_events where correlation_id = \(jobRun.correlationID) group by user_id order by user_id
+                """).map { (try $0.decode(UUID.self, at: 0), try $0.decode(String.self, at: 1)) }
+            #expect(events.map(\.0) == fixture.users)
+            #expect(events.allSatisfy { $0.1 == "CALC_STARTED,INPUTS_CAPTURED,SCORES_COMPUTED,CALC_COMPLETED" })
+            let otherCorrelations = try await pack.count("select count(*) from portfolio.calculation_events where correlation_id <> \(jobRun.correlationID)")
+            #expect(otherCorrelations == 0)
+
+            // Every user scored with the same rates, fetched once; prices fetched once per batch of symbols.
+            #expect(fixture.stub.controls.requests(.rates) == 1)
+            let symbols = try await pack.count("select count(*) from portfolio.job_run_prices where job_run_id = \(jobRun.id)")
+            #expect(fixture.stub.controls.requests(.prices) == (symbols + 99) / 100)
+            #expect(try await pack.count("""
+                select count(distinct payload -> 'rates') from portfolio.calculation_events
+                where correlation_id = \(jobRun.correlationID) and event_type = 'INPUTS_CAPTURED'
+                """) == 1)
+            let scored = try await pack.count("select count(*) from portfolio.asset_scores where correlation_id = \(jobRun.correlationID)")
+            #expect(scored > 0)
+            #expect(jobRun.metrics["assets_scored"] == .number(Decimal(scored)))
+            #expect(try await pack.count("select count(distinct user_id) from portfolio.recommendations where job_run_id = \(jobRun.id)") > 0)
+
+            // The warmer wrote both keys of every user, for 24 hours.
+            let keys = try await pack.database.query("""
+                select count(*) filter (where key like 'recs:%')::int, count(*) filter (where key like 'portfolio:%')::int,
+                       bool_and(expires_at between now() + interval '23 hours 59 minutes' and now() + interval '24 hours')
+                from cache.entries
+                """)[0]
+            #expect(try keys.decode(Int.self, at: 0) == 5 && keys.decode(Int.self, at: 1) == 5)
+            #expect(try keys.decode(Bool.self, at: 2))
+            for user in fixture.users {
+                let cached = try await pack.count("select count(*) from cache.entries where key = 'recs:' || \(user)::text and user_id = \(user)")
+                #expect(cached == 1)
+            }
+
+            // The job's span carries the figures, the same as the telemetry row's.
+            let span = try #require(tracer.finishedSpans.first {
+                $0.operationName == "overnight-scoring-job"
+                    && $0.attributes["users_total"]?.toSpanAttribute() == .int64(5)
+                    && $0.attributes["assets_scored"]?.toSpanAttribute() == .int64(Int64(scored))
+            })
+            #expect(span.attributes["users_success"]?.toSpanAttribute() == .int64(5))
+            #expect(span.attributes["users_failed"]?.toSpanAttribute() == .int64(0))
+            #expect(span.attributes["fetch_rates_ms"] != nil)
+            #expect(span.attributes["total_duration_ms"] != nil)
+            #expect(span.status?.code == .ok)
+            #expect(run.status == "completed")
+        }
+    }
+
+    @Test("rates are fetched once per run, also when a later step fails and the run is retried")
+    func ratesOnceAcrossRetry() async throws {
+        try await PortfolioFixture.with(users: 4) { fixture in
+            // The price provider fails every attempt of the first fetch (4 attempts), then recovers.
+            fixture.stub.controls.failNext(4, on: .prices, status: 503)
+            let run = try await fixture.runOvernight()
+            #expect(run.attempt == 2, "the first attempt failed in fetch-prices")
+            #expect(fixture.stub.controls.requests(.rates) == 1)
+            let jobRun = try await fixture.lastJobRun()
+            #expect(jobRun.status == "completed")
+            let distinctRates = try await fixture.pack.count("""
+                select count(distinct payload -> 'rates') from portfolio.calculation_events
+                where correlation_id = \(jobRun.correlationID) and event_type = 'INPUTS_CAPTURED'
+                """)
+            #expect(distinctRates == 1)
+            #expect(try await fixture.pack.count("select count(*) from portfolio.overnight_job_runs") == 1, "the retry reused its row")
+        }
+    }
+
+    @Test("one failing user: the run is partial, the failure is recorded with context, the others are scored")
+    func oneFailingUser() async throws {
+        try await PortfolioFixture.with(users: 4) { fixture in
+            let pack = fixture.pack
+            let failing = fixture.users[1]
+            // No criteria version: the user cannot be scored.
+            try await pack.database.execute("delete from portfolio.criteria_versions where user_id = \(failing)")
+            try await fixture.runOvernight()
+            let jobRun = try await fixture.lastJobRun()
+            #expect(jobRun.status == "partial")
+            #expect(jobRun.processed == 4 && jobRun.failed == 1)
+            #expect(jobRun.metrics["users_success"] == .number(3))
+            let details = try await pack.database.query("""
+                select e ->> 'userId', e ->> 'message' from portfolio.overnight_job_runs r, jsonb_array_elements(r.error_details) e
+                where r.id = \(jobRun.id)
+                """).map { (try $0.decode(String.self, at: 0), try $0.decode(String.self, at: 1)) }
+            #expect(details.map(\.0) == [failing.uuidString.lowercased()])
+            #expect(details.first?.1.contains("criteria") == true, "\(details)")
+            let failedEvents = try await pack.database.query("""
+                select string_agg(event_type, ',' order by created_at) from portfolio.calculation_events
+                where correlation_id = \(jobRun.correlationID) and user_id = \(failing)
+                """)[0].decode(String.self, at: 0)
+            #expect(failedEvents == "CALC_STARTED,CALC_FAILED")
+            let scoredUsers = try await pack.count("select count(distinct user_id) from portfolio.asset_scores where correlation_id = \(jobRun.correlationID)")
+            #expect(scoredUsers == 3)
+            #expect(try await pack.count("select count(*) from cache.entries where key like 'recs:%'") == 3, "only scored users are warmed")
+        }
+    }
+
+    @Test("rate provider down: the last stored rates are used and the run's data is marked stale")
+    func ratesProviderDown() async throws {
+        try await PortfolioFixture.with(users: 3) { fixture in
+            let pack = fixture.pack
+            try await fixture.runOvernight()
+            let first = try await fixture.lastJobRun()
+            fixture.stub.controls.ratesDown = true
+            try await fixture.runOvernight()
+            let second = try await fixture.lastJobRun()
+            #expect(second.id != first.id)
+            #expect(second.status == "completed")
+            #expect(second.metrics["ratesStale"] == .bool(true))
+            #expect(second.metrics["ratesAsOf"] == first.metrics["ratesAsOf"])
+            #expect(second.metrics["ratesProblem"]?.string?.contains("unavailable") == true, "\(String(describing: second.metrics["ratesProblem"]))")
+            // The snapshot is the stored one, rate for rate.
+            let differing = try await pack.count("""
+                select count(*) from portfolio.job_run_rates a
+                full join portfolio.job_run_rates b on b.job_run_id = \(first.id) and b.quote = a.quote
+                where a.job_run_id = \(second.id) and (b.rate is null or a.rate <> b.rate)
+                """)
+            #expect(differing == 0)
+            // The cache says so too.
+            let stale = try await pack.database.query("""
+                select cache.get('recs:' || \(fixture.users[0])::text) -> 'dataFreshness' ->> 'ratesStale'
+                """)[0].decode(String?.self, at: 0)
+            #expect(stale == "true")
+        }
+    }
+}
