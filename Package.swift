@@ -158,6 +158,21 @@ let package = Package(
 
         // Tests against a real PostgreSQL and real HTTP on loopback.
         .target(name: "TestSupport", dependencies: ["Postgres", "Migrations"], path: "Tests/TestSupport"),
+        // The portfolio demo's and tests' market-data provider on loopback (not the product's code path).
+        .target(
+            name: "PortfolioProviderStub",
+            dependencies: [
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "Tests/PortfolioProviderStub"
+        ),
+        .executableTarget(
+            name: "portfolio-provider",
+            dependencies: ["PortfolioProviderStub", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Tests/portfolio-provider"
+        ),
         .testTarget(name: "PostgresTests", dependencies: ["Postgres", "TestSupport"]),
         .testTarget(
             name: "HTTPClientTests",
@@ -191,12 +206,14 @@ let package = Package(
             name: "PackTests",
             dependencies: [
                 "DossierPack", "CoveragePack", "PortfolioPack", "Engine", "Server", "EdgeFunctions", "HTTPClient", "Config", "Postgres", "TestSupport",
+                "PortfolioProviderStub",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "InMemoryTracing", package: "swift-distributed-tracing"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
+        .testTarget(name: "PortfolioProviderTests", dependencies: ["PortfolioPack", "PortfolioProviderStub", "HTTPClient"]),
         .testTarget(
             name: "ServerTests",
             dependencies: [
