@@ -61,7 +61,7 @@ struct PortfolioRoutes<Context: RequestContext>: Sendable {
             let user = try await caller(request)
             let bytes = try await request.readBody(limit: maxBodyBytes)
             try JSONBody.validate(bytes)
-            guard case .some(.some) = try JSONBody.decode(CriteriaBody.self, from: bytes).criteria else {
+            guard let criteria = try JSONBody.decode(CriteriaBody.self, from: bytes).criteria, criteria != .null else {
                 throw APIError.badRequest("field \"criteria\" is required: an array of rules {metric, operator, threshold, points}")
             }
             // The rules go to SQL as the request's own text: their numbers stay exact.

@@ -35,7 +35,7 @@ struct PortfolioFixture {
                 do {
                     let script = try String(
                         contentsOf: TestDatabase.projectRoot.appendingPathComponent("sql/seed/portfolio_seed.sql"), encoding: .utf8)
-                    try await pack.database.withConnection { connection in try connection.executeScript(script) }
+                    try await pack.database.withConnection { connection in try await connection.executeScript(script) }
                     try await pack.database.execute(
                         "select portfolio.seed(\(count)::int, \(assets)::int, 10::int, 20::int, \(marketsPerUser)::int)")
                     let users = try await pack.database.query("select id from portfolio.users order by id").map { try $0.decode(UUID.self, at: 0) }
@@ -101,7 +101,7 @@ struct PortfolioFixture {
     }
 
     /// GET or POST on the test server; the status and the body parsed as the envelope's JSON.
-    func request(_ method: String = "GET", _ path: String, token: String?, body: String? = nil) async throws -> (status: Int, json: JSONValue) {
+    func request(_ path: String, method: String = "GET", token: String?, body: String? = nil) async throws -> (status: Int, json: JSONValue) {
         var headers: HTTPHeaders = body == nil ? [:] : ["Content-Type": "application/json"]
         if let token { headers.add("Authorization", "Bearer \(token)") }
         var request = HTTPRequest(

@@ -41,7 +41,8 @@ enum OvernightScoring {
     }
 
     struct FailedUser: Codable, Sendable {
-        var userId: UUID
+        /// Lower case, as PostgreSQL prints ids, so the row's error_details match the events.
+        var userId: String
         var sqlstate: String?
         var message: String
     }
@@ -103,9 +104,10 @@ enum OvernightScoring {
             return Setup(jobRunID: try row.decode(UUID.self, at: 0), correlationID: try row.decode(UUID.self, at: 1), startedAt: Date())
         }
         let jobRunID = setup.jobRunID
-        var logger = run.logger
-        logger[metadataKey: "correlation_id"] = "\(setup.correlationID.uuidString.lowercased())"
-        logger[metadataKey: "job_run_id"] = "\(jobRunID.uuidString.lowercased())"
+        var tagged = run.logger
+        tagged[metadataKey: "correlation_id"] = "\(setup.correlationID.uuidString.lowercased())"
+        tagged[metadataKey: "job_run_id"] = "\(jobRunID.uuidString.lowercased())"
+        let logger = tagged
 
         let rates: RatesOutcome = try await run.step.run("fetch-rates") {
             try await fetchRates(jobRunID: jobRunID, providers: providers, base: settings.ratesBase, database: database, logger: logger)
@@ -134,7 +136,7 @@ enum OvernightScoring {
             assetsScored += outcome.assetsScored
             for failure in outcome.failed {
                 logger.error("user not scored", metadata: [
-                    "user_id": "\(failure.userId.uuidString.lowercased())", "sqlstate": "\(failure.sqlstate ?? "")",
+                    "user_id": "\(failure.userId)", "sqlstate": "\(failure.sqlstate ?? "")",
                     "error": "\(failure.message)", "batch": "\(index)",
                 ])
             }
@@ -149,7 +151,7 @@ enum OvernightScoring {
             pricesFetchMilliseconds: prices.fetchMilliseconds, priceRequests: prices.requests)
         figures.describe(span)
         let metrics = try figures.json()
-        let errorDetails = String(decoding: try JSONEncoder.nightshift.encode(failures), as: UTF8.self)
+        let errorDetails = String(decoding: try JSONEncoder().encode(failures), as: UTF8.self)
         // users_processed counts every user attempted, the failed ones included.
         let (processed, failedCount) = (succeeded + failures.count, failures.count)
         let status: String = try await run.step.run("finalize") {
@@ -179,7 +181,7 @@ enum OvernightScoring {
     ) async throws -> RatesOutcome {
         let clock = ContinuousClock()
         let started = clock.now
-        let elapsed = { Int((clock.now - started).milliseconds) }
+        let elapsed = { (clock.now - started).wholeMilliseconds }
         do {
             let body = try await providers.latestRates(base: base)
             let row = try await database.query("""
@@ -209,7 +211,7 @@ enum OvernightScoring {
                 select portfolio.store_prices(\(jobRunID), \(body)::jsonb, \(providers.pricesSource))
                 """)[0].decode(Int.self, at: 0)
         }
-        return PricesOutcome(assets: symbols.count, priced: priced, requests: bodies.count, fetchMilliseconds: Int((clock.now - started).milliseconds))
+        return PricesOutcome(assets: symbols.count, priced: priced, requests: bodies.count, fetchMilliseconds: (clock.now - started).wholeMilliseconds)
     }
 
     /// One set-based call for the batch; the function isolates a failing user itself.
@@ -221,7 +223,7 @@ enum OvernightScoring {
         for row in rows {
             if try row.decode(Bool.self, at: 2) {
                 outcome.failed.append(FailedUser(
-                    userId: try row.decode(UUID.self, at: 0), sqlstate: try row.decode(String?.self, at: 3),
+                    userId: try row.decode(UUID.self, at: 0).uuidString.lowercased(), sqlstate: try row.decode(String?.self, at: 3),
                     message: try row.decode(String?.self, at: 4) ?? "unknown error"))
             } else {
                 outcome.succeeded += 1
@@ -239,5 +241,13 @@ enum OvernightScoring {
             select portfolio.fail_overnight_run(r.id, \(detail)::jsonb)
             from portfolio.overnight_job_runs r where r.run_id = \(run.runID) and r.status = 'started'
             """)
+    }
+}
+
+extension Duration {
+    /// Whole milliseconds, for the run's figures.
+    var wholeMilliseconds: Int {
+        let (seconds, attoseconds) = components
+        return Int(seconds * 1000 + attoseconds / 1_000_000_000_000_000)
     }
 }
