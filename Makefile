@@ -30,8 +30,9 @@ stop: ## stop the embedded PostgreSQL
 clean-db: stop ## delete the embedded cluster (all local data)
 	rm -rf .nightshift
 
-build: ## build the nightshift binary (debug)
+build: ## build the nightshift binary and the demo's market-data provider stub (debug)
 	swift build $(SWIFT_FLAGS) --product nightshift
+	swift build $(SWIFT_FLAGS) --product portfolio-provider
 
 migrate: db build apply-migrations ## apply sql/migrations to the database
 

@@ -19,6 +19,14 @@ public struct FunctionRegistry: Sendable {
         }
     }
 
+    /// The same registry narrowed to `ids`, config applied as it was: a worker that serves
+    /// only these (`nightshift run --wait` executes its own run and leaves the rest to the workers).
+    public func only(_ ids: Set<String>) -> FunctionRegistry {
+        var narrowed = self
+        narrowed.functions = functions.filter { ids.contains($0.key) }
+        return narrowed
+    }
+
     /// Applies `[jobs."<id>"]` (cron, timezone, enabled, retries, max_concurrency) and `[scheduler] enabled`.
     /// Returns the ids configured but not declared, for the caller to warn about.
     @discardableResult

@@ -11,8 +11,8 @@ struct RunCommand: AsyncParsableCommand {
         abstract: "Trigger a function now (e.g. nightshift run dossier/refresh-health-scores --wait).",
         discussion: """
             Without --wait it prints the run id and leaves the run to the workers. With --wait it
-            also executes runs in this process until this one finishes, printing a line per
-            finished step, and exits non-zero when the run fails or is cancelled. Works when
+            also executes runs of this function in this process until this one finishes (runs it
+            starts through events are left to the workers), printing a line per finished step, and exits non-zero when the run fails or is cancelled. Works when
             scheduled jobs are disabled (ENABLE_SCHEDULED_JOBS=false).
             """)
 
@@ -42,7 +42,9 @@ struct RunCommand: AsyncParsableCommand {
             await runtime.database.close()
             return
         }
-        let worker = Worker(registry: runtime.registry, database: runtime.database, options: WorkerOptions(concurrency: 4), logger: runtime.logger)
+        // Only this function: a run it starts (an event's handler) is left to the workers, not
+        // picked up here and cut short when this command exits.
+        let worker = Worker(registry: runtime.registry.only([function]), database: runtime.database, options: WorkerOptions(concurrency: 4), logger: runtime.logger)
         let outcome = try await withThrowingTaskGroup(of: RunRecord?.self) { group in
             group.addTask {
                 try await worker.run()

@@ -70,6 +70,19 @@ struct ScheduleTests {
         #expect(registry.functions["test/minutely"]?.retries == 7)
     }
 
+    @Test("a registry narrowed to some functions keeps their config and the scheduler switch")
+    func narrowed() async throws {
+        var registry = try FunctionRegistry([Self.every(minute: .latest), Builtins.noop])
+        var config = try NightshiftConfig.parse(Harness.minimalConfig, source: "test")
+        config.jobs["test/minutely"] = .init(cron: "30 2 * * *")
+        config.scheduler.enabled = false
+        registry.apply(config)
+        let only = registry.only(["test/minutely"])
+        #expect(only.functions.keys.sorted() == ["test/minutely"])
+        #expect(only.functions["test/minutely"]?.schedule?.cron == "30 2 * * *")
+        #expect(!only.schedulesEnabled)
+    }
+
     @Test("config's max_concurrency makes a job a singleton or limits it, keeping a declared key")
     func configConcurrency() async throws {
         let keyed = NightshiftFunction(id: "test/keyed", concurrency: .limit(5, key: "tenant"), payload: NoPayload.self) { _, _ in NoPayload() }
