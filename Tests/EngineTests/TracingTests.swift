@@ -1,6 +1,6 @@
 import Foundation
 import InMemoryTracing
-import Instrumentation
+import TestSupport
 import Testing
 import Tracing
 
@@ -9,11 +9,7 @@ import Tracing
 /// The process's tracer for the tests: bootstrapped once, spans kept in memory. (The OTLP
 /// exporter is checked in a `nightshift worker` child process instead: see OTLPExportTests.)
 enum TestTracer {
-    static let shared: InMemoryTracer = {
-        let tracer = InMemoryTracer()
-        InstrumentationSystem.bootstrap(tracer)
-        return tracer
-    }()
+    static var shared: InMemoryTracer { InMemoryTestTracer.shared }
 
     /// The finished span of run `id` named `operation` (a run has one per attempt).
     static func runSpans(_ id: UUID, operation: String) -> [FinishedInMemorySpan] {

@@ -2,8 +2,6 @@ import Config
 import Engine
 import Foundation
 import HTTPClient
-import InMemoryTracing
-import Instrumentation
 import JWTKit
 import PortfolioPack
 import PortfolioProviderStub
@@ -111,15 +109,6 @@ struct PortfolioFixture {
         let response = try await pack.http.execute(request)
         return (response.status, try JSONValue(json: response.text))
     }
-}
-
-/// The process's tracer for the pack tests, bootstrapped once; spans are kept in memory.
-enum PackTracer {
-    static let shared: InMemoryTracer = {
-        let tracer = InMemoryTracer()
-        InstrumentationSystem.bootstrap(tracer)
-        return tracer
-    }()
 }
 
 extension JSONValue {

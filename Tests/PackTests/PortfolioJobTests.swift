@@ -4,6 +4,7 @@ import InMemoryTracing
 import PortfolioProviderStub
 import Postgres
 import Testing
+import TestSupport
 import Tracing
 
 /// portfolio/overnight-scoring and portfolio/cache-warmer end to end: a real database, the
@@ -12,7 +13,7 @@ import Tracing
 struct PortfolioJobTests {
     @Test("a handful of users: scored, four events each under one correlation id, cache warmed for 24 h, span figures")
     func endToEnd() async throws {
-        let tracer = PackTracer.shared
+        let tracer = InMemoryTestTracer.shared
         try await PortfolioFixture.with(users: 5) { fixture in
             let pack = fixture.pack
             let run = try await fixture.runOvernight()
