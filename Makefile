@@ -58,9 +58,16 @@ test: setup db build-tests apply-migrations test-swift test-sql ## every test: s
 test-swift:
 	swift test $(SWIFT_FLAGS) --skip-build
 
+# pgTAP runs on a throwaway database of the same server, migrated from scratch: the tests
+# expect empty pack tables, and the demo's data in the main database stays untouched.
+TEST_DB ?= nightshift_pgtap
 test-sql:
-	psql "$(DATABASE_URL)" -qc 'create extension if not exists pgtap' >/dev/null
-	pg_prove --ext .sql -r -d "$(DATABASE_URL)" sql/tests/
+	@server="$${DATABASE_URL%/*}"; \
+	psql "$$server/postgres" -Xq -v ON_ERROR_STOP=1 -c 'drop database if exists $(TEST_DB) with (force)' -c 'create database $(TEST_DB)' && \
+	DATABASE_URL="$$server/$(TEST_DB)" $(BIN) migrate >/dev/null && \
+	psql "$$server/$(TEST_DB)" -Xqc 'create extension if not exists pgtap' >/dev/null && \
+	pg_prove --ext .sql -r -d "$$server/$(TEST_DB)" sql/tests/; rc=$$?; \
+	psql "$$server/postgres" -Xqc 'drop database if exists $(TEST_DB) with (force)'; exit $$rc
 
 bench: db ## benchmarks, side by side with libpq's own tools
 	bash bench/run.sh
