@@ -139,6 +139,25 @@ $$;
 comment on function portfolio._job_run(uuid, boolean) is
     'The job run''s row (locked FOR NO KEY UPDATE when p_lock); raises NSP04 for an unknown run, 22023 for null.';
 
+create function portfolio._provider_answer(p_job_run_id uuid, p_body jsonb, p_source text)
+returns void
+language plpgsql
+set search_path = ''
+as $$
+begin
+    perform portfolio._job_run(p_job_run_id, true);
+    if p_source is null or pg_catalog.btrim(p_source) = '' then
+        raise exception 'source: required' using errcode = 'invalid_parameter_value';
+    end if;
+    if p_body is null or pg_catalog.jsonb_typeof(p_body) <> 'object' then
+        raise exception 'body: must be a JSON object, got %', coalesce(pg_catalog.jsonb_typeof(p_body), 'null')
+            using errcode = 'invalid_parameter_value';
+    end if;
+end
+$$;
+comment on function portfolio._provider_answer(uuid, jsonb, text) is
+    'What store_rates and store_prices check first: the run exists (locked, as _job_run), a source is named, the body is a JSON object.';
+
 -- Setup.
 
 create function portfolio.start_overnight_run(p_run_id uuid)
@@ -186,14 +205,7 @@ declare
     v_problem text;
     v_quotes integer;
 begin
-    perform portfolio._job_run(p_job_run_id, true);
-    if p_source is null or pg_catalog.btrim(p_source) = '' then
-        raise exception 'source: required' using errcode = 'invalid_parameter_value';
-    end if;
-    if p_body is null or pg_catalog.jsonb_typeof(p_body) <> 'object' then
-        raise exception 'body: must be a JSON object, got %', coalesce(pg_catalog.jsonb_typeof(p_body), 'null')
-            using errcode = 'invalid_parameter_value';
-    end if;
+    perform portfolio._provider_answer(p_job_run_id, p_body, p_source);
     if pg_catalog.jsonb_typeof(p_body -> 'base') is distinct from 'string' or (p_body ->> 'base') !~ '^[A-Z]{3}$' then
         raise exception 'base: must be a 3-letter currency code, got %', coalesce((p_body -> 'base')::text, 'nothing')
             using errcode = 'invalid_parameter_value';
@@ -411,14 +423,7 @@ declare
     v_problem text;
     v_count integer;
 begin
-    perform portfolio._job_run(p_job_run_id, true);
-    if p_source is null or pg_catalog.btrim(p_source) = '' then
-        raise exception 'source: required' using errcode = 'invalid_parameter_value';
-    end if;
-    if p_body is null or pg_catalog.jsonb_typeof(p_body) <> 'object' then
-        raise exception 'body: must be a JSON object, got %', coalesce(pg_catalog.jsonb_typeof(p_body), 'null')
-            using errcode = 'invalid_parameter_value';
-    end if;
+    perform portfolio._provider_answer(p_job_run_id, p_body, p_source);
     if pg_catalog.jsonb_typeof(p_body -> 'prices') is distinct from 'array' then
         raise exception 'prices: must be an array, got %', coalesce((p_body -> 'prices')::text, 'nothing')
             using errcode = 'invalid_parameter_value';
@@ -1007,6 +1012,7 @@ revoke all on function
     portfolio._decimal(jsonb),
     portfolio._try_timestamptz(text),
     portfolio._job_run(uuid, boolean),
+    portfolio._provider_answer(uuid, jsonb, text),
     portfolio._price_entries(jsonb),
     portfolio._score_problems(uuid, uuid[]),
     portfolio._score_batch(uuid, uuid, uuid[], jsonb),
