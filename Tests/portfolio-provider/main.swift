@@ -22,14 +22,25 @@ struct PortfolioProvider: AsyncParsableCommand {
     var delayMs = 0
 
     func run() async throws {
+        try await serve()
+    }
+
+    /// Serves until SIGTERM or SIGINT.
+    func serve() async throws {
         let controls = StubControls()
         controls.ratesDown = ratesDown
         controls.delay = .milliseconds(delayMs)
         try await ProviderStub.serve(host: host, port: port, controls: controls) { url in
-            print("portfolio-provider listening on \(url)")
-            fflush(stdout)
+            // Unbuffered, so a script reading the pipe sees the line at once.
+            FileHandle.standardOutput.write(Data("portfolio-provider listening on \(url)\n".utf8))
         }
     }
 }
 
-await PortfolioProvider.main()
+// Parsed and run by hand: in main.swift, `main()` and `run()` resolve to ParsableCommand's
+// synchronous defaults (which refuse an asynchronous command, or print the help).
+do {
+    try await PortfolioProvider.parse().serve()
+} catch {
+    PortfolioProvider.exit(withError: error)
+}
