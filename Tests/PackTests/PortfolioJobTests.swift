@@ -149,4 +149,17 @@ struct PortfolioJobTests {
             #expect(stale == "true")
         }
     }
+
+    @Test("a rate provider answering nonsense ends the run at once, and its telemetry row says failed")
+    func ratesNonsense() async throws {
+        try await PortfolioFixture.with(users: 2) { fixture in
+            fixture.stub.controls.setBody(#"{"base": "EUR", "date": "2026-11-23", "rates": {"USD": 1.08}}"#, for: .rates)
+            let run = try await fixture.runOvernight(expect: "failed")
+            #expect(run.attempt == 1, "not retried: the answer will not change")
+            #expect(String(describing: run.error).contains("asked for base USD"), "\(String(describing: run.error))")
+            let jobRun = try await fixture.lastJobRun()
+            #expect(jobRun.status == "failed")
+            #expect(try await fixture.pack.count("select count(*) from portfolio.asset_scores") == 0)
+        }
+    }
 }

@@ -26,13 +26,23 @@ struct MarketData: Sendable {
 
     /// The rate provider's answer for `base`, verbatim (Frankfurter format).
     func latestRates(base: String) async throws -> String {
-        try await configured().rates.latest(base: base)
+        try await permanentFailuresEndTheRun { try await configured().rates.latest(base: base) }
     }
 
     /// The price provider's answers for `symbols` (`MARKET:SYMBOL`), one body per batch.
     func prices(for symbols: [String]) async throws -> [String] {
         guard !symbols.isEmpty else { return [] }
-        return try await configured().prices.prices(for: symbols).map(\.body)
+        return try await permanentFailuresEndTheRun { try await configured().prices.prices(for: symbols).map(\.body) }
+    }
+
+    /// A provider that cannot be reached may be back on the run's next attempt; one that
+    /// answers nonsense, or a request that cannot be made, will not be: the run ends there.
+    private func permanentFailuresEndTheRun<T>(_ body: () async throws -> T) async throws -> T {
+        do {
+            return try await body()
+        } catch let error as ProviderError where !error.isUnavailable {
+            throw NonRetriableError("\(error)")
+        }
     }
 
     private func configured() throws -> (rates: RatesProvider, prices: PriceProvider) {
