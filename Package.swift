@@ -155,6 +155,17 @@ let package = Package(
             ],
             path: "bench/dossier/swift"
         ),
+        .executableTarget(
+            name: "bench-portfolio",
+            dependencies: [
+                "PortfolioPack", "PortfolioProviderStub", "Server", "Engine", "Postgres", "Migrations", "Config", "HTTPClient",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "JWTKit", package: "jwt-kit"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "bench/portfolio/swift"
+        ),
 
         // Tests against a real PostgreSQL and real HTTP on loopback.
         .target(
