@@ -162,4 +162,40 @@ struct PortfolioJobTests {
             #expect(try await fixture.pack.count("select count(*) from portfolio.asset_scores") == 0)
         }
     }
+
+    @Test("kill -9 mid-batch: another worker resumes; the rates are not fetched again and no user is scored twice")
+    func resumeAfterKill() async throws {
+        try await PortfolioFixture.with(users: 4) { fixture in
+            let pack = fixture.pack
+            // Each batch's history insert takes 3 s: time to kill the worker inside the batch.
+            try await pack.database.withConnection { connection in
+                try await connection.executeScript("""
+                    create function public.slow() returns trigger language plpgsql as $$
+                    begin perform pg_sleep(3); return null; end $$;
+                    create trigger slow before insert on portfolio.score_history for each statement execute function public.slow();
+                    """)
+            }
+            let providers = ["PORTFOLIO_RATES_URL": fixture.stub.baseURL, "PORTFOLIO_PRICES_URL": fixture.stub.baseURL]
+            let id = try await pack.trigger("portfolio/overnight-scoring")
+            let doomed = try WorkerProcess(databaseURL: pack.url, name: "portfolio-doomed", ticker: false, environment: providers)
+            let deadline = ContinuousClock.now + .seconds(40)
+            while ContinuousClock.now < deadline,
+                  try await pack.count("select count(*) from nightshift.steps where run_id = \(id) and name = 'fetch-prices'") == 0 {
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            try await Task.sleep(for: .milliseconds(500))
+            doomed.kill()
+            let survivor = try WorkerProcess(databaseURL: pack.url, name: "portfolio-survivor", ticker: false, environment: providers)
+            defer { survivor.stop() }
+            _ = try await pack.wait(for: id, status: "completed", timeout: .seconds(60))
+            #expect(fixture.stub.controls.requests(.rates) == 1, "the resumed run used the checkpointed rates")
+            #expect(try await pack.count("select count(*) from nightshift.run_attempts where run_id = \(id) and outcome = 'crashed'") == 1)
+            let jobRun = try await fixture.lastJobRun()
+            #expect(jobRun.status == "completed" && jobRun.processed == 4)
+            let eventsPerUser = try await pack.database.query("""
+                select count(*)::int from portfolio.calculation_events where correlation_id = \(jobRun.correlationID) group by user_id
+                """).map { try $0.decode(Int.self, at: 0) }
+            #expect(eventsPerUser == [4, 4, 4, 4], "the killed batch's writes were never committed")
+        }
+    }
 }
