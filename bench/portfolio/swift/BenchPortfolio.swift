@@ -10,6 +10,7 @@ import PortfolioPack
 import PortfolioProviderStub
 import Postgres
 import Server
+import Synchronization
 
 /// bench-portfolio <server-url>
 /// The portfolio pack at benchmark size (issue 6, "Benchmark (bench/portfolio)"), on a throwaway
@@ -52,6 +53,9 @@ struct BenchPortfolio {
     }
 }
 
+// @unchecked: the mutable state (`database`, `report`) is written only by `run()`'s own sequential
+// flow, before any child task starts or after they all finished; the concurrent read clients and
+// the RSS sampler only read `let` constants and call pure helpers.
 final class Bench: @unchecked Sendable {
     let server: String
     let name: String
@@ -772,14 +776,13 @@ final class Bench: @unchecked Sendable {
 }
 
 /// Requests handed out across the client tasks.
-final class Counter: @unchecked Sendable {
-    private let lock = NSLock()
-    private var value = 0
+final class Counter: Sendable {
+    private let value = Mutex(0)
     func next() -> Int {
-        lock.lock()
-        defer { lock.unlock() }
-        value += 1
-        return value
+        value.withLock { value in
+            value += 1
+            return value
+        }
     }
 }
 
