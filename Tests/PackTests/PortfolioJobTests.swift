@@ -16,11 +16,18 @@ struct PortfolioJobTests {
         let tracer = InMemoryTestTracer.shared
         try await PortfolioFixture.with(users: 5) { fixture in
             let pack = fixture.pack
+            // A month of audit events older than the 2 years kept: the run's retention step drops it.
+            try await pack.database.execute("select portfolio.ensure_calculation_event_partitions((current_date - interval '3 years')::date, 1)")
             let run = try await fixture.runOvernight()
             let jobRun = try await fixture.lastJobRun()
             #expect(jobRun.status == "completed")
             #expect(jobRun.processed == 5 && jobRun.failed == 0)
             #expect(jobRun.metrics["ratesStale"] == .bool(false))
+            #expect(jobRun.metrics["audit_partitions_dropped"] == .number(1))
+            #expect(try await pack.count("""
+                select count(*) from pg_inherits where inhparent = 'portfolio.calculation_events'::regclass
+                  and pg_get_expr((select relpartbound from pg_class where oid = inhrelid), inhrelid) like '%' || extract(year from now() - interval '3 years') || '%'
+                """) == 0, "the partition of three years ago is gone")
 
             // Four events per user, in order, all carrying the run's correlation id.
             let events = try await pack.database.query("""

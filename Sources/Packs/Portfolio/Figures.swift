@@ -15,6 +15,7 @@ struct Figures: Sendable {
     var ratesProblem: String?
     var pricesFetchMilliseconds: Int
     var priceRequests: Int
+    var auditPartitionsDropped: Int
 
     func describe(_ span: any Span) {
         span.attributes["fetch_rates_ms"] = fetchRatesMilliseconds
@@ -38,6 +39,7 @@ struct Figures: Sendable {
             "users_failed": .number(Decimal(usersFailed)),
             "total_duration_ms": .number(Decimal(totalDurationMilliseconds)),
             "assets_scored": .number(Decimal(assetsScored)),
+            "audit_partitions_dropped": .number(Decimal(auditPartitionsDropped)),
             "ratesStale": .bool(ratesStale),
         ]
         if let ratesProblem { object["ratesProblem"] = .string(ratesProblem) }

@@ -143,12 +143,18 @@ enum OvernightScoring {
             failures += outcome.failed
         }
 
+        // Retention of the audit log (2 years): whole monthly partitions go, once they are due.
+        let partitionsDropped: Int = try await run.step.run("prune-audit-log") {
+            try await database.query("select portfolio.prune_calculation_events()")[0].decode(Int.self, at: 0)
+        }
+
         let finishedAt = Date()
         let figures = Figures(
             fetchRatesMilliseconds: rates.fetchMilliseconds, usersTotal: users.count, usersSuccess: succeeded,
             usersFailed: failures.count, totalDurationMilliseconds: Int(finishedAt.timeIntervalSince(setup.startedAt) * 1000),
             assetsScored: assetsScored, ratesStale: rates.stale, ratesProblem: rates.problem,
-            pricesFetchMilliseconds: prices.fetchMilliseconds, priceRequests: prices.requests)
+            pricesFetchMilliseconds: prices.fetchMilliseconds, priceRequests: prices.requests,
+            auditPartitionsDropped: partitionsDropped)
         figures.describe(span)
         let metrics = try figures.json()
         let errorDetails = String(decoding: try JSONEncoder().encode(failures), as: UTF8.self)
