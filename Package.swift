@@ -140,9 +140,10 @@ let package = Package(
             dependencies: ["Engine", "Postgres", "Migrations", .product(name: "Logging", package: "swift-log")],
             path: "bench/engine/swift"
         ),
+        .target(name: "BenchSupport", dependencies: ["Postgres"], path: "bench/support/swift"),
         .executableTarget(
             name: "bench-coverage",
-            dependencies: ["CoveragePack", "Engine", "Postgres", "Migrations", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["BenchSupport", "CoveragePack", "Engine", "Postgres", "Migrations", .product(name: "Logging", package: "swift-log")],
             path: "bench/coverage/swift"
         ),
         .executableTarget(
@@ -158,7 +159,7 @@ let package = Package(
         .executableTarget(
             name: "bench-portfolio",
             dependencies: [
-                "PortfolioPack", "PortfolioProviderStub", "Server", "Engine", "Postgres", "Migrations", "Config", "HTTPClient",
+                "BenchSupport", "PortfolioPack", "PortfolioProviderStub", "Server", "Engine", "Postgres", "Migrations", "Config", "HTTPClient",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "JWTKit", package: "jwt-kit"),

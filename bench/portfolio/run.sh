@@ -35,15 +35,7 @@ echo "== release build"
 swift build -c release --product bench-portfolio 2>&1 | grep -E "error:" && exit 1
 BIN=$(swift build -c release --show-bin-path)/bench-portfolio
 
-machine() {
-  echo "date (UTC):   $(date -u '+%Y-%m-%d %H:%M:%S')"
-  echo "host:         $(uname -srm), $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
-  echo "memory:       $(awk '/MemTotal/{printf "%.1f GiB", $2/1048576}' /proc/meminfo)"
-  echo "postgres:     $(psql "$SERVER/postgres" -Atc 'select version()' | cut -d, -f1) at ${SERVER#*@}"
-  echo "pg settings:  $(psql "$SERVER/postgres" -Atc "select string_agg(name || '=' || current_setting(name), ', ' order by name) from pg_settings where name in ('shared_buffers', 'work_mem', 'effective_cache_size', 'max_connections', 'fsync', 'synchronous_commit', 'wal_level', 'jit', 'max_parallel_workers_per_gather', 'random_page_cost', 'autovacuum')")"
-  echo "swift:        $(swift --version 2>&1 | head -n 1)"
-  echo "loadavg:      $(cut -d' ' -f1-3 /proc/loadavg) (start)"
-}
+source bench/support/machine.sh
 ENV_TEXT=$(machine)
 echo "$ENV_TEXT"
 echo

@@ -8,6 +8,7 @@ import Logging
 import Migrations
 import PortfolioPack
 import PortfolioProviderStub
+import BenchSupport
 import Postgres
 import Server
 import Synchronization
@@ -56,7 +57,8 @@ struct BenchPortfolio {
 // @unchecked: the mutable state (`database`, `report`) is written only by `run()`'s own sequential
 // flow, before any child task starts or after they all finished; the concurrent read clients and
 // the RSS sampler only read `let` constants and call pure helpers.
-final class Bench: @unchecked Sendable {
+final class Bench: BenchRun, @unchecked Sendable {
+    let benchName = "portfolio"
     let server: String
     let name: String
     let users: Int
@@ -679,100 +681,6 @@ final class Bench: @unchecked Sendable {
         try await database.query("select pg_size_pretty(pg_database_size(current_database()))")[0].decode(String.self, at: 0)
     }
 
-    func dropDatabase(keep: Bool) async {
-        if keep { say("kept database \(name)"); return }
-        do {
-            let admin = try await PostgresConnection.connect(PostgresConfiguration(url: server + "/postgres", applicationName: "bench-portfolio"))
-            try await admin.executeScript("drop database if exists \(name) with (force)")
-            await admin.close()
-            say("dropped database \(name)")
-        } catch {
-            say("could not drop database \(name): \(error)")
-        }
-    }
-
-    func processCPU() -> Double {
-        var usage = rusage()
-        getrusage(RUSAGE_SELF.rawValue, &usage)
-        return Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
-    }
-
-    struct BackendCPU {
-        var byPID: [Int: Double]
-        func subtracting(_ before: BackendCPU) -> Double {
-            byPID.reduce(0) { $0 + $1.value - (before.byPID[$1.key] ?? 0) }
-        }
-    }
-
-    /// utime + stime of this process's connections (application_name bench-portfolio).
-    func backendCPU() async throws -> BackendCPU {
-        let pids = try await database.query("""
-            select pid from pg_stat_activity where datname = current_database() and application_name = 'bench-portfolio'
-            """).map { try $0.decode(Int.self, at: 0) }
-        let ticks = Double(sysconf(Int32(_SC_CLK_TCK)))
-        var byPID: [Int: Double] = [:]
-        for pid in pids {
-            guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-                  let close = stat.lastIndex(of: ")") else { continue }
-            let fields = stat[stat.index(after: close)...].split(separator: " ")
-            if fields.count > 13, let user = Double(fields[11]), let system = Double(fields[12]) {
-                byPID[pid] = (user + system) / ticks
-            }
-        }
-        return BackendCPU(byPID: byPID)
-    }
-
-    func machineCPU() -> (busy: Double, total: Double) {
-        guard let stat = try? String(contentsOfFile: "/proc/stat", encoding: .utf8),
-              let line = stat.split(separator: "\n").first else { return (0, 0) }
-        let values = line.split(separator: " ").dropFirst().compactMap { Double($0) }
-        guard values.count >= 5 else { return (0, 0) }
-        let ticks = Double(sysconf(Int32(_SC_CLK_TCK)))
-        let total = values.prefix(8).reduce(0, +)
-        let idle = values[3] + values[4]
-        return ((total - idle) / ticks, total / ticks)
-    }
-
-    func loadavg() -> String {
-        ((try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8)) ?? "?").split(separator: " ").prefix(3).joined(separator: " ")
-    }
-
-    func say(_ line: String) {
-        FileHandle.standardOutput.write(Data((line + "\n").utf8))
-    }
-
-    func pct(_ sorted: [Double], _ p: Double) -> Double {
-        guard !sorted.isEmpty else { return .nan }
-        let k = max(0, min(sorted.count - 1, Int((p / 100 * Double(sorted.count)).rounded(.up)) - 1))
-        return sorted[k]
-    }
-
-    func f(_ value: Double, _ digits: Int) -> String {
-        value.isFinite ? String(format: "%.\(digits)f", value) : "n/a"
-    }
-
-    func grouped(_ value: Int) -> String {
-        let formatter = NumberFormatter()
-        formatter.numberStyle = .decimal
-        formatter.groupingSeparator = ","
-        return formatter.string(from: NSNumber(value: value)) ?? "\(value)"
-    }
-
-    /// One figure as a JSON line, appended to $BENCH_RESULTS.
-    func emit(_ workload: String, _ figure: String, _ value: Double, _ unit: String, detail: String) {
-        let record: [String: Any] = [
-            "bench": "portfolio", "workload": workload, "figure": figure,
-            "value": value.isFinite ? (value * 1000).rounded() / 1000 : NSNull(), "unit": unit,
-            "settings": settings, "ts": ISO8601DateFormatter().string(from: Date()), "detail": detail,
-        ]
-        guard let path = ProcessInfo.processInfo.environment["BENCH_RESULTS"],
-              let data = try? JSONSerialization.data(withJSONObject: record, options: [.sortedKeys]) else { return }
-        if !FileManager.default.fileExists(atPath: path) { FileManager.default.createFile(atPath: path, contents: nil) }
-        guard let handle = FileHandle(forWritingAtPath: path) else { return }
-        handle.seekToEndOfFile()
-        handle.write(data + Data("\n".utf8))
-        handle.closeFile()
-    }
 }
 
 /// Requests handed out across the client tasks.
@@ -786,14 +694,7 @@ final class Counter: Sendable {
     }
 }
 
-struct BenchError: Error, CustomStringConvertible {
-    let description: String
-    init(_ description: String) { self.description = description }
-}
 
-extension Duration {
-    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
-}
 
 /// A port nothing listens on right now (the kernel's pick for an ephemeral bind).
 func freeLoopbackPort() throws -> Int {
