@@ -38,7 +38,9 @@ let package = Package(
         ),
 
         // Wrappers, one job each.
-        .target(name: "Postgres", dependencies: ["CLibPQ"]),
+        .target(
+            name: "Postgres",
+            dependencies: ["CLibPQ", .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")]),
         .target(name: "HTTPClient", dependencies: ["CCurl"]),
         .target(
             name: "Observability",
@@ -193,7 +195,9 @@ let package = Package(
             dependencies: ["PortfolioProviderStub", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Tests/portfolio-provider"
         ),
-        .testTarget(name: "PostgresTests", dependencies: ["Postgres", "TestSupport"]),
+        .testTarget(
+            name: "PostgresTests",
+            dependencies: ["Postgres", "TestSupport", .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")]),
         .testTarget(
             name: "HTTPClientTests",
             dependencies: ["HTTPClient", .product(name: "Hummingbird", package: "hummingbird")]

@@ -46,10 +46,16 @@ extension NightshiftConfig {
         let projectID = try root.string("project_id") ?? "nightshift"
 
         var db = try root.section("db")
-        let database = DatabaseSettings(
+        var database = DatabaseSettings(
             url: try db?.string("url") ?? "postgresql://postgres@127.0.0.1:54329/nightshift",
             port: try db?.int("port", range: 1...65535) ?? 54329,
             poolSize: try db?.int("pool_size", range: 1...1000) ?? 8)
+        let timeouts = Duration.milliseconds(1)...Duration.seconds(24 * 3600)
+        if let value = try db?.duration("api_statement_timeout", range: timeouts) { database.apiStatementTimeout = value }
+        if let value = try db?.duration("worker_statement_timeout", range: timeouts) { database.workerStatementTimeout = value }
+        if let value = try db?.duration("idle_in_transaction_timeout", range: timeouts) { database.idleInTransactionTimeout = value }
+        if let value = try db?.duration("idle_timeout", range: .seconds(1)...Duration.seconds(24 * 3600)) { database.idleTimeout = value }
+        if let value = try db?.int("min_idle", range: 0...1000) { database.minIdle = value }
         try db?.rejectUnknownKeys()
 
         var apiSection = try root.section("api")

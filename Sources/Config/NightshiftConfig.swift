@@ -21,11 +21,22 @@ public struct NightshiftConfig: Sendable, Equatable {
     }
 }
 
-/// `[db]`: where the database is.
+/// `[db]`: where the database is, and how long its connections may wait or work.
 public struct DatabaseSettings: Sendable, Equatable {
     public var url: String
     public var port: Int
     public var poolSize: Int
+    /// Longest statement of an API request (the server's own connections).
+    public var apiStatementTimeout: Duration = .seconds(30)
+    /// Longest statement of the engine's connections (workers, ticker, dispatcher): a backstop;
+    /// a function's own `timeout` cancels its statements sooner.
+    public var workerStatementTimeout: Duration = .seconds(15 * 60)
+    /// Longest a transaction may sit idle before the server ends its session.
+    public var idleInTransactionTimeout: Duration = .seconds(60)
+    /// Pooled connections unused this long are closed (down to `minIdle`).
+    public var idleTimeout: Duration = .seconds(60)
+    /// Connections each pool keeps open and idle.
+    public var minIdle: Int = 1
 }
 
 /// `[api]`: the HTTP server.

@@ -54,6 +54,28 @@ struct TOMLSection {
         return bool
     }
 
+    /// A duration written as a string with a unit: `"250ms"`, `"15s"`, `"10m"`, `"1h"`.
+    mutating func duration(_ key: String, range: ClosedRange<Duration>? = nil) throws -> Duration? {
+        guard let text = try string(key) else { return nil }
+        guard let duration = Self.parseDuration(text) else {
+            throw error(key, "must be a duration such as \"250ms\", \"15s\", \"10m\" or \"1h\", got \"\(text)\"")
+        }
+        if let range, !range.contains(duration) {
+            throw error(key, "must be between \(range.lowerBound) and \(range.upperBound), got \"\(text)\"")
+        }
+        return duration
+    }
+
+    /// `"250ms"`, `"15s"`, `"10m"`, `"1h"` (a whole number and a unit), or nil.
+    static func parseDuration(_ text: String) -> Duration? {
+        let units: [(String, Duration)] = [("ms", .milliseconds(1)), ("s", .seconds(1)), ("m", .seconds(60)), ("h", .seconds(3600))]
+        for (unit, scale) in units where text.hasSuffix(unit) {
+            guard let count = Int(text.dropLast(unit.count)), count >= 0 else { return nil }
+            return scale * count
+        }
+        return nil
+    }
+
     /// A nested table; `nil` when absent.
     mutating func section(_ key: String) throws -> TOMLSection? {
         guard let value = value(key) else { return nil }

@@ -46,6 +46,11 @@ extension Worker {
         } catch is RunSuspended {
             metrics.runFinished(functionID: run.functionID, outcome: "sleeping", duration: clock.now - started)
             logger.info("run sleeping")
+        } catch where handingBack.isSet {
+            // Shutting down past the drain timeout: cancelled on purpose, and handed back to the
+            // queue by the drain, not failed (no attempt is used up).
+            metrics.runFinished(functionID: run.functionID, outcome: "handed_back", duration: clock.now - started)
+            logger.info("run cancelled at shutdown; it is handed back to the queue", metadata: ["error": "\(error)"])
         } catch let error as LeaseLostError {
             metrics.runFinished(functionID: run.functionID, outcome: "lease_lost", duration: clock.now - started)
             logger.warning("run abandoned: \(error)")

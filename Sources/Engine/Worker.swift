@@ -17,6 +17,9 @@ public final class Worker: Service, Sendable {
     let inFlightRuns = InFlightRuns()
     private let wake = WakeSignal()
     let completions: CompletionBatcher
+    /// Set when the drain timed out: the runs still executing are being cancelled and handed
+    /// back to the queue, so their cancellation is not a failure.
+    let handingBack = Flag()
 
     public init(registry: FunctionRegistry, database: PostgresPool, options: WorkerOptions = WorkerOptions(), logger: Logger) {
         self.registry = registry
@@ -144,20 +147,42 @@ public final class Worker: Service, Sendable {
                     if claimed.count < wanted { break }
                 }
             }
-            await drain()
+            await drain(cancelRuns: { runs.cancelAll() })
         }
     }
 
-    /// Waits up to the drain timeout for running runs; what is still running then is left to
-    /// its lease, and another worker resumes it after its last finished step.
-    private func drain() async {
-        let deadline = ContinuousClock.now + options.drainTimeout
-        while inFlightRuns.count > 0, ContinuousClock.now < deadline {
-            try? await Task.sleep(for: .milliseconds(50))
+    /// Waits up to the drain timeout for running runs. What still runs then is cancelled (its
+    /// statements too) and handed back to the queue at once, so another worker resumes it after
+    /// its last finished step now rather than when the lease would have expired.
+    private func drain(cancelRuns: () -> Void) async {
+        guard await waitForRuns(upTo: options.drainTimeout) else { return }
+        let held = inFlightRuns.snapshot()
+        logger.warning("drain timeout: cancelling the runs still executing and handing them back", metadata: [
+            "runs": "\(held.count)", "drain_timeout": "\(options.drainTimeout)",
+        ])
+        handingBack.set()
+        // No new step starts, and the running ones are cancelled; whatever they still manage to
+        // write before the hand-over is theirs, after it the database refuses it (NSL01).
+        inFlightRuns.markLost(held.map(\.id))
+        cancelRuns()
+        _ = await waitForRuns(upTo: .seconds(2))
+        do {
+            let released = try await database.query("""
+                select nightshift.release_runs(\(held.map(\.id)), \(held.map { Int($0.token) }))
+                """).count
+            logger.info("runs handed back to the queue", metadata: ["runs": "\(released)"])
+        } catch {
+            logger.error("could not hand runs back; they resume when their leases expire", metadata: ["error": "\(error)"])
         }
-        if inFlightRuns.count > 0 {
-            logger.warning("shutdown with runs still executing; their leases will expire", metadata: ["runs": "\(inFlightRuns.count)"])
+    }
+
+    /// Waits until no run executes or `limit` passed (or the task is cancelled); true when runs remain.
+    private func waitForRuns(upTo limit: Duration) async -> Bool {
+        let deadline = ContinuousClock.now + limit
+        while inFlightRuns.count > 0, ContinuousClock.now < deadline, !Task.isCancelled {
+            try? await Task.sleep(for: .milliseconds(20))
         }
+        return inFlightRuns.count > 0
     }
 
     private func claim(_ count: Int) async throws -> [ClaimedRun] {

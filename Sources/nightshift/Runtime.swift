@@ -21,9 +21,9 @@ struct Runtime {
     init(options: GlobalOptions, component: String, applicationName: String, extraConnections: Int = 0) throws {
         config = try options.loadConfig()
         logger = try options.bootstrapLogging(component: component)
-        database = PostgresPool(
-            configuration: PostgresConfiguration(url: config.database.url, applicationName: applicationName),
-            maxConnections: config.database.poolSize + extraConnections, acquireTimeout: .seconds(10))
+        database = Self.pool(
+            config.database, applicationName: applicationName, statementTimeout: config.database.workerStatementTimeout,
+            size: config.database.poolSize + extraConnections)
         var registry = try FunctionRegistry(Functions.all(config: config, http: http))
         for id in registry.apply(config) {
             logger.warning("config sets a job that no function declares", metadata: ["key": "jobs.\"\(id)\"", "file": "\(config.source)"])
@@ -32,6 +32,36 @@ struct Runtime {
     }
 
     var client: EngineClient { EngineClient(database: database) }
+
+    /// A pool with the `[db]` timeouts; a `Service`, so the process's lifecycle closes idle
+    /// connections and closes it last on shutdown.
+    static func pool(_ settings: DatabaseSettings, applicationName: String, statementTimeout: Duration, size: Int) -> PostgresPool {
+        PostgresPool(
+            configuration: PostgresConfiguration(
+                url: settings.url, applicationName: applicationName,
+                statementTimeout: statementTimeout, idleInTransactionTimeout: settings.idleInTransactionTimeout),
+            maxConnections: size, acquireTimeout: .seconds(10),
+            idleTimeout: settings.idleTimeout, minimumIdle: min(settings.minIdle, size))
+    }
+
+    /// The HTTP API's own connections, with the short API statement timeout: a flood of requests
+    /// waits for these and cannot take the connections the worker, ticker and dispatcher need.
+    func apiPool() -> PostgresPool {
+        Self.pool(
+            config.database, applicationName: "nightshift-api", statementTimeout: config.database.apiStatementTimeout,
+            size: config.database.poolSize)
+    }
+
+    /// A service group that stops on SIGTERM/SIGINT within `drain` plus 5 s whatever its
+    /// services do: graceful shutdown gets `drain` + 3 s, then cancellation gets 2 s before the
+    /// lifecycle ends the process.
+    func serviceGroup(_ services: [any Service], drain: Duration) -> ServiceGroup {
+        var configuration = ServiceGroupConfiguration(
+            services: services.map { .init(service: $0) }, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        configuration.maximumGracefulShutdownDuration = drain + .seconds(3)
+        configuration.maximumCancellationDuration = .seconds(2)
+        return ServiceGroup(configuration: configuration)
+    }
 
     /// Writes `[notifications]` (the daily cap, the enabled channels) into the database; once at start-up.
     func configureNotifications() async throws {

@@ -30,17 +30,22 @@ struct Serve: AsyncParsableCommand {
     @Flag(help: "Serve the API only: no worker, no ticker, no notification dispatcher.")
     var noWorker = false
 
+    @OptionGroup var shutdown: ShutdownOptions
+
     func run() async throws {
         let metrics = MetricsSetup.bootstrapPrometheus()
         var runtime = try Runtime(options: options, component: "server", applicationName: "nightshift-serve", extraConnections: 2)
         if let port { runtime.config.api.port = port }
         let config = runtime.config
         let tracing = try runtime.bootstrapTracing()
+        let apiDatabase = runtime.apiPool()
         do {
             let app = try await NightshiftServer.makeApplication(
-                config: config, database: runtime.database, functions: Catalog.all, metrics: metrics, logger: runtime.logger)
-            // Tracing first: services stop in reverse order, so it flushes after the worker stopped.
-            var services: [any Service] = tracing.map { [$0] } ?? []
+                config: config, database: apiDatabase, functions: Catalog.all, metrics: metrics, logger: runtime.logger)
+            // Pools first and tracing next: services stop in reverse order, so the pools close
+            // last and the exporter flushes after the worker stopped.
+            var services: [any Service] = [runtime.database, apiDatabase]
+            services += tracing.map { [$0] } ?? []
             services.append(app)
             try await runtime.configureNotifications()
             if !noWorker {
@@ -48,20 +53,20 @@ struct Serve: AsyncParsableCommand {
                 services.append(runtime.deliveryDispatcher)
                 services.append(Worker(
                     registry: runtime.registry, database: runtime.database,
-                    options: WorkerOptions(concurrency: concurrency), logger: runtime.logger))
+                    options: WorkerOptions(concurrency: concurrency, drainTimeout: shutdown.drainTimeout), logger: runtime.logger))
                 services.append(Ticker(database: runtime.database, logger: runtime.logger))
             }
             runtime.logger.info("serving", metadata: [
                 "address": "\(config.api.host):\(config.api.port)", "edge_functions": "\(Catalog.all.map(\.name))",
                 "worker": "\(!noWorker)",
             ])
-            let group = ServiceGroup(configuration: .init(
-                services: services.map { .init(service: $0) }, gracefulShutdownSignals: [.sigterm, .sigint], logger: runtime.logger))
-            try await group.run()
+            try await runtime.serviceGroup(services, drain: shutdown.drainTimeout).run()
         } catch let error as ConfigError {
+            await apiDatabase.close()
             await runtime.database.close()
             throw ValidationError("configuration error: \(error)")
         }
+        await apiDatabase.close()
         await runtime.database.close()
     }
 }

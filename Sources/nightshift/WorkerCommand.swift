@@ -28,23 +28,27 @@ struct WorkerCommand: AsyncParsableCommand {
     @Flag(help: "Claims and step checkpoints wait for their commit to reach disk (slower; see README \"Durability\").")
     var syncCheckpoints = false
 
+    @OptionGroup var shutdown: ShutdownOptions
+
     func run() async throws {
         guard concurrency > 0 else { throw ValidationError("--concurrency must be at least 1") }
         let runtime = try Runtime(options: options, component: "worker", applicationName: "nightshift-worker", extraConnections: 2)
         // Before the first database call, so a bad OTEL_* setting stops start-up at once.
-        var services: [any Service] = try runtime.bootstrapTracing().map { [$0] } ?? []
+        // The pool first and tracing second: services stop in reverse order, so the pool closes
+        // last and the exporter flushes after the worker stopped.
+        var services: [any Service] = [runtime.database]
+        services += try runtime.bootstrapTracing().map { [$0] } ?? []
         try await runtime.registry.sync(to: runtime.database)
         try await runtime.configureNotifications()
         let worker = Worker(
             registry: runtime.registry, database: runtime.database,
             options: WorkerOptions(
-                concurrency: concurrency, lease: .seconds(leaseSeconds), bookkeepingCommits: syncCheckpoints ? .synchronous : .asynchronous),
+                concurrency: concurrency, lease: .seconds(leaseSeconds), drainTimeout: shutdown.drainTimeout,
+                bookkeepingCommits: syncCheckpoints ? .synchronous : .asynchronous),
             logger: runtime.logger)
         services.append(contentsOf: [worker, runtime.deliveryDispatcher] as [any Service])
         if !noTicker { services.append(Ticker(database: runtime.database, logger: runtime.logger)) }
-        let group = ServiceGroup(
-            configuration: .init(services: services.map { .init(service: $0) }, gracefulShutdownSignals: [.sigterm, .sigint], logger: runtime.logger))
-        try await group.run()
+        try await runtime.serviceGroup(services, drain: shutdown.drainTimeout).run()
         await runtime.database.close()
     }
 }

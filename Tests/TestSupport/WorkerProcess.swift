@@ -15,7 +15,7 @@ public final class WorkerProcess {
     /// exports traces is the test's choice, never the shell's that started the tests.
     public init(
         databaseURL: String, name: String, leaseSeconds: Int = 2, config: String? = nil, ticker: Bool = true,
-        environment extra: [String: String] = [:]
+        arguments: [String] = [], environment extra: [String: String] = [:]
     ) throws {
         let binary = TestDatabase.nightshiftBinary
         guard FileManager.default.isExecutableFile(atPath: binary) else { throw MissingBinary(path: binary) }
@@ -23,7 +23,7 @@ public final class WorkerProcess {
         _ = FileManager.default.createFile(atPath: log.path, contents: nil)
         let output = try FileHandle(forWritingTo: log)
         process.executableURL = URL(fileURLWithPath: binary)
-        process.arguments = ["worker", "--concurrency", "4", "--lease-seconds", "\(leaseSeconds)"] + (ticker ? [] : ["--no-ticker"])
+        process.arguments = ["worker", "--concurrency", "4", "--lease-seconds", "\(leaseSeconds)"] + (ticker ? [] : ["--no-ticker"]) + arguments
         process.currentDirectoryURL = TestDatabase.projectRoot
         var environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("OTEL_") }
         environment["DATABASE_URL"] = databaseURL

@@ -13,7 +13,7 @@ enum ConnectionParameters {
     /// are defaults the URL may override; entries after it win over the URL.
     static func keywords(for configuration: PostgresConfiguration) throws -> [(String, String)] {
         let parsed = try parse(configuration.url)
-        var options = PostgresConfiguration.startupOptions
+        var options = PostgresConfiguration.startupOptions + configuration.timeoutOptions
         // Keep the URL's own `options` (e.g. a search_path) but make ours win by coming last.
         if let existing = parsed["options"], !existing.isEmpty { options = existing + " " + options }
         return [("connect_timeout", String(configuration.connectTimeoutSeconds))] + keepaliveDefaults + [

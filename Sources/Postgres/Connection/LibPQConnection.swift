@@ -31,6 +31,7 @@ final class LibPQConnection {
         guard error.kind == .connection, error.sqlState == nil, let fatalNotice else { return error }
         var explained = error
         explained.sqlState = fatalNotice.sqlState
+        if PostgresError.timeoutStates.contains(fatalNotice.sqlState ?? "") { explained.kind = .timeout }
         explained.message = fatalNotice.message + " (" + error.message + ")"
         return explained
     }

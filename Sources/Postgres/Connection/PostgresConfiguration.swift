@@ -6,12 +6,33 @@ public struct PostgresConfiguration: Sendable, Hashable {
     public var applicationName: String
     /// Seconds libpq waits for a connection; used unless `url` sets `connect_timeout` itself.
     public var connectTimeoutSeconds: Int
+    /// Longest a statement may run before the server cancels it (an error of kind `.timeout`);
+    /// nil leaves the server's setting. Sized to the connection's purpose: short for API requests.
+    public var statementTimeout: Duration?
+    /// Longest a transaction may sit idle before the server ends the session (kind `.timeout`,
+    /// SQLSTATE 25P03), so a stuck client cannot hold locks for ever; nil leaves the server's setting.
+    public var idleInTransactionTimeout: Duration?
 
     /// Creates a configuration.
-    public init(url: String, applicationName: String = "nightshift", connectTimeoutSeconds: Int = 10) {
+    public init(
+        url: String, applicationName: String = "nightshift", connectTimeoutSeconds: Int = 10,
+        statementTimeout: Duration? = nil, idleInTransactionTimeout: Duration? = nil
+    ) {
         self.url = url
         self.applicationName = applicationName
         self.connectTimeoutSeconds = connectTimeoutSeconds
+        self.statementTimeout = statementTimeout
+        self.idleInTransactionTimeout = idleInTransactionTimeout
+    }
+
+    /// `-c` settings for the timeouts that are set, in whole milliseconds (0 would mean "none").
+    var timeoutOptions: String {
+        let settings: [(String, Duration?)] = [
+            ("statement_timeout", statementTimeout), ("idle_in_transaction_session_timeout", idleInTransactionTimeout),
+        ]
+        return settings.compactMap { name, duration in
+            duration.map { " -c \(name)=\(max(1, $0.components.seconds * 1000 + $0.components.attoseconds / 1_000_000_000_000_000))" }
+        }.joined()
     }
 
     /// Server settings sent at start-up so text output (dates, floats) always has the form the decoders parse.

@@ -12,6 +12,8 @@ public actor PostgresConnection {
     private var connection: LibPQConnection?
     /// Health as last observed on the connection's thread, readable without a hop (see `Health`).
     private let health = Atomic<UInt8>(Health.ready.rawValue)
+    /// Cancels the running statement from any thread (see `requestCancel`).
+    let canceller = QueryCanceller()
 
     /// Runs the actor's jobs on the dedicated thread.
     public nonisolated var unownedExecutor: UnownedSerialExecutor { executor.asUnownedSerialExecutor() }
@@ -36,6 +38,7 @@ public actor PostgresConnection {
     private func open() throws {
         do {
             connection = try ConnectionParameters.connect(configuration)
+            canceller.attach(connection!.pointer)
         } catch {
             health.store(Health.broken.rawValue, ordering: .relaxed)
             throw error
@@ -44,6 +47,7 @@ public actor PostgresConnection {
 
     /// Closes the connection; later queries throw `PostgresError` of kind `.closed`.
     public func close() {
+        canceller.detach()
         connection = nil
         health.store(Health.broken.rawValue, ordering: .relaxed)
     }
@@ -119,6 +123,7 @@ public actor PostgresConnection {
 
     deinit {
         // `connection` is released after this body, on this thread; PQfinish only sends Terminate.
+        canceller.detach()
         executor.shutdown()
     }
 

@@ -14,6 +14,9 @@ extension PostgresError {
         public static let decoding = Kind("decoding")
         /// A Swift value could not be encoded as a bind parameter.
         public static let encoding = Kind("encoding")
+        /// The server ended a statement or session on a timeout: `statement_timeout` or a cancel
+        /// (57014), `lock_timeout` (55P03), `idle_in_transaction_session_timeout` (25P03).
+        public static let timeout = Kind("timeout")
         /// The pool had no free connection within its acquire timeout.
         public static let poolTimeout = Kind("poolTimeout")
         /// The pool was closed before or while waiting for a connection.

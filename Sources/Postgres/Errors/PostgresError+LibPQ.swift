@@ -8,10 +8,11 @@ extension PostgresError {
             return String(cString: value)
         }
         let primary = field("M") ?? String(cString: PQresultErrorMessage(result)).trimmedWhitespace
+        let sqlState = field("C")
         self.init(
-            kind: connectionBroken ? .connection : .server,
+            kind: Self.timeoutStates.contains(sqlState ?? "") ? .timeout : connectionBroken ? .connection : .server,
             message: primary.isEmpty ? "query failed without an error message" : primary,
-            sqlState: field("C"),
+            sqlState: sqlState,
             detail: field("D"),
             hint: field("H"),
             position: field("P").flatMap { Int($0) },
@@ -23,6 +24,10 @@ extension PostgresError {
         columnName = field("c")
         constraintName = field("n")
     }
+
+    /// 57014 query_canceled (statement_timeout, or a cancel request), 55P03 lock_not_available
+    /// (lock_timeout), 25P03 idle_in_transaction_session_timeout.
+    static let timeoutStates: Set<String> = ["57014", "55P03", "25P03"]
 
     /// Builds a connection error from the connection's last libpq message.
     static func connection(_ handle: OpaquePointer?, prefix: String? = nil, query: String? = nil) -> PostgresError {

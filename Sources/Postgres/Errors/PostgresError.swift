@@ -46,10 +46,11 @@ public struct PostgresError: Error, Sendable {
         self.query = query
     }
 
-    /// Whether retrying the same work later may succeed: a lost connection, a serialization failure,
-    /// a deadlock, or the server shutting down.
+    /// Whether retrying the same work later may succeed: a lost connection, a timeout, a
+    /// serialization failure, a deadlock, or the server shutting down.
     public var isTransient: Bool {
-        if kind == .connection { return true }
+        // A timeout depends on load and locks held by others: the same work may fit next time.
+        if kind == .connection || kind == .timeout { return true }
         guard let sqlState else { return false }
         // Class 08 is "connection exception"; the rest are retryable by the caller's design.
         return sqlState.hasPrefix("08") || Self.transientStates.contains(sqlState)

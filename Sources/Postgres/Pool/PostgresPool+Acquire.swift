@@ -48,7 +48,7 @@ extension PostgresPool {
     static var recentlyUsed: Duration { .milliseconds(500) }
 
     /// Opens a connection for a slot already counted in `openCount`.
-    private func openConnection() async throws -> PostgresConnection {
+    func openConnection() async throws -> PostgresConnection {
         let connection: PostgresConnection
         do {
             connection = try await PostgresConnection.connect(configuration)

@@ -13,6 +13,10 @@ public final class PostgresPool: Sendable {
     public let maxConnections: Int
     /// How long a caller waits for a free connection before `.poolTimeout`.
     public let acquireTimeout: Duration
+    /// Idle connections unused this long are closed by `run()`, down to `minimumIdle`; nil keeps them.
+    public let idleTimeout: Duration?
+    /// Connections `run()` keeps open and idle, warm for the next burst.
+    public let minimumIdle: Int
 
     let state = Mutex(State())
 
@@ -43,12 +47,17 @@ public final class PostgresPool: Sendable {
     public init(
         configuration: PostgresConfiguration,
         maxConnections: Int = 4,
-        acquireTimeout: Duration = .seconds(2)
+        acquireTimeout: Duration = .seconds(2),
+        idleTimeout: Duration? = nil,
+        minimumIdle: Int = 0
     ) {
         precondition(maxConnections > 0, "a pool needs at least one connection")
+        precondition((0...maxConnections).contains(minimumIdle), "minimumIdle must be between 0 and maxConnections")
         self.configuration = configuration
         self.maxConnections = maxConnections
         self.acquireTimeout = acquireTimeout
+        self.idleTimeout = idleTimeout
+        self.minimumIdle = minimumIdle
     }
 
     /// Lends a connection to `body` and takes it back afterwards (rolling back a transaction left open,
@@ -60,13 +69,13 @@ public final class PostgresPool: Sendable {
         let connection = try await acquire()
         let result: Result
         do {
-            result = try await body(connection)
+            result = try await cancellingOnTaskCancel(connection) { try await body(connection) }
         } catch {
             let lost = (error as? PostgresError)?.kind == .connection
-            await release(connection, discard: lost)
+            await release(connection, discard: lost || connection.canceller.wasUsed)
             throw error
         }
-        await release(connection, discard: false)
+        await release(connection, discard: connection.canceller.wasUsed)
         return result
     }
 
@@ -88,12 +97,13 @@ public final class PostgresPool: Sendable {
             let connection = try await acquire(probe: false)
             let rows: PostgresRows?
             do {
-                rows = try await connection.queryIfAlive(query)
+                rows = try await cancellingOnTaskCancel(connection) { try await connection.queryIfAlive(query) }
             } catch {
-                await release(connection, discard: (error as? PostgresError)?.kind == .connection)
+                let lost = (error as? PostgresError)?.kind == .connection
+                await release(connection, discard: lost || connection.canceller.wasUsed)
                 throw error
             }
-            await release(connection, discard: rows == nil)
+            await release(connection, discard: rows == nil || connection.canceller.wasUsed)
             if let rows { return rows }
         }
         throw PostgresError(kind: .connection, message: "no live connection: every pooled connection was found closed", query: query.sql)
