@@ -92,6 +92,40 @@ struct ConfigFileTests {
         #expect(parseError(minimal + "\n[portfolio]\n\(line)\n")?.key == key)
     }
 
+    @Test("[db] timeouts and pool sizes are durations with units, defaults otherwise")
+    func databaseTimeouts() throws {
+        let defaults = try NightshiftConfig.parse(minimal, source: "test.toml", environment: [:]).database
+        #expect(defaults.apiStatementTimeout == .seconds(30))
+        #expect(defaults.workerStatementTimeout == .seconds(900))
+        #expect(defaults.idleInTransactionTimeout == .seconds(60))
+        #expect(defaults.idleTimeout == .seconds(60) && defaults.minIdle == 1)
+        let set = try NightshiftConfig.parse(minimal + """
+
+            [db]
+            api_statement_timeout = "250ms"
+            worker_statement_timeout = "10m"
+            idle_in_transaction_timeout = "1h"
+            idle_timeout = "90s"
+            min_idle = 0
+            """, source: "test.toml", environment: [:]).database
+        #expect(set.apiStatementTimeout == .milliseconds(250))
+        #expect(set.workerStatementTimeout == .seconds(600))
+        #expect(set.idleInTransactionTimeout == .seconds(3600))
+        #expect(set.idleTimeout == .seconds(90) && set.minIdle == 0)
+    }
+
+    @Test("a bad [db] duration names its key and says the form", arguments: [
+        ("api_statement_timeout = \"15\"", "db.api_statement_timeout", "must be a duration"),
+        ("worker_statement_timeout = \"ten minutes\"", "db.worker_statement_timeout", "must be a duration"),
+        ("idle_timeout = \"0s\"", "db.idle_timeout", "must be between"),
+        ("api_statement_timeout = 15", "db.api_statement_timeout", "must be a string"),
+    ])
+    func badDuration(line: String, key: String, problem: String) {
+        let error = parseError(minimal + "\n[db]\n\(line)\n")
+        #expect(error?.key == key)
+        #expect(error?.problem.contains(problem) == true, "\(String(describing: error))")
+    }
+
     @Test("a value of the wrong type names its key and the file")
     func wrongType() {
         let error = parseError(minimal + "\n[api]\nport = \"eighty\"\n")
