@@ -92,6 +92,26 @@ struct StepTests {
         }
     }
 
+    @Test("an attempt past its timeout cancels the statement it is blocked in, on the server")
+    func timeoutCancelsTheStatement() async throws {
+        let function = NightshiftFunction(id: "test/stuck-sql", retries: 0, timeout: .milliseconds(500), payload: NoPayload.self) { _, context in
+            try await context.step.transaction("stuck") { connection in
+                try connection.execute("select pg_sleep(60), 'stuck-sql-marker'::text")
+            }
+            return NoPayload()
+        }
+        try await withEngine([function]) { engine in
+            let id = try await engine.client.trigger("test/stuck-sql")
+            let started = ContinuousClock.now
+            let run = try await engine.withWorker { try await engine.wait(for: id, status: "failed", timeout: .seconds(20)) }
+            #expect(ContinuousClock.now - started < .seconds(10), "the attempt ended at its timeout, not when pg_sleep(60) returned")
+            #expect(run.attempt == 1)
+            #expect(try await engine.count("""
+                select count(*) from pg_stat_activity where query like '%stuck-sql-marker%' and state = 'active' and pid <> pg_backend_pid()
+                """) == 0, "no statement of the timed-out attempt still runs")
+        }
+    }
+
     @Test("a durable sleep puts the run back in the queue and resumes after it, on a new worker too")
     func durableSleep() async throws {
         try await withEngine(Builtins.all) { engine in
