@@ -71,3 +71,26 @@ test-sql:
 
 bench: db ## benchmarks, side by side with libpq's own tools
 	bash bench/run.sh
+
+# The chaos suite (Tests/Chaos, README "Chaos suite"): its own PostgreSQL cluster on port 54339,
+# serve + three workers in network namespaces (a TCP proxy where namespaces are not allowed),
+# seeded faults, SQL checks; results in bench/results/chaos-*.md/.jsonl. It runs the binary
+# `make build` (or build-tests) made, building it only when missing. CHAOS_FLAGS: e.g. --seed N.
+CHAOS_APT_PACKAGES := pgbouncer iproute2
+CHAOS_FLAGS ?=
+CHAOS_PYTHON ?= python3
+.PHONY: chaos chaos-short chaos-setup
+
+chaos-setup:
+	@missing=$$(for p in $(CHAOS_APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; fi
+	@# psycopg from PyPI; a Debian python3 refuses pip (PEP 668), so Debian's package there.
+	@$(CHAOS_PYTHON) -c 'import psycopg' 2>/dev/null || $(CHAOS_PYTHON) -m pip install -q 'psycopg[binary]' 2>/dev/null || \
+	{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-psycopg; }
+	@$(CHAOS_PYTHON) -c 'import psycopg'
+
+chaos: chaos-setup ## the chaos suite: 100+ kills, zombies, DB crash-restarts, partitions, PgBouncer (~25 min)
+	$(CHAOS_PYTHON) Tests/Chaos/chaos.py --profile long $(CHAOS_FLAGS)
+
+chaos-short: chaos-setup ## the chaos suite's short profile (under 4 minutes)
+	$(CHAOS_PYTHON) Tests/Chaos/chaos.py --profile short $(CHAOS_FLAGS)

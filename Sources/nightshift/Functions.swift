@@ -10,6 +10,6 @@ import PortfolioPack
 enum Functions {
     static func all(config: NightshiftConfig, http: HTTPClient) -> [NightshiftFunction] {
         Builtins.all + DossierPack.functions(config: config, http: http) + CoveragePack.functions
-            + PortfolioPack.functions(config: config, http: http)
+            + PortfolioPack.functions(config: config, http: http) + (ChaosWorkload.isEnabled ? ChaosWorkload.functions : [])
     }
 }
