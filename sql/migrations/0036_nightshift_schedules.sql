@@ -423,10 +423,14 @@ declare
     v_ids uuid[];
     v_count integer;
 begin
-    select array_agg(f.id) into v_retired
-    from nightshift.functions f
-    where f.retired_at < now() - p_grace;
-    if v_retired is null then
+    -- FOR SHARE: a sync declaring one of them again (which clears retired_at) waits until this
+    -- tick commits, rather than have its runs failed right after it brought them back; a
+    -- function a sync holds right now is skipped, and after that sync it is no longer retired.
+    v_retired := array(
+        select f.id from nightshift.functions f
+        where f.retired_at < now() - p_grace
+        for share skip locked);
+    if pg_catalog.cardinality(v_retired) = 0 then
         return 0;
     end if;
 
