@@ -37,12 +37,23 @@ select from dblink_exec('race_tick', 'begin') s;
 select is((select n from dblink('race_tick', $q$select nightshift.tick('2001-01-01 01:02Z')$q$) as r(n integer)), 1,
     'session A''s tick enqueues the 01:00 slot (not committed yet)');
 
--- Session B syncs the same, unchanged schedule.
+-- Session B syncs the same, unchanged schedule, and gets as far as the schedule's row lock.
 select from dblink_exec('race_sync', 'begin') s;
+create temporary table t_sync as
+select pid from dblink('race_sync', 'select pg_backend_pid()') as r(pid integer);
 select from dblink_send_query('race_sync', $q$
     select nightshift.sync_functions('[{"id": "tests/race", "schedule": {"cron": "*/5 * * * *", "timezone": "UTC"}}]')::text$q$) s;
-select from (select pg_sleep(0.3)) settle;
-select is(dblink_is_busy('race_sync'), 1, 'session B''s sync waits for the tick that holds the schedule');
+do $$
+begin
+    for i in 1..100 loop  -- at most 5 s
+        perform pg_stat_clear_snapshot();  -- pg_stat_activity is read once per transaction otherwise
+        exit when exists (select 1 from pg_stat_activity a join t_sync t on t.pid = a.pid where a.wait_event_type = 'Lock');
+        perform pg_sleep(0.05);
+    end loop;
+end
+$$;
+select is((select a.wait_event from pg_stat_activity a join t_sync t on t.pid = a.pid), 'transactionid',
+    'session B''s sync waits for the tick that holds the schedule row');
 
 select from dblink_exec('race_tick', 'commit') s;
 select is((select r.result from dblink_get_result('race_sync') as r(result text)), '',
