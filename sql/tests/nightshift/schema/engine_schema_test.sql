@@ -6,7 +6,8 @@ begin;
 select plan(22);
 
 select is_empty(
-    $$select unnest(array['functions', 'schedules', 'runs', 'run_attempts', 'steps', 'events', 'skipped_slots', 'maintenance'])
+    $$select unnest(array['functions', 'schedules', 'runs', 'run_attempts', 'steps', 'events', 'skipped_slots', 'maintenance',
+                         'settings', 'outcome_counts'])
       except select tablename::text from pg_tables where schemaname = 'nightshift'$$,
     'every engine table exists');
 select is_empty(
