@@ -73,7 +73,11 @@ extension NightshiftConfig {
         try authSection?.rejectUnknownKeys()
 
         var schedulerSection = try root.section("scheduler")
-        let scheduler = SchedulerSettings(enabled: try schedulerSection?.bool("enabled") ?? true)
+        var scheduler = SchedulerSettings(enabled: try schedulerSection?.bool("enabled") ?? true)
+        let days = Duration.seconds(86_400)
+        scheduler.retention = try schedulerSection?.duration("retention", range: .zero...(days * 36_500))
+        scheduler.pruneEvery = try schedulerSection?.duration("prune_every", range: .seconds(1)...(days * 365))
+        scheduler.retiredGrace = try schedulerSection?.duration("retired_grace", range: .zero...(days * 36_500))
         try schedulerSection?.rejectUnknownKeys()
 
         var jobs: [String: JobSettings] = [:]

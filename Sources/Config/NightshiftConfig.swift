@@ -53,9 +53,16 @@ public struct AuthSettings: Sendable, Equatable {
     public var serviceRoleKey: String
 }
 
-/// `[scheduler]`: whether cron triggers fire at all.
+/// `[scheduler]`: whether cron triggers fire at all, and the engine's housekeeping (written to
+/// `nightshift.settings` at start-up, so pg_cron's ticks follow it too; nil keeps the database's).
 public struct SchedulerSettings: Sendable, Equatable {
     public var enabled: Bool
+    /// How long finished runs, events and skipped-slot records are kept.
+    public var retention: Duration? = nil
+    /// How often `tick()` prunes them.
+    public var pruneEvery: Duration? = nil
+    /// How long queued runs of a retired function wait before `tick()` fails them.
+    public var retiredGrace: Duration? = nil
 }
 
 /// `[jobs."<id>"]`: what config may override on a declared job.

@@ -54,11 +54,11 @@ struct TOMLSection {
         return bool
     }
 
-    /// A duration written as a string with a unit: `"250ms"`, `"15s"`, `"10m"`, `"1h"`.
+    /// A duration written as a string with a unit: `"250ms"`, `"15s"`, `"10m"`, `"1h"`, `"14d"`.
     mutating func duration(_ key: String, range: ClosedRange<Duration>? = nil) throws -> Duration? {
         guard let text = try string(key) else { return nil }
         guard let duration = Self.parseDuration(text) else {
-            throw error(key, "must be a duration such as \"250ms\", \"15s\", \"10m\" or \"1h\", got \"\(text)\"")
+            throw error(key, "must be a duration such as \"250ms\", \"15s\", \"10m\", \"1h\" or \"14d\", got \"\(text)\"")
         }
         if let range, !range.contains(duration) {
             throw error(key, "must be between \(range.lowerBound) and \(range.upperBound), got \"\(text)\"")
@@ -66,9 +66,11 @@ struct TOMLSection {
         return duration
     }
 
-    /// `"250ms"`, `"15s"`, `"10m"`, `"1h"` (a whole number and a unit), or nil.
+    /// `"250ms"`, `"15s"`, `"10m"`, `"1h"`, `"14d"` (a whole number and a unit), or nil.
     static func parseDuration(_ text: String) -> Duration? {
-        let units: [(String, Duration)] = [("ms", .milliseconds(1)), ("s", .seconds(1)), ("m", .seconds(60)), ("h", .seconds(3600))]
+        let units: [(String, Duration)] = [
+            ("ms", .milliseconds(1)), ("s", .seconds(1)), ("m", .seconds(60)), ("h", .seconds(3600)), ("d", .seconds(86_400)),
+        ]
         for (unit, scale) in units where text.hasSuffix(unit) {
             guard let count = Int(text.dropLast(unit.count)), count >= 0 else { return nil }
             return scale * count

@@ -81,6 +81,14 @@ public struct RunRecord: Sendable, Codable {
     public let steps: JSONValue
     public let attempts: JSONValue
 
+    /// The status as operators should read it: a failed run that the engine ended itself says
+    /// why (`quarantined`: it lost its worker `crash_limit` times without progress; `retired`:
+    /// its function was retired and the grace period passed), from the error's `outcome`.
+    public var displayStatus: String {
+        guard status == "failed", case .object(let error)? = error, case .string(let outcome)? = error["outcome"] else { return status }
+        return outcome
+    }
+
     init(row: PostgresRow) throws {
         id = try row.decode(UUID.self, at: 0)
         functionID = try row.decode(String.self, at: 1)

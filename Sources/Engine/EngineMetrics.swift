@@ -1,9 +1,18 @@
 import Metrics
+import Postgres
 
 /// The engine's swift-metrics instruments; exported at `GET /metrics` when a Prometheus
 /// factory is bootstrapped, free no-ops otherwise.
 public struct EngineMetrics: Sendable {
-    public init() {}
+    /// Where the instruments are created: the process's bootstrapped metrics system unless
+    /// given (the `/metrics` route passes its own registry's factory).
+    let factory: (any MetricsFactory)?
+
+    public init(factory: (any MetricsFactory)? = nil) {
+        self.factory = factory
+    }
+
+    private var metricsFactory: any MetricsFactory { factory ?? MetricsSystem.factory }
 
     func runFinished(functionID: String, outcome: String, duration: Duration) {
         Counter(label: "nightshift_runs_total", dimensions: [("function", functionID), ("outcome", outcome)]).increment()
@@ -21,9 +30,23 @@ public struct EngineMetrics: Sendable {
             .recordNanoseconds(Int64(max(0, latency) * 1e9))
     }
 
-    func queueDepth(functionID: String, queued: Int, running: Int) {
+    func queueDepth(functionID: String, queued: Int, running: Int, retired: Int) {
         Gauge(label: "nightshift_queue_depth", dimensions: [("function", functionID), ("status", "queued")]).record(queued)
         Gauge(label: "nightshift_queue_depth", dimensions: [("function", functionID), ("status", "running")]).record(running)
+        // Runs of a retired function waiting out the grace period before tick fails them.
+        Gauge(label: "nightshift_queue_depth", dimensions: [("function", functionID), ("status", "retired")]).record(retired)
+    }
+
+    /// Adds the runs the database ended on its own since the last call (runs of retired
+    /// functions failed by `tick()`, whoever ticked: the Swift ticker or pg_cron) to
+    /// `nightshift_runs_total`. The database hands each count out once, so only the process
+    /// that exports metrics may take them: `serve` does, on every scrape of `/metrics`.
+    public func collectOutcomeCounts(from database: PostgresPool) async throws {
+        for row in try await database.query("select function_id, outcome, runs from nightshift.collect_outcome_counts()") {
+            let (function, outcome, runs) = try row.decode(String.self, String.self, Int.self)
+            Counter(label: "nightshift_runs_total", dimensions: [("function", function), ("outcome", outcome)], factory: metricsFactory)
+                .increment(by: runs)
+        }
     }
 }
 

@@ -1,3 +1,4 @@
+import Foundation
 import Logging
 import Postgres
 import ServiceLifecycle
@@ -33,8 +34,19 @@ public struct Ticker: Service {
             } catch {
                 logger.warning("tick failed", metadata: ["error": "\(error)"])
             }
-            try? await Task.sleep(for: interval)
+            try? await Task.sleep(until: Self.nextBoundary(after: .now, interval: interval), clock: .continuous)
         }
+    }
+
+    /// The next multiple of `interval` on the wall clock (`1 second` schedules fire on whole
+    /// seconds), as an instant of the continuous clock; sleeping a fixed interval after each
+    /// tick would drift by the tick's own duration and now and then skip a slot.
+    static func nextBoundary(after now: ContinuousClock.Instant, interval: Duration) -> ContinuousClock.Instant {
+        let period = Double(interval.components.seconds) + Double(interval.components.attoseconds) / 1e18
+        let wall = Date().timeIntervalSince1970
+        // A few milliseconds past the boundary: the database's clock must have reached it too.
+        let wait = period - wall.truncatingRemainder(dividingBy: period) + 0.005
+        return now + .milliseconds(Int64(wait * 1000))
     }
 
     /// Registers the minute tick with pg_cron when it is there; never fatal.
@@ -48,9 +60,9 @@ public struct Ticker: Service {
     }
 
     private func recordQueueDepth() async throws {
-        for row in try await database.query("select function_id, queued, running from nightshift.queue_depth") {
-            let (function, queued, running) = try row.decode(String.self, Int.self, Int.self)
-            metrics.queueDepth(functionID: function, queued: queued, running: running)
+        for row in try await database.query("select function_id, queued, running, retired_queued from nightshift.queue_depth") {
+            let (function, queued, running, retired) = try row.decode(String.self, Int.self, Int.self, Int.self)
+            metrics.queueDepth(functionID: function, queued: queued, running: running, retired: retired)
         }
     }
 }

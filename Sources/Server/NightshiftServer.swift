@@ -27,7 +27,7 @@ public enum NightshiftServer {
             .addRoutes(to: router)
         PortfolioRoutes(database: database, authenticator: authenticator, maxBodyBytes: config.api.maxBodyBytes)
             .addRoutes(to: router)
-        if let metrics { MetricsRoutes(registry: metrics, authenticator: authenticator).addRoutes(to: router) }
+        if let metrics { MetricsRoutes(registry: metrics, authenticator: authenticator, database: database).addRoutes(to: router) }
         return router
     }
 

@@ -57,7 +57,7 @@ struct RunCommand: AsyncParsableCommand {
         }
         await runtime.database.close()
         guard let outcome else { throw ExitCode.failure }
-        print("run \(outcome.status) after \(outcome.attempt) attempt(s)")
+        print("run \(outcome.displayStatus) after \(outcome.attempt) attempt(s)")
         if let output = outcome.output { print("output: \(output.jsonText)") }
         if let error = outcome.error { print("error: \(error.jsonText)") }
         if outcome.status != "completed" { throw ExitCode.failure }

@@ -23,11 +23,11 @@ struct RunsCommand: AsyncParsableCommand {
         }
         let runtime = try Runtime(options: options, component: "runs", applicationName: "nightshift-cli")
         let runs = try await runtime.client.runs(functionID: function, status: status, limit: limit)
-        print("id                                    function                              status     attempt  trigger  created (UTC)")
+        print("id                                    function                              status       attempt  trigger  created (UTC)")
         for run in runs {
             print([
                 run.id.uuidString.lowercased(), run.functionID.padding(toLength: 36, withPad: " ", startingAt: 0),
-                run.status.padding(toLength: 9, withPad: " ", startingAt: 0), "\(run.attempt)/\(run.maxAttempts)".padding(toLength: 7, withPad: " ", startingAt: 0),
+                run.displayStatus.padding(toLength: 11, withPad: " ", startingAt: 0), "\(run.attempt)/\(run.maxAttempts)".padding(toLength: 7, withPad: " ", startingAt: 0),
                 run.trigger.padding(toLength: 7, withPad: " ", startingAt: 0), run.createdAt.formatted(.iso8601),
             ].joined(separator: "  "))
         }

@@ -72,6 +72,20 @@ struct Runtime {
         }
     }
 
+    /// Writes `[scheduler]` retention, prune_every and retired_grace into `nightshift.settings`
+    /// (a key left out keeps the database's value); once at start-up.
+    func configureEngine() async throws {
+        let scheduler = config.scheduler
+        func interval(_ duration: Duration?) -> String? {
+            duration.map { "\($0.components.seconds * 1000 + $0.components.attoseconds / 1_000_000_000_000_000) milliseconds" }
+        }
+        guard scheduler.retention != nil || scheduler.pruneEvery != nil || scheduler.retiredGrace != nil else { return }
+        try await database.execute("""
+            select nightshift.configure(retired_grace => \(interval(scheduler.retiredGrace))::interval,
+                retention => \(interval(scheduler.retention))::interval, prune_every => \(interval(scheduler.pruneEvery))::interval)
+            """)
+    }
+
     /// The notification outbox dispatcher for the configured channels; runs beside the worker.
     var deliveryDispatcher: DeliveryDispatcher {
         DeliveryDispatcher(database: database, settings: config.notifications, logger: logger)

@@ -48,6 +48,7 @@ struct Serve: AsyncParsableCommand {
             services += tracing.map { [$0] } ?? []
             services.append(app)
             try await runtime.configureNotifications()
+            try await runtime.configureEngine()
             if !noWorker {
                 try await runtime.registry.sync(to: runtime.database)
                 services.append(runtime.deliveryDispatcher)

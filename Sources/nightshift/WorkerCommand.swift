@@ -40,6 +40,7 @@ struct WorkerCommand: AsyncParsableCommand {
         services += try runtime.bootstrapTracing().map { [$0] } ?? []
         try await runtime.registry.sync(to: runtime.database)
         try await runtime.configureNotifications()
+        try await runtime.configureEngine()
         let worker = Worker(
             registry: runtime.registry, database: runtime.database,
             options: WorkerOptions(

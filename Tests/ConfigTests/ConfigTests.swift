@@ -114,6 +114,24 @@ struct ConfigFileTests {
         #expect(set.idleTimeout == .seconds(90) && set.minIdle == 0)
     }
 
+    @Test("[scheduler] housekeeping: retention, prune_every and retired_grace, in days too")
+    func schedulerHousekeeping() throws {
+        let unset = try NightshiftConfig.parse(minimal, source: "test.toml", environment: [:]).scheduler
+        #expect(unset.retention == nil && unset.pruneEvery == nil && unset.retiredGrace == nil, "the database's own values stay")
+        let set = try NightshiftConfig.parse(minimal + """
+
+            [scheduler]
+            retention = "30d"
+            prune_every = "5m"
+            retired_grace = "0s"
+            """, source: "test.toml", environment: [:]).scheduler
+        #expect(set.retention == .seconds(30 * 86_400))
+        #expect(set.pruneEvery == .seconds(300))
+        #expect(set.retiredGrace == .zero)
+        #expect(parseError(minimal + "\n[scheduler]\nprune_every = \"0s\"\n")?.key == "scheduler.prune_every")
+        #expect(parseError(minimal + "\n[scheduler]\nretention = \"2 weeks\"\n")?.key == "scheduler.retention")
+    }
+
     @Test("a bad [db] duration names its key and says the form", arguments: [
         ("api_statement_timeout = \"15\"", "db.api_statement_timeout", "must be a duration"),
         ("worker_statement_timeout = \"ten minutes\"", "db.worker_statement_timeout", "must be a duration"),

@@ -89,4 +89,32 @@ struct EngineRoutesTests {
             #expect(try await client.get("/metrics").status == .unauthorized)
         }
     }
+
+    @Test("GET /metrics counts the runs the database ended itself (retired functions), once each")
+    func outcomeCounts() async throws {
+        let service = try await token(role: "service_role")
+        let registry = PrometheusCollectorRegistry()
+        try await TestDatabase.withMigratedDatabase { url async throws in
+            let pool = PostgresPool(configuration: PostgresConfiguration(url: url), maxConnections: 1)
+            try await pool.execute("select nightshift.sync_functions('[{\"id\": \"tests/gone\"}]')")
+            for _ in 0..<3 { try await pool.execute("select nightshift.trigger('tests/gone')") }
+            // The function is retired, its grace period is over: the next tick fails its runs.
+            try await pool.execute("select nightshift.sync_functions('[]')")
+            try await pool.execute("select nightshift.configure(retired_grace => '0 seconds')")
+            try await pool.execute("update nightshift.maintenance set last_run_at = '-infinity'")
+            try await pool.execute("select nightshift.tick()")
+            #expect(try await pool.query("select count(*)::int from nightshift.runs where status = 'failed' and error->>'outcome' = 'retired'")[0]
+                .decode(Int.self, at: 0) == 3)
+            try await withServer(databaseURL: url, metrics: registry) { client async throws in
+                for _ in 0..<2 {
+                    let text = try await client.execute(uri: "/metrics", method: .get, headers: [.authorization: "Bearer \(service)"]) {
+                        String(buffer: $0.body)
+                    }
+                    // Counted on the first scrape, and not again on the second.
+                    #expect(text.contains(#"nightshift_runs_total{function="tests/gone",outcome="retired"} 3"#), "\(text)")
+                }
+            }
+            await pool.close()
+        }
+    }
 }

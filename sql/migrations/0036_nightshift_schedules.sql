@@ -335,10 +335,12 @@ create table nightshift.settings (
     id boolean primary key default true,
     retired_grace interval not null default '7 days',
     retention interval not null default '14 days',
+    prune_every interval not null default '1 hour',
     updated_at timestamptz not null default now(),
     constraint settings_is_one_row check (id),
     constraint settings_retired_grace_is_valid check (retired_grace >= interval '0'),
-    constraint settings_retention_is_valid check (retention >= interval '0')
+    constraint settings_retention_is_valid check (retention >= interval '0'),
+    constraint settings_prune_every_is_valid check (prune_every >= interval '1 second')
 );
 comment on table nightshift.settings is
     'The one row of engine settings tick() follows; change it with nightshift.configure (or config at start-up).';
@@ -346,10 +348,13 @@ comment on column nightshift.settings.retired_grace is
     'How long queued runs of a retired function wait (a rolling deploy may bring the function back) '
     'before tick fails them with "function retired".';
 comment on column nightshift.settings.retention is
-    'How long finished runs, events and skipped-slot records are kept: tick runs prune(retention) at most hourly.';
+    'How long finished runs, events and skipped-slot records are kept: tick runs prune(retention) every prune_every.';
+comment on column nightshift.settings.prune_every is
+    'How often tick prunes: at most once per this interval (an hour by default).';
 insert into nightshift.settings default values;
 
-create function nightshift.configure(retired_grace interval default null, retention interval default null)
+create function nightshift.configure(
+    retired_grace interval default null, retention interval default null, prune_every interval default null)
 returns nightshift.settings
 language plpgsql
 security definer
@@ -367,16 +372,21 @@ begin
         raise exception 'retention must be zero or more, got %', configure.retention
             using errcode = 'invalid_parameter_value';
     end if;
+    if configure.prune_every < interval '1 second' then
+        raise exception 'prune_every must be at least 1 second, got %', configure.prune_every
+            using errcode = 'invalid_parameter_value';
+    end if;
     update nightshift.settings s
     set retired_grace = coalesce(configure.retired_grace, s.retired_grace),
         retention = coalesce(configure.retention, s.retention),
+        prune_every = coalesce(configure.prune_every, s.prune_every),
         updated_at = now()
     returning s.* into strict v_settings;
     return v_settings;
 end
 $$;
-comment on function nightshift.configure(interval, interval) is
-    'Sets the engine settings given (null leaves one as it is) and returns them all: retired_grace, retention.';
+comment on function nightshift.configure(interval, interval, interval) is
+    'Sets the engine settings given (null leaves one as it is) and returns them all: retired_grace, retention, prune_every.';
 
 -- ---------------------------------------------------------------------------------------------
 -- Outcomes the database decides on its own (no worker sees them), waiting to be exported as
@@ -782,9 +792,9 @@ begin
         end if;
     end if;
 
-    -- Retention (settings.retention), at most hourly; locked as above.
+    -- Retention (settings.retention), at most every settings.prune_every; locked as above.
     perform 1 from nightshift.maintenance m
-    where m.task = 'prune' and m.last_run_at < now() - interval '1 hour'
+    where m.task = 'prune' and m.last_run_at < now() - v_settings.prune_every
     for update skip locked;
     if found then
         update nightshift.maintenance m set last_run_at = now() where m.task = 'prune';
@@ -797,7 +807,7 @@ $$;
 comment on function nightshift.tick(timestamptz) is
     'Enqueues every due slot exactly once (per catch-up policy, recording the slots it skips), advances each '
     'schedule past the instant; then, as maintenance, fails queued runs of functions retired longer than '
-    'settings.retired_grace (each minute, bounded) and prunes with settings.retention (hourly). '
+    'settings.retired_grace (each minute, bounded) and prunes with settings.retention (every settings.prune_every). '
     'Returns how many runs it enqueued.';
 
 -- ---------------------------------------------------------------------------------------------
@@ -836,11 +846,11 @@ comment on view nightshift.queue_depth is
 -- ---------------------------------------------------------------------------------------------
 -- Grants, as in 0008: the service role calls the public functions and reads.
 
-revoke all on function nightshift.configure(interval, interval) from public;
+revoke all on function nightshift.configure(interval, interval, interval) from public;
 revoke all on function nightshift.collect_outcome_counts() from public;
 revoke all on function nightshift._fail_retired_runs(interval, integer) from public;
 grant execute on function
-    nightshift.configure(interval, interval),
+    nightshift.configure(interval, interval, interval),
     nightshift.collect_outcome_counts()
 to nightshift_service;
 revoke all on nightshift.settings, nightshift.outcome_counts from public;
