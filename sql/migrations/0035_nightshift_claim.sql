@@ -233,10 +233,20 @@ declare
     v_snapshot pg_catalog.pg_snapshot;
 begin
     -- One folder at a time: two would lock the same group rows in different orders (a
-    -- deadlock). The others skip folding this time and claim from the groups as they are; the
-    -- hints wait for the next claim. Transaction-scoped, so it is held until the claim commits.
+    -- deadlock). Transaction-scoped, so it is held until the claim commits. A claim that finds
+    -- another folding skips it when no hint is waiting; otherwise it waits for that claim
+    -- (a millisecond), because the hints may have committed after that claim began, and a
+    -- freed place or a new group seen by nobody would wait for the next poll.
     if not pg_catalog.pg_try_advisory_xact_lock(1314062339) then  -- 0x4E530003: 'NS' lock space 3, group hints
-        return;
+        if not exists (
+            select 1 from nightshift.concurrency_hints h
+            where h.id > (select f.floor_id from nightshift.concurrency_hints_fold f))
+        then
+            return;
+        end if;
+        -- Never a deadlock: the claim holding it waits for nothing this claim holds (claims
+        -- lock runs and groups with SKIP LOCKED; its own fold waits only for claims past theirs).
+        perform pg_catalog.pg_advisory_xact_lock(1314062339);
     end if;
 
     -- Hints come only from the trigger on runs, after the run's own write, so a transaction
@@ -317,7 +327,7 @@ end
 $$;
 comment on function nightshift._fold_concurrency_hints(integer) is
     'Folds the oldest hints into concurrency_groups (new queued runs, freed places, idle groups dropped); '
-    'one claimer at a time, the others skip it.';
+    'one claimer at a time: another waits for it while hints are waiting, else skips folding.';
 
 -- Claiming ------------------------------------------------------------------------------------
 
