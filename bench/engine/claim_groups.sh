@@ -2,8 +2,9 @@
 # bench/engine/claim_groups.sh: claim_runs with many concurrency groups (issue 11a).
 # On a scratch database of the running cluster (created, migrated, dropped at the end):
 #   1. N tenants of a function limited per tenant (.limit(1, key: "tenant")), two runs each
-#      queued: claiming one run of every tenant (every group has a free place) in batches of
-#      BATCH by CLIENTS concurrent claimers: runs claimed per second;
+#      queued by one enqueue_many: claiming one run of every tenant (every group has a free
+#      place) in batches of BATCH by CLIENTS concurrent claimers, which also fold the enqueue's
+#      2N hints into the groups as they go: runs claimed per second;
 #   2. then every group is full (one running, one queued behind it) but one, and one unlimited
 #      run is queued: a claim of 10, ROUNDS times (each rolled back, so every claim meets the
 #      same state): median and p95, and what one claim returned.
@@ -63,9 +64,6 @@ Q <<SQL
 select nightshift.sync_functions('[{"id": "bench/tenant", "concurrency": {"limit": 1, "key": "tenant"}}, {"id": "bench/plain"}]');
 select nightshift.enqueue_many('bench/tenant',
     (select jsonb_agg(jsonb_build_object('tenant', 't' || (i % $N))) from generate_series(0, 2 * $N - 1) i));
--- What a stream of claims would have folded by now (the enqueue's hints): the claims below
--- measure claiming, not catching up with a bulk enqueue.
-select nightshift._fold_concurrency_hints(2 * $N + 1000);
 vacuum analyze nightshift.runs;
 vacuum analyze nightshift.concurrency_groups;
 SQL

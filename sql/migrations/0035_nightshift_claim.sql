@@ -232,28 +232,28 @@ declare
     v_count integer;
     v_snapshot pg_catalog.pg_snapshot;
 begin
+    -- Nothing to fold (the common case on the unlimited path): one read, no lock.
+    select f.* into v_state
+    from nightshift.concurrency_hints_fold f
+    where exists (select 1 from nightshift.concurrency_hints h where h.id > f.floor_id);
+    if not found then
+        return;
+    end if;
+
     -- One folder at a time: two would lock the same group rows in different orders (a
     -- deadlock). Transaction-scoped, so it is held until the claim commits. A claim that finds
-    -- another folding skips it when no hint is waiting; otherwise it waits for that claim
-    -- (a millisecond), because the hints may have committed after that claim began, and a
-    -- freed place or a new group seen by nobody would wait for the next poll.
-    if not pg_catalog.pg_try_advisory_xact_lock(1314062339) then  -- 0x4E530003: 'NS' lock space 3, group hints
-        if not exists (
-            select 1 from nightshift.concurrency_hints h
-            where h.id > (select f.floor_id from nightshift.concurrency_hints_fold f))
-        then
-            return;
-        end if;
-        -- Never a deadlock: the claim holding it waits for nothing this claim holds (claims
-        -- lock runs and groups with SKIP LOCKED; its own fold waits only for claims past theirs).
-        perform pg_catalog.pg_advisory_xact_lock(1314062339);
-    end if;
+    -- another folding waits for it (a millisecond): the hints may have committed after that
+    -- claim began, and a freed place or a new group seen by nobody would wait for the poll.
+    -- Never a deadlock: the claim holding it waits for nothing this claim holds (claims lock
+    -- runs and groups with SKIP LOCKED; its own fold waits only for claims past their fold).
+    perform pg_catalog.pg_advisory_xact_lock(1314062339);  -- 0x4E530003: 'NS' lock space 3, group hints
 
     -- Hints come only from the trigger on runs, after the run's own write, so a transaction
     -- has its xid before it takes a hint id. Hence when every transaction of this database
     -- older than pending_xmax (the next xid when pending_id was the largest folded id) has
     -- ended, every hint with an id up to pending_id is committed or gone, and a scan from the
     -- old floor that reached pending_id folded them all: pending_id becomes the floor.
+    -- (Read again under the lock: the claim that held it may have moved the floor.)
     select f.* into strict v_state from nightshift.concurrency_hints_fold f;
     with folded as (
         delete from nightshift.concurrency_hints h
@@ -327,7 +327,7 @@ end
 $$;
 comment on function nightshift._fold_concurrency_hints(integer) is
     'Folds the oldest hints into concurrency_groups (new queued runs, freed places, idle groups dropped); '
-    'one claimer at a time: another waits for it while hints are waiting, else skips folding.';
+    'one claimer at a time (another waits for it); no lock at all when no hint is waiting.';
 
 -- Claiming ------------------------------------------------------------------------------------
 
