@@ -11,7 +11,8 @@
 --    Writers of runs never lock a group row: a trigger on runs appends a hint (a run became
 --    queued, a run left running) to nightshift.concurrency_hints, and claims fold the hints
 --    into the groups, one claimer at a time. So enqueues and completions add no lock wait and
---    no deadlock, and the unlimited path neither waits for nor pays for any of it.
+--    no deadlock; the unlimited path never waits for any of it, and pays two empty index reads
+--    per claim (hints to fold, claimable groups). runs_singleton_idx stays the backstop.
 -- b. A quarantined run comes back from claim_runs once, to a worker that declares its
 --    function, with quarantined = true and its error, so that worker calls onFailure.
 -- e. A limited run leaving running NOTIFYs nightshift_runs when a due run of its group waits
