@@ -100,4 +100,17 @@ select from dblink_disconnect('ns_wake_worker') s;
 select * from finish();
 rollback;
 
+-- After a failure too, a session may still be open (and hold the rows this file deletes).
+-- The rollback took dblink's functions away, not its connections: bring them back to close those.
+do $$
+declare
+    v_installed constant boolean := exists (select 1 from pg_extension where extname = 'dblink');
+begin
+    create extension if not exists dblink;
+    perform dblink_disconnect(c) from unnest(dblink_get_connections()) c;
+    if not v_installed then
+        drop extension dblink;
+    end if;
+end
+$$;
 select pg_temp.forget_wake_tests();
