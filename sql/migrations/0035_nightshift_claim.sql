@@ -232,6 +232,7 @@ declare
     v_max_id bigint;
     v_count integer;
     v_snapshot pg_catalog.pg_snapshot;
+    v_lock_timeout text;
 begin
     -- Nothing to fold (the common case on the unlimited path): one read, no lock.
     select f.* into v_state
@@ -247,7 +248,19 @@ begin
     -- claim began, and a freed place or a new group seen by nobody would wait for the poll.
     -- Never a deadlock: the claim holding it waits for nothing this claim holds (claims lock
     -- runs and groups with SKIP LOCKED; its own fold waits only for claims past their fold).
-    perform pg_catalog.pg_advisory_xact_lock(1314062339);  -- 0x4E530003: 'NS' lock space 3, group hints
+    -- But at most 100 ms: a claim transaction left open (a stopped process, a console) must
+    -- not stop every worker; past that, this claim goes on without folding.
+    if not pg_catalog.pg_try_advisory_xact_lock(1314062339) then  -- 0x4E530003: 'NS' lock space 3, group hints
+        v_lock_timeout := pg_catalog.current_setting('lock_timeout');
+        begin
+            perform pg_catalog.set_config('lock_timeout', '100ms', true);
+            perform pg_catalog.pg_advisory_xact_lock(1314062339);
+        exception when lock_not_available then
+            -- (The subtransaction's rollback restored lock_timeout.)
+            return;
+        end;
+        perform pg_catalog.set_config('lock_timeout', v_lock_timeout, true);
+    end if;
 
     -- Hints come only from the trigger on runs, after the run's own write, so a transaction
     -- has its xid before it takes a hint id. Hence when every transaction of this database
