@@ -469,8 +469,14 @@ begin
         end if;
     end loop;
 
-    -- 2. What changed in the concurrency groups since the last claim.
-    perform nightshift._fold_concurrency_hints(greatest(1000, 4 * max_runs));
+    -- 2. What changed in the concurrency groups since the last claim (checked here first:
+    -- on the unlimited path there is nothing, and a function call is not free).
+    if exists (
+        select 1 from nightshift.concurrency_hints h
+        where h.id > (select f.floor_id from nightshift.concurrency_hints_fold f))
+    then
+        perform nightshift._fold_concurrency_hints(greatest(1000, 4 * max_runs));
+    end if;
 
     -- 3. Limited runs: the oldest claimable groups, at most one per run still to hand out, read
     -- from concurrency_groups_claim_idx (groups at their limit are not in it). SKIP LOCKED: a
@@ -499,7 +505,17 @@ begin
     -- 4. Unlimited runs, oldest first: one scan of runs_claim_idx. SKIP LOCKED lets many
     -- workers claim at once, each taking rows no other claimer holds, without waiting.
     -- The two kinds compete by run_at for what is left of the budget.
-    if v_budget > 0 then
+    if v_budget > 0 and v_group_function_ids is null then
+        -- No limited group to claim from: the unlimited path alone, as plain as it gets.
+        v_run_ids := array(
+            select r.id
+            from nightshift.runs r
+            where r.status = 'queued' and r.concurrency_limit is null and r.run_at <= now()
+              and (function_ids is null or r.function_id = any (function_ids))
+            order by r.run_at
+            limit v_budget
+            for update skip locked);
+    elsif v_budget > 0 then
         with limited as (
             select p.id, p.run_at
             from (
