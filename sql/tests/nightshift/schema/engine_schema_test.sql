@@ -73,8 +73,8 @@ select has_function('nightshift', 'claim_runs', array['text', 'integer', 'interv
     'claim_runs(worker, max_runs, lease, function_ids) exists');
 select is(
     (select pg_get_function_result('nightshift.claim_runs(text, integer, interval, text[])'::regprocedure)),
-    'TABLE(id uuid, function_id text, payload jsonb, attempt integer, max_attempts integer, lease_token bigint, correlation_id uuid, trigger_kind text, trigger_slot timestamp with time zone, trigger_event_id uuid, steps jsonb, run_at timestamp with time zone)',
-    'claim_runs returns the columns the worker reads');
+    'TABLE(id uuid, function_id text, payload jsonb, attempt integer, max_attempts integer, lease_token bigint, correlation_id uuid, trigger_kind text, trigger_slot timestamp with time zone, trigger_event_id uuid, steps jsonb, run_at timestamp with time zone, quarantined boolean, error jsonb)',
+    'claim_runs returns the columns the worker reads, and whether the row is a quarantined run with its error');
 select ok(
     (select count(*) = 1 from pg_indexes where schemaname = 'nightshift' and indexname = 'runs_singleton_idx'
        and indexdef like '%NULLS NOT DISTINCT%' and indexdef like '%concurrency_limit = 1%'),
