@@ -8,6 +8,7 @@ struct ClaimedRun: Sendable {
     let payload: Data
     let attempt: Int
     let maxAttempts: Int
+    /// The claim's fencing token; 0 for a quarantined run, which is not leased.
     let leaseToken: Int64
     let correlationID: UUID
     let trigger: RunTrigger
@@ -15,6 +16,11 @@ struct ClaimedRun: Sendable {
     let steps: [String: Data]
     /// When it became due (its pickup latency runs from here).
     let runAt: Date
+    /// The run was quarantined by this claim (it lost its worker `crash_limit` times in a row
+    /// without progress): it is already failed, and only its `onFailure` is left to call.
+    let quarantined: Bool
+    /// The error it was quarantined with.
+    let error: String?
 
     init(row: PostgresRow) throws {
         id = try row.decode(UUID.self, column: "id")
@@ -22,7 +28,9 @@ struct ClaimedRun: Sendable {
         payload = Data(try row.decode(String.self, column: "payload").utf8)
         attempt = try row.decode(Int.self, column: "attempt")
         maxAttempts = try row.decode(Int.self, column: "max_attempts")
-        leaseToken = try row.decode(Int64.self, column: "lease_token")
+        quarantined = try row.decode(Bool.self, column: "quarantined")
+        leaseToken = quarantined ? 0 : try row.decode(Int64.self, column: "lease_token")
+        error = try row.decode(String?.self, column: "error")
         correlationID = try row.decode(UUID.self, column: "correlation_id")
         runAt = try row.decode(Date.self, column: "run_at")
         switch try row.decode(String.self, column: "trigger_kind") {

@@ -95,6 +95,27 @@ extension Worker {
         }
     }
 
+    /// A run this worker's claim quarantined: failed already in the database, it gets its
+    /// `onFailure` here, once, like a run whose last attempt failed.
+    func quarantined(_ run: ClaimedRun) async {
+        var logger = logger
+        logger[metadataKey: "run_id"] = "\(run.id.uuidString.lowercased())"
+        logger[metadataKey: "function_id"] = "\(run.functionID)"
+        logger[metadataKey: "correlation_id"] = "\(run.correlationID.uuidString.lowercased())"
+        let message = Self.message(ofErrorJSON: run.error) ?? "quarantined"
+        metrics.runFinished(functionID: run.functionID, outcome: "quarantined", duration: .zero)
+        logger.error("run quarantined: it lost its worker too often without making progress", metadata: ["error": "\(message)"])
+        await registry.functions[run.functionID]?.onFailure?(FailedRun(
+            runID: run.id, functionID: run.functionID, correlationID: run.correlationID, attempt: run.attempt, error: message))
+    }
+
+    /// The `message` of an error object as the engine stores it.
+    static func message(ofErrorJSON json: String?) -> String? {
+        guard let data = json?.data(using: .utf8),
+              let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { return nil }
+        return object["message"] as? String
+    }
+
     /// Marked non-retriable, or classified permanent by its client: fail at once.
     /// Anything else, transient or unknown, is retried.
     static func isRetriable(_ error: any Error) -> Bool {

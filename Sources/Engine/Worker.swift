@@ -16,6 +16,7 @@ public final class Worker: Service, Sendable {
     let metrics = EngineMetrics()
     let inFlightRuns = InFlightRuns()
     private let wake = WakeSignal()
+    private let wakeTimer = WakeTimer()
     let completions: CompletionBatcher
     /// Set when the drain timed out: the runs still executing are being cancelled and handed
     /// back to the queue, so their cancellation is not a failure.
@@ -51,6 +52,7 @@ public final class Worker: Service, Sendable {
                 await self.claimLoop()
                 // The claim loop ends only on shutdown; the helpers follow it.
                 listener.stop()
+                wakeTimer.cancel()
                 group.cancelAll()
             }
         } onGracefulShutdown: {
@@ -123,6 +125,7 @@ public final class Worker: Service, Sendable {
     private func claimLoop() async {
         await withDiscardingTaskGroup { runs in
             for await _ in wake.stream {
+                var drained = false
                 while true {
                     let free = options.concurrency - inFlightRuns.count
                     guard free > 0 else { break }
@@ -136,7 +139,10 @@ public final class Worker: Service, Sendable {
                         try? await Task.sleep(for: .milliseconds(200))
                         break
                     }
-                    for run in claimed {
+                    for run in claimed where run.quarantined {
+                        runs.addTask { await self.quarantined(run) }
+                    }
+                    for run in claimed where !run.quarantined {
                         inFlightRuns.add(run.id, token: run.leaseToken)
                         runs.addTask {
                             await self.execute(run)
@@ -144,8 +150,13 @@ public final class Worker: Service, Sendable {
                             self.wake.signal()
                         }
                     }
-                    if claimed.count < wanted { break }
+                    if claimed.count < wanted {
+                        drained = true
+                        break
+                    }
                 }
+                // Nothing more is due now: wake up when the next run comes due.
+                if drained { await armWakeTimer() }
             }
             await drain(cancelRuns: { runs.cancelAll() })
         }
@@ -183,6 +194,26 @@ public final class Worker: Service, Sendable {
             try? await Task.sleep(for: .milliseconds(20))
         }
         return inFlightRuns.count > 0
+    }
+
+    /// Asks the database when the next run of this worker's functions becomes claimable and arms
+    /// the timer for then. Runs that another process schedules later are learnt at the next
+    /// poll, which also arms the timer (retry backoffs start at 1 s, the poll is 500 ms).
+    private func armWakeTimer() async {
+        let milliseconds: Double?
+        do {
+            // Measured on the database's clock: another host's clock may disagree with this one.
+            milliseconds = try await database.query("""
+                select extract(epoch from nightshift.next_wake_at(\(Array(registry.functions.keys))) - clock_timestamp())::float8 * 1000
+                """)[0].decode(Double?.self, at: 0)
+        } catch {
+            if !Task.isCancelled { logger.warning("could not read the next wake-up; polling", metadata: ["error": "\(error)"]) }
+            return
+        }
+        guard let milliseconds else { return }
+        // At least a millisecond: the instant is in the future by construction, the floor only
+        // bounds the loop should it not be.
+        wakeTimer.arm(at: .now + .milliseconds(max(1, Int64(milliseconds.rounded(.up))))) { [wake] in wake.signal() }
     }
 
     private func claim(_ count: Int) async throws -> [ClaimedRun] {

@@ -44,14 +44,14 @@ struct Harness {
     /// Runs a worker (with its own pool, like another process would) while `body` runs.
     @discardableResult
     func withWorker<T>(
-        concurrency: Int = 8, lease: Duration = .seconds(30), workerID: String = "test-worker",
+        concurrency: Int = 8, lease: Duration = .seconds(30), workerID: String = "test-worker", pollInterval: Duration = .milliseconds(100),
         bookkeepingCommits: CommitDurability = .asynchronous,
         _ body: () async throws -> T
     ) async throws -> T {
         let pool = PostgresPool(configuration: PostgresConfiguration(url: url, applicationName: workerID), maxConnections: 6, acquireTimeout: .seconds(10))
         let worker = Worker(
             registry: registry, database: pool,
-            options: WorkerOptions(concurrency: concurrency, lease: lease, pollInterval: .milliseconds(100), drainTimeout: .seconds(2), workerID: workerID,
+            options: WorkerOptions(concurrency: concurrency, lease: lease, pollInterval: pollInterval, drainTimeout: .seconds(2), workerID: workerID,
                 bookkeepingCommits: bookkeepingCommits),
             logger: Harness.logger)
         let task = Task { try await worker.run() }

@@ -447,6 +447,7 @@ begin
                 lease_token = null, lease_expires_at = null,
                 error = pg_catalog.jsonb_build_object(
                     'message', format('quarantined: worker lost %s times in a row', v_streak),
+                    'outcome', 'quarantined',
                     'crash_count', v_streak,
                     'steps', v_steps,
                     'last_worker', v_expired.lease_owner)
