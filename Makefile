@@ -53,7 +53,7 @@ serve: migrate ## serve the API (without the setup step)
 	$(BIN) serve
 
 
-test: setup db build-tests apply-migrations test-swift test-sql ## every test: swift test, then pg_prove over sql/tests
+test: setup db build-tests apply-migrations test-swift test-sql chaos-short ## every test: swift test, pg_prove over sql/tests, the short chaos suite
 
 test-swift:
 	swift test $(SWIFT_FLAGS) --skip-build

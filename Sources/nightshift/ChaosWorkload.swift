@@ -75,11 +75,9 @@ enum ChaosWorkload {
         }
     }
 
-    // TODO(wt-sched): '* * * * * *'-style or '1 seconds' schedules are landing on branch
-    // wt-sched; until then this fires every minute like cron-minute. The harness can set the
-    // real every-second cron without a rebuild: CHAOS_SECOND_CRON (config [jobs."chaos/cron-second"]).
+    /// Every second (pg_cron's sub-minute spelling): a slot per second through every fault.
     static let cronSecond = NightshiftFunction(
-        id: "chaos/cron-second", triggers: [.cron("* * * * *")], payload: NoPayload.self
+        id: "chaos/cron-second", triggers: [.cron("1 second")], payload: NoPayload.self
     ) { _, context in
         try await checkedStep("tick", context, milliseconds: 20)
         try await checkedTransaction("record", context)

@@ -104,7 +104,8 @@ class Namespaces:
     def serve_webhook(self):
         return f"http://127.0.0.1:{self.receiver_port}/hook"
 
-    def cut(self, index):
+    def cut(self, index, reset=False):
+        # A link down is a blackhole either way; TCP resets need a peer that answers.
         run(["ip", "-n", NS_DB, "link", "set", f"nscd{index}", "down"])
 
     def heal(self, index):
@@ -175,6 +176,19 @@ class _Proxy:
             self.sockets.discard(source)
             self.sockets.discard(target)
 
+    def reset(self):
+        """Every connection of this worker torn down at once (a middlebox or NAT that forgot them)."""
+        with self.lock:
+            sockets = list(self.sockets)
+        for s in sockets:
+            try:
+                # Linger 0, so the close the pump does next sends a reset; the shutdown wakes the
+                # pump blocked in recv (a close from this thread would not).
+                s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+                s.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
     def close(self):
         self.closed = True
         self.open.set()
@@ -223,8 +237,12 @@ class Proxies:
     def serve_webhook(self):
         return self.worker_webhook(0)
 
-    def cut(self, index):
+    def cut(self, index, reset=False):
+        """Blackholes the worker's path (bytes held until the heal); with reset, also tears down its
+        connections, so the worker sees errors at once rather than silence."""
         self.proxies[index].open.clear()
+        if reset:
+            self.proxies[index].reset()
 
     def heal(self, index):
         self.proxies[index].open.set()
