@@ -30,6 +30,18 @@ select nightshift.trigger('nightshift/diagnostics', '{"steps": 1, "fail_attempts
 select nightshift.trigger('nightshift/noop') from generate_series(1, $N);
 SQL
 until [ "$(psql "$DATABASE_URL" -Atc "select count(*) from nightshift.runs where status <> 'completed'")" = 0 ]; do sleep 0.5; done
+# Expired leases: a worker with a 2 s lease is killed (-9) holding LEASED runs; the survivor has
+# armed its timer for their expiry. The crashed attempt's finished_at is the lease's expiry.
+kill -TERM $WORKER; wait $WORKER
+LEASED=${LEASED:-40}
+NIGHTSHIFT_CONFIG=$CONFIG NIGHTSHIFT_LOG_LEVEL=warning "$BIN" worker --no-ticker --concurrency $LEASED --lease-seconds 2 >/dev/null 2>&1 &
+VICTIM=$!
+psql "$DATABASE_URL" -Xqc "select nightshift.trigger('nightshift/diagnostics', '{\"steps\": 10, \"step_ms\": 300}') from generate_series(1, $LEASED)" >/dev/null
+until [ "$(psql "$DATABASE_URL" -Atc "select count(*) from nightshift.runs where status = 'running'")" = "$LEASED" ]; do sleep 0.1; done
+NIGHTSHIFT_CONFIG=$CONFIG NIGHTSHIFT_LOG_LEVEL=warning "$BIN" worker --no-ticker --concurrency $LEASED --lease-seconds 2 >/dev/null 2>&1 &
+WORKER=$!
+sleep 1.5; kill -9 $VICTIM
+until [ "$(psql "$DATABASE_URL" -Atc "select count(*) from nightshift.runs where status <> 'completed'")" = 0 ]; do sleep 0.5; done
 { echo "# Wake-ups without a new enqueue, $STAMP"; echo; echo '```'; machine; echo '```'; echo
   echo "N = $N per kind; one worker, 500 ms poll; milliseconds from runnable to claimed (database clock)."; echo
   echo "| kind | n | p50 | p99 | max |"; echo "| --- | --- | --- | --- | --- |"
@@ -44,6 +56,12 @@ with lat as (
   select 'retry backoff ends', extract(epoch from c.started_at - (f.finished_at + interval '1 second')) * 1000
   from nightshift.run_attempts f join nightshift.run_attempts c on c.run_id = f.run_id and c.outcome = 'completed'
   where f.outcome = 'retrying'
+  union all
+  -- an expired lease: the crashed attempt ended at the expiry; the next claim resumed it
+  select 'lease expires', extract(epoch from n.started_at - c.finished_at) * 1000
+  from nightshift.run_attempts c join nightshift.run_attempts n on n.run_id = c.run_id and n.started_at > c.started_at
+  where c.outcome = 'crashed' and n.lease_token = (select min(x.lease_token) from nightshift.run_attempts x
+                                                   where x.run_id = c.run_id and x.lease_token > c.lease_token)
   union all
   -- a singleton's place freed by the run before it
   select 'singleton place freed', extract(epoch from r.started_at - lag(r.finished_at) over (order by r.started_at)) * 1000
