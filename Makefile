@@ -3,8 +3,11 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
 DB_SCRIPT   := supabase-like-config/local-db.sh
+# The owner's URL: migrations, tests and psql. The server and workers log in as nightshift_app.
 DATABASE_URL ?= $(shell bash $(DB_SCRIPT) url)
 export DATABASE_URL
+APP_DATABASE_URL ?= $(shell bash $(DB_SCRIPT) app-url)
+export APP_DATABASE_URL
 SWIFT_FLAGS ?=
 BIN         := .build/debug/nightshift
 APT_PACKAGES := postgresql-15 postgresql-client-15 postgresql-15-cron postgresql-15-pgtap \
@@ -50,7 +53,7 @@ demo: ## seed the packs (once), run their main jobs through the server, show sco
 	BIN=$(BIN) bash supabase-like-config/demo.sh
 
 serve: migrate ## serve the API (without the setup step)
-	$(BIN) serve
+	DATABASE_URL=$(APP_DATABASE_URL) $(BIN) serve
 
 
 test: setup db build-tests apply-migrations test-swift test-sql chaos-short ## every test: swift test, pg_prove over sql/tests, the short chaos suite

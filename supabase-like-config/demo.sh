@@ -7,11 +7,14 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=${BIN:-.build/debug/nightshift}
 DB=${DATABASE_URL:?DATABASE_URL is set by the Makefile}
+# The server and the CLI log in as nightshift_app, as in production; seeding uses the owner ($DB).
+APP_DB=${APP_DATABASE_URL:-$(bash supabase-like-config/local-db.sh app-url)}
 API_PORT=$(grep -m1 -E '^port *= *[0-9]+' <(sed -n '/^\[api\]/,/^\[/p' supabase-like-config/config.toml) | tr -dc 0-9)
 RECEIVER_PORT=54330
 LOGS=.nightshift/demo
 mkdir -p "$LOGS"
 sql() { psql "$DB" -X -q -v ON_ERROR_STOP=1 "$@"; }
+nightshift() { DATABASE_URL="$APP_DB" "$BIN" "$@"; }
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
 pids=()
@@ -65,20 +68,20 @@ else
 fi
 
 say "nightshift serve (API on :$API_PORT, worker, ticker, dispatcher); log in $LOGS/serve.log"
-"$BIN" serve >"$LOGS/serve.log" 2>&1 &
+nightshift serve >"$LOGS/serve.log" 2>&1 &
 pids+=($!)
 for _ in $(seq 1 100); do curl -fs "http://127.0.0.1:$API_PORT/health" >/dev/null && break; sleep 0.1; done
 curl -fs "http://127.0.0.1:$API_PORT/health" >/dev/null || { echo "the server did not come up:"; tail -20 "$LOGS/serve.log"; exit 1; }
 
 say "dossier/refresh-health-scores: refresh both views, recompute stale scores, record freshness"
-"$BIN" run dossier/refresh-health-scores --wait
+nightshift run dossier/refresh-health-scores --wait
 sql -c "select case when overall_score >= 80 then '80-100' when overall_score >= 60 then '60-79' when overall_score >= 40 then '40-59' else '0-39' end as score,
                count(*) as dossiers, round(avg(engagement_frequency)) as avg_frequency, round(avg(commitment_fulfillment)) as avg_fulfilment,
                round(avg(recency_score)) as avg_recency
         from dossier.health_scores group by 1 order by 1 desc"
 
 say "dossier/detect-overdue-commitments: through the edge function over HTTP, with the service-role key"
-"$BIN" run dossier/detect-overdue-commitments --wait
+nightshift run dossier/detect-overdue-commitments --wait
 
 say "notifications: the inbox, and the ops channel's deliveries"
 sleep 2
@@ -88,7 +91,7 @@ sql -c "select * from notify.suppressed_today where suppressed > 0 limit 5"
 [ -s "$LOGS/webhooks.log" ] && { echo "webhooks received: $(wc -l <"$LOGS/webhooks.log") (first: $(head -c 200 "$LOGS/webhooks.log"))"; }
 
 say "coverage/nightly-recompute: a snapshot per institution (the first run of an institution is its baseline)"
-"$BIN" run coverage/nightly-recompute --wait
+nightshift run coverage/nightly-recompute --wait
 FIRST=$(sql -Atc "select id from coverage.institutions where status = 'active' order by id limit 1")
 say "coverage changes at one institution, then the super-admin trigger over HTTP recomputes just that one"
 sql -Atc "select 'shift_coverage: ' || coverage.shift_coverage('$FIRST')::text"
@@ -109,7 +112,7 @@ sql -c "select title, message from notify.notifications where title like 'Covera
 sql -c "select started_at, duration_ms, institutions_processed, institutions_failed, total_gaps_detected, total_gaps_resolved from coverage.coverage_job_runs order by created_at"
 
 say "portfolio/overnight-scoring: rates once, prices once, users scored 50 per checkpointed step"
-"$BIN" run portfolio/overnight-scoring --wait
+nightshift run portfolio/overnight-scoring --wait
 sql -c "select status, users_processed, users_failed, metrics->>'assets_scored' as assets_scored, metrics->>'fetch_rates_ms' as fetch_rates_ms,
                metrics->>'total_duration_ms' as total_ms, metrics->>'ratesStale' as rates_stale, metrics->>'ratesAsOf' as rates_as_of
         from portfolio.overnight_job_runs order by started_at desc limit 1"
@@ -132,6 +135,6 @@ for r in d["recommendations"][:6]:
     print("  %-6s %-10s %12s %s  gap %s pts" % (r["assetClass"], r["symbol"], r["amount"], r["currency"], r["allocationGap"]))'
 
 say "runs"
-"$BIN" runs --limit 5
+nightshift runs --limit 5
 echo
 echo "Serve it yourself with: make serve   (the API on http://127.0.0.1:$API_PORT, GET /health, POST /functions/v1/<name>)"

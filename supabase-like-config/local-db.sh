@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The embedded default database: a PostgreSQL 15 cluster under .nightshift/ in the project.
-#   local-db.sh start | stop | status | url
+#   local-db.sh start | stop | status | url | app-url
 # Everything it writes stays inside the project folder. When run as root, the cluster
 # belongs to the 'postgres' OS user (initdb refuses to run as root).
 set -euo pipefail
@@ -105,6 +105,7 @@ case "${1:-}" in
   start) start ;;
   stop) stop ;;
   status) if running; then echo "running on 127.0.0.1:$port"; else echo "stopped"; exit 3; fi ;;
-  url) echo "postgresql://postgres@127.0.0.1:$port/$database" ;;
-  *) die "usage: local-db.sh start|stop|status|url" ;;
+  url) echo "postgresql://postgres@127.0.0.1:$port/$database" ;;            # the owner: migrations, tests, psql
+  app-url) echo "postgresql://nightshift_app@127.0.0.1:$port/$database" ;;  # the server and workers (0040_auth.sql)
+  *) die "usage: local-db.sh start|stop|status|url|app-url" ;;
 esac

@@ -9,7 +9,7 @@ extension NightshiftConfig {
         public static let detectOverdueCommitments = "dossier/detect-overdue-commitments"
     }
 
-    /// Applies environment overrides: `DATABASE_URL`, `NIGHTSHIFT_*`, OpenTelemetry's
+    /// Applies environment overrides: `DATABASE_URL`, `DATABASE_OWNER_URL`, `NIGHTSHIFT_*`, OpenTelemetry's
     /// `OTEL_EXPORTER_OTLP_ENDPOINT`, `COVERAGE_JOB_CRON`, `PORTFOLIO_RATES_URL`, `PORTFOLIO_PRICES_URL`, and the seed documents' `OVERNIGHT_JOB_CRON`,
     /// `ENABLE_SCHEDULED_JOBS`, `HEALTH_REFRESH_INTERVAL_MINUTES`, `OVERDUE_CHECK_HOUR`.
     mutating func applyEnvironment(_ environment: [String: String]) throws {
@@ -19,8 +19,16 @@ extension NightshiftConfig {
         if let port = try reader.int("NIGHTSHIFT_DB_PORT", range: 1...65535) {
             database.port = port
             database.url = Self.replacingPort(in: database.url, with: port)
+            database.ownerURL = database.ownerURL.map { Self.replacingPort(in: $0, with: port) }
         }
-        if let url = reader.string("DATABASE_URL") { database.url = url }
+        // DATABASE_URL names one database for everything, migrations included, unless
+        // DATABASE_OWNER_URL gives migrations their own login: a URL of the file must never
+        // send migrations to another database than the one the environment names.
+        if let url = reader.string("DATABASE_URL") {
+            database.url = url
+            database.ownerURL = nil
+        }
+        if let url = reader.string("DATABASE_OWNER_URL") { database.ownerURL = url }
         if let size = try reader.int("NIGHTSHIFT_DB_POOL_SIZE", range: 1...1000) { database.poolSize = size }
         if let host = reader.string("NIGHTSHIFT_API_HOST") { api.host = host }
         if let port = try reader.int("NIGHTSHIFT_API_PORT", range: 0...65535) { api.port = port }

@@ -47,9 +47,10 @@ extension NightshiftConfig {
 
         var db = try root.section("db")
         var database = DatabaseSettings(
-            url: try db?.string("url") ?? "postgresql://postgres@127.0.0.1:54329/nightshift",
+            url: try db?.string("url") ?? "postgresql://nightshift_app@127.0.0.1:54329/nightshift",
             port: try db?.int("port", range: 1...65535) ?? 54329,
             poolSize: try db?.int("pool_size", range: 1...1000) ?? 8)
+        database.ownerURL = try db?.string("owner_url")
         let timeouts = Duration.milliseconds(1)...Duration.seconds(24 * 3600)
         if let value = try db?.duration("api_statement_timeout", range: timeouts) { database.apiStatementTimeout = value }
         if let value = try db?.duration("worker_statement_timeout", range: timeouts) { database.workerStatementTimeout = value }

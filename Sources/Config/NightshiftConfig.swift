@@ -23,7 +23,10 @@ public struct NightshiftConfig: Sendable, Equatable {
 
 /// `[db]`: where the database is, and how long its connections may wait or work.
 public struct DatabaseSettings: Sendable, Equatable {
+    /// What the server and the workers log in as: `nightshift_app`, never the owner.
     public var url: String
+    /// What `nightshift migrate` logs in as: the owner of every object (nil: `url`).
+    public var ownerURL: String?
     public var port: Int
     public var poolSize: Int
     /// Longest statement of an API request (the server's own connections).
@@ -37,6 +40,9 @@ public struct DatabaseSettings: Sendable, Equatable {
     public var idleTimeout: Duration = .seconds(60)
     /// Connections each pool keeps open and idle.
     public var minIdle: Int = 1
+
+    /// The login migrations run as.
+    public var migrationURL: String { ownerURL ?? url }
 }
 
 /// `[api]`: the HTTP server.
@@ -44,6 +50,12 @@ public struct APISettings: Sendable, Equatable {
     public var host: String
     public var port: Int
     public var maxBodyBytes: Int
+
+    /// Whether the API listens on loopback only (127.0.0.0/8, ::1, localhost): reachable from
+    /// this machine alone, where development defaults are tolerated.
+    public var isLoopback: Bool {
+        host == "localhost" || host == "::1" || host == "[::1]" || host.hasPrefix("127.")
+    }
 }
 
 /// `[auth]`: the JWT secret and the two project keys signed with it.

@@ -4,9 +4,9 @@ import Postgres
 /// The engine's SQL functions for callers that are not workers: the CLI, the HTTP API,
 /// the packs. Every one is a single call into schema `nightshift`.
 public struct EngineClient: Sendable {
-    let database: PostgresPool
+    let database: any PostgresQuerying
 
-    public init(database: PostgresPool) {
+    public init(database: any PostgresQuerying) {
         self.database = database
     }
 

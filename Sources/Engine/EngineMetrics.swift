@@ -41,7 +41,7 @@ public struct EngineMetrics: Sendable {
     /// functions failed by `tick()`, whoever ticked: the Swift ticker or pg_cron) to
     /// `nightshift_runs_total`. The database hands each count out once, so only the process
     /// that exports metrics may take them: `serve` does, on every scrape of `/metrics`.
-    public func collectOutcomeCounts(from database: PostgresPool) async throws {
+    public func collectOutcomeCounts(from database: some PostgresQuerying) async throws {
         for row in try await database.query("select function_id, outcome, runs from nightshift.collect_outcome_counts()") {
             let (function, outcome, runs) = try row.decode(String.self, String.self, Int.self)
             Counter(label: "nightshift_runs_total", dimensions: [("function", function), ("outcome", outcome)], factory: metricsFactory)

@@ -8,6 +8,11 @@ public struct APIError: Error, Sendable, CustomStringConvertible {
     public let code: String
     /// A sentence for a person: what was wrong and where.
     public let message: String
+    /// Response headers the error calls for (`Allow`, `Retry-After`).
+    public var headers: HTTPFields = [:]
+    /// Machine-readable facts about the error, written inside the envelope's `error` object
+    /// (the envelope's `data` is always null on an error).
+    public var details: [String: String] = [:]
 
     public init(_ status: HTTPResponse.Status, code: String, message: String) {
         self.status = status

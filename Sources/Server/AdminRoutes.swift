@@ -27,6 +27,8 @@ struct AdminRoutes<Context: RequestContext>: Sendable {
         // POST /api/v1/admin/coverage/recompute {"institution_id"}: the nightly coverage job for
         // one institution, now. 202 with the run; 409 with the run already queued or running.
         router.post("/api/v1/admin/coverage/recompute") { request, _ in
+            // The database decides too (api.request_coverage_recompute); refusing here first
+            // spares a transaction and says why in the API's words.
             let principal = try await authenticator.require(Set(Principal.Role.allCases), for: request)
             guard principal.isSuperAdmin else {
                 throw APIError.forbidden("this endpoint requires app_metadata.role = \(Principal.superAdminRole)")
@@ -38,9 +40,9 @@ struct AdminRoutes<Context: RequestContext>: Sendable {
             }
             let result: (UUID, String, Bool)
             do {
-                result = try await database.query("""
+                result = try await RequestDatabase(pool: database, principal: principal).query("""
                     select (r ->> 'job_id')::uuid, r ->> 'status', (r ->> 'created')::boolean
-                    from coverage.request_recompute(\(institution)) r
+                    from api.request_coverage_recompute(\(institution)) r
                     """)[0].decode(UUID.self, String.self, Bool.self)
             } catch let error as PostgresError where error.sqlState == "NSC01" {
                 throw APIError.notFound(error.message)
@@ -49,8 +51,11 @@ struct AdminRoutes<Context: RequestContext>: Sendable {
             }
             let job = Job(jobID: result.0, status: result.1)
             guard result.2 else {
-                let message = "a recompute of institution \(institution.uuidString.lowercased()) is already \(result.1): job \(result.0.uuidString.lowercased())"
-                return JSONResponse.make(.conflict, Envelope(data: job, error: .init(code: "conflict", message: message)))
+                let jobID = result.0.uuidString.lowercased()
+                var conflict = APIError.conflict(
+                    "a recompute of institution \(institution.uuidString.lowercased()) is already \(result.1): job \(jobID)")
+                conflict.details = ["job_id": jobID, "status": result.1]
+                throw conflict
             }
             return JSONResponse.success(job, status: .accepted)
         }

@@ -22,7 +22,8 @@ public struct EdgeRequest: Sendable {
     public let principal: Principal?
     /// The raw body (already checked to be valid JSON, or empty).
     public let body: [UInt8]
-    public let database: PostgresPool
+    /// The database under the caller's role and claims: row-level security applies.
+    public let database: RequestDatabase
     public let config: NightshiftConfig
     public let logger: Logger
 

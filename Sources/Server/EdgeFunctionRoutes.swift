@@ -19,12 +19,14 @@ struct EdgeFunctionRoutes<Context: RequestContext>: Sendable {
 
     private func call(request: Request, context: Context) async throws -> Response {
         let name = context.parameters.get("name") ?? ""
+        let principal = try await authenticator.principal(for: request)
         guard let function = functions[name] else {
+            // Without a token nobody learns which functions exist.
+            guard principal != nil else { throw APIError.unauthorized(missingToken) }
             throw APIError.notFound("unknown function \"\(name)\"")
         }
-        let principal = try await authenticator.principal(for: request)
         if config.functionSettings(name).verifyJWT, principal == nil {
-            throw APIError.unauthorized("missing token: send \"Authorization: Bearer <jwt>\" or an apikey header")
+            throw APIError.unauthorized(missingToken)
         }
         if let allowed = function.allowedRoles {
             guard let principal, allowed.contains(principal.role) else {
@@ -37,7 +39,9 @@ struct EdgeFunctionRoutes<Context: RequestContext>: Sendable {
 
         var logger = context.logger
         logger[metadataKey: "function"] = "\(name)"
-        let edgeRequest = EdgeRequest(principal: principal, body: body, database: database, config: config, logger: logger)
+        let edgeRequest = EdgeRequest(
+            principal: principal, body: body, database: RequestDatabase(pool: database, principal: principal), config: config,
+            logger: logger)
         let response = try await function.handle(edgeRequest)
         return JSONResponse.success(AnyEncodable(response.data), status: .init(code: response.status.rawValue))
     }
@@ -55,3 +59,5 @@ struct AnyEncodable: Encodable, Sendable {
         try value.encode(to: encoder)
     }
 }
+
+private let missingToken = "missing token: send \"Authorization: Bearer <jwt>\" or an apikey header"

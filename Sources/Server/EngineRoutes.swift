@@ -6,7 +6,7 @@ import Postgres
 /// The engine over HTTP, for the service role only: trigger runs, send events, read runs,
 /// and list the declared functions (the introspection Inngest's `serve()` GET gives).
 struct EngineRoutes<Context: RequestContext>: Sendable {
-    let client: EngineClient
+    let database: PostgresPool
     let authenticator: Authenticator
     let maxBodyBytes: Int
 
@@ -53,7 +53,7 @@ struct EngineRoutes<Context: RequestContext>: Sendable {
         // Function ids contain slashes (coverage/nightly-recompute), so the id is the path
         // between /functions/ and the final /runs.
         router.post("/api/v1/functions/**") { request, context in
-            _ = try await authenticator.require([.serviceRole], for: request)
+            let client = try await serviceClient(request)
             let segments = context.parameters.getCatchAll()
             guard segments.count >= 2, segments.last == "runs" else {
                 throw APIError.notFound("no route for POST \(request.uri.path); use /api/v1/functions/<id>/runs")
@@ -68,31 +68,40 @@ struct EngineRoutes<Context: RequestContext>: Sendable {
             return JSONResponse.success(Queued(runID: runID, status: "queued"), status: .accepted)
         }
         router.post("/api/v1/events") { request, _ in
-            _ = try await authenticator.require([.serviceRole], for: request)
+            let client = try await serviceClient(request)
             let body = try await request.decodeJSON(EventBody.self, limit: maxBodyBytes)
             guard !body.name.isEmpty else { throw APIError.badRequest("field \"name\" must not be empty") }
             let id = try await client.sendEvent(body.name, dataJSON: (body.data ?? .object([:])).jsonText, idempotencyKey: body.idempotencyKey)
             return JSONResponse.success(EventAccepted(eventID: id), status: .accepted)
         }
         router.get("/api/v1/runs/{id}") { request, context in
-            _ = try await authenticator.require([.serviceRole], for: request)
+            let client = try await serviceClient(request)
             let text = context.parameters.get("id") ?? ""
             guard let id = UUID(uuidString: text) else { throw APIError.badRequest("run id \"\(text)\" is not a UUID") }
             guard let run = try await client.run(id) else { throw APIError.notFound("no run \(text)") }
             return JSONResponse.success(run)
         }
         router.get("/api/v1/functions") { request, _ in
-            _ = try await authenticator.require([.serviceRole], for: request)
+            let client = try await serviceClient(request)
             return JSONResponse.success(try await client.functions())
         }
     }
 
-    /// The database names an unknown function in its error; that is the caller's 404.
+    /// The engine under the service caller's role (every route here is the service role's).
+    private func serviceClient(_ request: Request) async throws -> EngineClient {
+        let principal = try await authenticator.require([.serviceRole], for: request)
+        return EngineClient(database: RequestDatabase(pool: database, principal: principal))
+    }
+
+    /// An unknown or retired function (SQLSTATE NSF01) is the caller's 404; an invalid
+    /// argument (22023) their 400.
     private func mapUnknownFunction<T>(_ id: String, _ body: () async throws -> T) async throws -> T {
         do {
             return try await body()
-        } catch let error as PostgresError where error.message.contains("unknown function") {
-            throw APIError.notFound("unknown function \"\(id)\"")
+        } catch let error as PostgresError where error.sqlState == "NSF01" {
+            throw APIError.notFound(error.message)
+        } catch let error as PostgresError where error.sqlState == "22023" {
+            throw APIError.badRequest(error.message)
         }
     }
 }

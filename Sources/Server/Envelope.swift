@@ -8,6 +8,25 @@ public struct Envelope<Payload: Encodable & Sendable>: Encodable, Sendable {
     public struct ErrorBody: Encodable, Sendable {
         public let code: String
         public let message: String
+        /// Further facts beside code and message (e.g. the conflicting job's `job_id`).
+        public var details: [String: String] = [:]
+
+        public func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: Key.self)
+            try container.encode(code, forKey: Key("code"))
+            try container.encode(message, forKey: Key("message"))
+            for (key, value) in details where key != "code" && key != "message" {
+                try container.encode(value, forKey: Key(key))
+            }
+        }
+
+        private struct Key: CodingKey {
+            let stringValue: String
+            init(_ string: String) { stringValue = string }
+            init?(stringValue: String) { self.stringValue = stringValue }
+            var intValue: Int? { nil }
+            init?(intValue: Int) { nil }
+        }
     }
 
     public let data: Payload?
@@ -25,7 +44,7 @@ public struct Envelope<Payload: Encodable & Sendable>: Encodable, Sendable {
 
 extension Envelope where Payload == Empty {
     static func failure(_ error: APIError) -> Envelope<Empty> {
-        Envelope(data: nil, error: ErrorBody(code: error.code, message: error.message))
+        Envelope(data: nil, error: ErrorBody(code: error.code, message: error.message, details: error.details))
     }
 }
 
@@ -54,6 +73,8 @@ enum JSONResponse {
     }
 
     static func failure(_ error: APIError) -> Response {
-        make(error.status, Envelope<Empty>.failure(error))
+        var response = make(error.status, Envelope<Empty>.failure(error))
+        response.headers.append(contentsOf: error.headers)
+        return response
     }
 }

@@ -1,26 +1,45 @@
 import Hummingbird
 import Logging
+import Postgres
 
 /// Turns every error into the JSON envelope, so clients never see an HTML page or an
 /// empty body. Unexpected errors are logged in full and answered with a generic 500.
 struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
+    /// The routes, for 405's `Allow`.
+    let routes: RouteIndex
+
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         do {
             return try await next(request, context)
         } catch let error as APIError {
             return JSONResponse.failure(error)
         } catch let error as HTTPError {
-            return JSONResponse.failure(Self.translate(error, request: request))
+            return JSONResponse.failure(translate(error, request: request))
+        } catch let error as PostgresError where error.sqlState == "42501" {
+            // insufficient_privilege under the request's role: the database refused the caller.
+            return JSONResponse.failure(.forbidden(error.message))
+        } catch let error as PostgresError where error.kind == .poolTimeout {
+            // Every API connection is busy: the caller should come back, the worker is unharmed
+            // (it has its own connections).
+            var busy = APIError.unavailable("the server is busy: no database connection was free in time; retry shortly")
+            busy.headers[.retryAfter] = "1"
+            return JSONResponse.failure(busy)
         } catch {
-            context.logger.error("unhandled error", metadata: ["error": "\(String(reflecting: error))", "path": "\(request.uri.path)"])
+            // The safe description: a PostgresError's DETAIL and query may carry data.
+            context.logger.error("unhandled error", metadata: ["error": "\(error)", "path": "\(request.uri.path)"])
             return JSONResponse.failure(APIError(.internalServerError, code: "internal", message: "internal error"))
         }
     }
 
-    private static func translate(_ error: HTTPError, request: Request) -> APIError {
+    private func translate(_ error: HTTPError, request: Request) -> APIError {
         switch error.status {
         case .notFound:
-            return .notFound("no route for \(request.method) \(request.uri.path)")
+            let allowed = routes.methods(for: request.uri.path)
+            guard !allowed.isEmpty else { return .notFound("no route for \(request.method) \(request.uri.path)") }
+            let names = allowed.map(\.rawValue).joined(separator: ", ")
+            var refused = APIError(.methodNotAllowed, code: "method_not_allowed", message: "\(request.method) is not allowed on \(request.uri.path); use \(names)")
+            refused.headers[.allow] = names
+            return refused
         case .contentTooLarge:
             return APIError(.contentTooLarge, code: "payload_too_large", message: error.body ?? "request body too large")
         case .methodNotAllowed:

@@ -33,7 +33,8 @@ struct HealthRoutes<Context: RequestContext>: Sendable {
                 _ = try await database.query("select 1")
             }
         } catch {
-            throw APIError.unavailable("database unreachable: \(error)")
+            // The cause (host, port, libpq's words) is for the logs, not for whoever asks.
+            throw APIError.unavailable("database unreachable")
         }
         let elapsed = clock.now - started
         let milliseconds = Double(elapsed.components.attoseconds) / 1e15 + Double(elapsed.components.seconds) * 1000

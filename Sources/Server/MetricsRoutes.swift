@@ -12,10 +12,11 @@ struct MetricsRoutes<Context: RequestContext>: Sendable {
 
     func addRoutes(to router: Router<Context>) {
         router.get("/metrics") { request, _ in
-            _ = try await authenticator.require([.serviceRole], for: request)
+            let principal = try await authenticator.require([.serviceRole], for: request)
             // Runs the database ended itself (retired functions) since the last scrape; a scrape
             // that cannot reach the database still answers with the process's own figures.
-            try? await EngineMetrics(factory: PrometheusMetricsFactory(registry: registry)).collectOutcomeCounts(from: database)
+            try? await EngineMetrics(factory: PrometheusMetricsFactory(registry: registry)).collectOutcomeCounts(
+                from: RequestDatabase(pool: database, principal: principal))
             return Response(
                 status: .ok,
                 headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],

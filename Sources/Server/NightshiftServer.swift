@@ -16,18 +16,25 @@ public enum NightshiftServer {
         metrics: PrometheusCollectorRegistry? = nil
     ) throws -> Router<BasicRequestContext> {
         let byName = try index(functions, config: config)
-        let router = Router(context: BasicRequestContext.self)
-        router.add(middleware: ErrorMiddleware())
+        func addRoutes(to router: Router<BasicRequestContext>) {
         HealthRoutes(database: database, projectID: config.projectID).addRoutes(to: router)
         EdgeFunctionRoutes(functions: byName, authenticator: authenticator, database: database, config: config)
             .addRoutes(to: router)
-        EngineRoutes(client: EngineClient(database: database), authenticator: authenticator, maxBodyBytes: config.api.maxBodyBytes)
+        EngineRoutes(database: database, authenticator: authenticator, maxBodyBytes: config.api.maxBodyBytes)
             .addRoutes(to: router)
         AdminRoutes(database: database, authenticator: authenticator, maxBodyBytes: config.api.maxBodyBytes)
             .addRoutes(to: router)
         PortfolioRoutes(database: database, authenticator: authenticator, maxBodyBytes: config.api.maxBodyBytes)
             .addRoutes(to: router)
         if let metrics { MetricsRoutes(registry: metrics, authenticator: authenticator, database: database).addRoutes(to: router) }
+        }
+        // The error middleware must come first, yet answers 405 from the routes added after it:
+        // a first router, never served, lists them.
+        let listing = Router(context: BasicRequestContext.self)
+        addRoutes(to: listing)
+        let router = Router(context: BasicRequestContext.self)
+        router.add(middleware: ErrorMiddleware(routes: RouteIndex(listing.routes)))
+        addRoutes(to: router)
         return router
     }
 

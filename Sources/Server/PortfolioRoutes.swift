@@ -5,9 +5,10 @@ import Postgres
 
 /// The investment planner's reads and its one write, for the signed-in user (the token's `sub`):
 /// the dashboard (from the cache the overnight run warmed, else computed), the audit of an
-/// asset's calculations, and saving scoring criteria. Every query is scoped to the caller's own
-/// id, so a user never reaches another user's data. Documents come from SQL as JSON text and
-/// are passed through unparsed: decimal strings stay exact and nothing is decoded twice.
+/// asset's calculations, and saving scoring criteria. Every query runs under the caller's role
+/// and claims and calls an `api` function that takes the user from the token's `sub`, so no
+/// argument can reach another user's data. Documents come from SQL as JSON text and are passed
+/// through unparsed: decimal strings stay exact and nothing is decoded twice.
 struct PortfolioRoutes<Context: RequestContext>: Sendable {
     let database: PostgresPool
     let authenticator: Authenticator
@@ -21,11 +22,7 @@ struct PortfolioRoutes<Context: RequestContext>: Sendable {
         // GET /api/dashboard: {"recommendations", "totalInvestable", "baseCurrency", "dataFreshness", "fromCache"}.
         router.get("/api/dashboard") { request, _ in
             let user = try await caller(request)
-            let document = try await portfolioQuery("""
-                select coalesce(
-                    cache.get('recs:' || \(user)::text) || jsonb_build_object('fromCache', true),
-                    portfolio.dashboard_document(\(user)) || jsonb_build_object('fromCache', false))::text
-                """)
+            let document = try await portfolioQuery(user, "select api.dashboard()::text")
             return RawJSON.success(document)
         }
 
@@ -52,7 +49,7 @@ struct PortfolioRoutes<Context: RequestContext>: Sendable {
                 before = value
             }
             let document = try await portfolioQuery(
-                "select portfolio.asset_calculations(\(user), \(asset), \(limit)::int, \(before))::text")
+                user, "select api.asset_calculations(\(asset), \(limit)::int, \(before))::text")
             return RawJSON.success(document)
         }
 
@@ -66,27 +63,27 @@ struct PortfolioRoutes<Context: RequestContext>: Sendable {
             }
             // The rules go to SQL as the request's own text: their numbers stay exact.
             let body = String(decoding: bytes, as: UTF8.self)
-            let document = try await portfolioQuery("""
+            let document = try await portfolioQuery(user, """
                 select jsonb_build_object('id', s.id, 'version', s.version, 'createdAt', s.created_at)::text
-                from portfolio.save_criteria(\(user), \(body)::jsonb -> 'criteria') s
+                from api.save_criteria(\(body)::jsonb -> 'criteria') s
                 """)
             return RawJSON.success(document, status: .created)
         }
     }
 
-    /// The signed-in user's id; service and anonymous tokens have no user to read for.
-    private func caller(_ request: Request) async throws -> UUID {
+    /// The signed-in user; service and anonymous tokens have no user to read for.
+    private func caller(_ request: Request) async throws -> Principal {
         let principal = try await authenticator.require([.authenticated], for: request)
-        guard let subject = principal.subject, let user = UUID(uuidString: subject) else {
+        guard let subject = principal.subject, UUID(uuidString: subject) != nil else {
             throw APIError.forbidden("the token's sub must be a user id (UUID)")
         }
-        return user
+        return principal
     }
 
-    /// One JSON document from SQL, with the pack's errors mapped to statuses.
-    private func portfolioQuery(_ query: PostgresQuery) async throws -> String {
+    /// One JSON document from SQL under the caller's role, with the pack's errors mapped to statuses.
+    private func portfolioQuery(_ caller: Principal, _ query: PostgresQuery) async throws -> String {
         do {
-            return try await database.query(query)[0].decode(String.self, at: 0)
+            return try await RequestDatabase(pool: database, principal: caller).query(query)[0].decode(String.self, at: 0)
         } catch let error as PostgresError where error.sqlState == "NSP02" {
             throw APIError.notFound(error.message)
         } catch let error as PostgresError where error.sqlState == "22023" {

@@ -21,7 +21,7 @@ struct Migrate: AsyncParsableCommand {
         let logger = try options.bootstrapLogging(component: "migrate")
         let files = try MigrationFile.load(from: migrations)
         do {
-            let outcome = try await Migrator(files: files, logger: logger).run(databaseURL: config.database.url)
+            let outcome = try await Migrator(files: files, logger: logger).run(databaseURL: config.database.migrationURL)
             print("migrate: \(outcome.applied.count) applied, \(outcome.alreadyApplied.count) already applied")
             for name in outcome.applied { print("  applied \(name)") }
         } catch let error as MigrationError {

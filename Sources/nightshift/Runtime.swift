@@ -63,6 +63,25 @@ struct Runtime {
         return ServiceGroup(configuration: configuration)
     }
 
+    /// The login must hold no more than 0040_auth.sql gives nightshift_app: a superuser,
+    /// bypassrls or owning login is refused when the API listens beyond loopback, and warned
+    /// about otherwise (tests and benchmarks log in as the owner of their throwaway databases).
+    func checkLoginRole(exposed: Bool) async throws {
+        let row = try await database.query("""
+            select r.rolname::text, r.rolsuper, r.rolbypassrls,
+                   exists (select from pg_namespace n where n.nspname = 'nightshift' and n.nspowner = r.oid)
+            from pg_roles r where r.rolname = current_user
+            """)[0]
+        let (user, superuser, bypassRLS, owner) = try row.decode(String.self, Bool.self, Bool.self, Bool.self)
+        let powers = [superuser ? "a superuser" : nil, bypassRLS ? "bypassrls" : nil, owner ? "the owner of schema nightshift" : nil]
+            .compactMap { $0 }
+        guard !powers.isEmpty else { return }
+        let problem = "the database login \(user) is \(powers.joined(separator: ", ")): log in as nightshift_app "
+            + "([db] url or DATABASE_URL) and keep the owner for migrations ([db] owner_url or DATABASE_OWNER_URL)"
+        if exposed { throw ValidationError("refusing to serve beyond loopback: \(problem)") }
+        logger.warning("database login is not least privilege", metadata: ["problem": "\(problem)"])
+    }
+
     /// Writes `[notifications]` (the daily cap, the enabled channels) into the database; once at start-up.
     func configureNotifications() async throws {
         do {

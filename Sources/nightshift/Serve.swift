@@ -47,6 +47,7 @@ struct Serve: AsyncParsableCommand {
             var services: [any Service] = [runtime.database, apiDatabase]
             services += tracing.map { [$0] } ?? []
             services.append(app)
+            try await runtime.checkLoginRole(exposed: !config.api.isLoopback)
             try await runtime.configureNotifications()
             try await runtime.configureEngine()
             if !noWorker {

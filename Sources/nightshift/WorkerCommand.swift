@@ -39,6 +39,7 @@ struct WorkerCommand: AsyncParsableCommand {
         var services: [any Service] = [runtime.database]
         services += try runtime.bootstrapTracing().map { [$0] } ?? []
         try await runtime.registry.sync(to: runtime.database)
+        try await runtime.checkLoginRole(exposed: false)
         try await runtime.configureNotifications()
         try await runtime.configureEngine()
         let worker = Worker(

@@ -235,6 +235,32 @@ struct EnvironmentOverrideTests {
         #expect(config.database.url == "postgresql://postgres@127.0.0.1:6000/nightshift")
     }
 
+    @Test("migrations log in as [db] owner_url; DATABASE_URL names one database for both unless DATABASE_OWNER_URL splits them")
+    func ownerURL() throws {
+        let file = minimal + """
+
+            [db]
+            url = "postgresql://nightshift_app@127.0.0.1:54329/nightshift"
+            owner_url = "postgresql://postgres@127.0.0.1:54329/nightshift"
+            """
+        let fromFile = try NightshiftConfig.parse(file, source: "test.toml", environment: ["NIGHTSHIFT_DB_PORT": "6000"])
+        #expect(fromFile.database.url == "postgresql://nightshift_app@127.0.0.1:6000/nightshift")
+        #expect(fromFile.database.migrationURL == "postgresql://postgres@127.0.0.1:6000/nightshift")
+
+        // A test or a script that names its database must never have migrations go elsewhere.
+        let oneDatabase = try NightshiftConfig.parse(file, source: "test.toml", environment: ["DATABASE_URL": "postgresql://postgres@db/x"])
+        #expect(oneDatabase.database.url == "postgresql://postgres@db/x")
+        #expect(oneDatabase.database.migrationURL == "postgresql://postgres@db/x")
+
+        let split = try NightshiftConfig.parse(file, source: "test.toml", environment: [
+            "DATABASE_URL": "postgresql://nightshift_app@db/x", "DATABASE_OWNER_URL": "postgresql://owner@db/x",
+        ])
+        #expect(split.database.url == "postgresql://nightshift_app@db/x")
+        #expect(split.database.migrationURL == "postgresql://owner@db/x")
+        #expect(try NightshiftConfig.parse(minimal, source: "test.toml").database.migrationURL
+                == "postgresql://nightshift_app@127.0.0.1:54329/nightshift", "no owner_url: migrations use url")
+    }
+
     @Test("a bad environment value names the variable", arguments: [
         ("OVERDUE_CHECK_HOUR", "25"),
         ("OVERDUE_CHECK_HOUR", "two"),

@@ -14,7 +14,10 @@ import TestSupport
 /// calls the API) the real server on a loopback port.
 struct PackHarness {
     let url: String
+    /// The owner's connections: the tests' own setup and inspection.
     let database: PostgresPool
+    /// What the worker and the server log in as: nightshift_app, as in production.
+    let appDatabase: PostgresPool
     let config: NightshiftConfig
     let http = HTTPClient()
     static let logger: Logger = {
@@ -36,12 +39,15 @@ struct PackHarness {
         self.url = url
         self.config = config
         database = PostgresPool(configuration: PostgresConfiguration(url: url, applicationName: "pack-tests"), maxConnections: 6, acquireTimeout: .seconds(10))
+        appDatabase = PostgresPool(
+            configuration: PostgresConfiguration(url: TestDatabase.appURL(url), applicationName: "pack-tests-app"), maxConnections: 6,
+            acquireTimeout: .seconds(10))
     }
 
     func registry(_ functions: [NightshiftFunction]) async throws -> FunctionRegistry {
         var registry = try FunctionRegistry(functions)
         registry.apply(config)
-        try await registry.sync(to: database)
+        try await registry.sync(to: appDatabase)
         return registry
     }
 
@@ -49,7 +55,7 @@ struct PackHarness {
     @discardableResult
     func withWorker<T>(_ registry: FunctionRegistry, _ body: () async throws -> T) async throws -> T {
         let worker = Worker(
-            registry: registry, database: database,
+            registry: registry, database: appDatabase,
             options: WorkerOptions(concurrency: 4, pollInterval: .milliseconds(100), drainTimeout: .seconds(2), workerID: "pack-tests"),
             logger: Self.logger)
         let task = Task { try await worker.run() }
@@ -62,7 +68,7 @@ struct PackHarness {
 
     /// Serves the API (edge functions included) on `config.api.port` while `body` runs.
     func withServer<T>(_ body: () async throws -> T) async throws -> T {
-        let app = try await NightshiftServer.makeApplication(config: config, database: database, functions: Catalog.all, logger: Self.logger)
+        let app = try await NightshiftServer.makeApplication(config: config, database: appDatabase, functions: Catalog.all, logger: Self.logger)
         let task = Task { try await app.runService() }
         defer { task.cancel() }
         let health = "http://127.0.0.1:\(config.api.port)/health"
@@ -97,6 +103,7 @@ struct PackHarness {
 
     func close() async {
         await database.close()
+        await appDatabase.close()
         await http.shutdown()
     }
 }

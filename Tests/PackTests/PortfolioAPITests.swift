@@ -126,6 +126,11 @@ struct PortfolioAPITests {
                 let missing = try await fixture.request("/api/v1/criteria", method: "POST", token: token, body: #"{"rules": []}"#)
                 #expect(missing.status == 400)
                 #expect(try await fixture.request("/api/v1/criteria", method: "POST", token: token, body: "{not json").status == 400)
+                let rule = #"{"metric": "roe", "operator": ">", "threshold": 10, "points": 1}"#
+                let tooMany = try await fixture.request("/api/v1/criteria", method: "POST", token: token,
+                                                        body: #"{"criteria": [\#(Array(repeating: rule, count: 101).joined(separator: ","))]}"#)
+                #expect(tooMany.status == 400)
+                #expect(tooMany.json["error"]?["message"]?.string?.contains("at most 100 rules") == true, "\(tooMany.json)")
                 #expect(try await fixture.pack.count("select count(*) from portfolio.criteria_versions where user_id = \(user)") == versions + 1,
                     "nothing saved by the refused requests")
             }

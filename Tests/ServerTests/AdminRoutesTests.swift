@@ -30,7 +30,10 @@ struct AdminRoutesTests {
 
                 let again = try await client.post(Self.path, token: admin, body: #"{"institution_id": "\#(institution)"}"#)
                 #expect(again.status == .conflict)
-                #expect(again.data?["job_id"] as? String == job, "the conflict names the run already queued")
+                let conflict = again.json["error"] as? [String: Any]
+                #expect(conflict?["job_id"] as? String == job?.lowercased(), "the conflict names the run already queued, inside error")
+                #expect(conflict?["status"] as? String == "queued")
+                #expect(again.json["data"] is NSNull, "an error's data is always null")
                 #expect(again.errorCode == "conflict")
 
                 #expect(try await client.post(Self.path, body: #"{"institution_id": "\#(institution)"}"#).status == .unauthorized)

@@ -175,4 +175,87 @@ struct DossierFunctionTests {
             }
         }
     }
+
+    static let viewer = "00000000-0000-4000-8000-00000000000c"
+    static let editor = "00000000-0000-4000-8000-00000000000d"
+
+    /// The owner's dossiers with a viewer and an editor on the healthy one.
+    static func withMembers(_ body: @escaping @Sendable (String) async throws -> Void) async throws {
+        try await withDossiers { url in
+            let connection = try await PostgresConnection.connect(url: url)
+            try await connection.executeScript("""
+                insert into dossier.members (dossier_id, user_id, role) values
+                    ('\(healthy)', '\(viewer)', 'viewer'), ('\(healthy)', '\(editor)', 'editor');
+                """)
+            await connection.close()
+            try await body(url)
+        }
+    }
+
+    @Test("a user who is neither owner nor member gets 404 for a dossier that exists; a viewer reads, only editors force")
+    func membership() async throws {
+        try await Self.withMembers { url in
+            let stranger = try await token(role: "authenticated", sub: Self.other)
+            let viewer = try await token(role: "authenticated", sub: Self.viewer)
+            let editor = try await token(role: "authenticated", sub: Self.editor)
+            try await withServer(databaseURL: url) { client in
+                let one = #"{"dossierId": "\#(Self.healthy)"}"#
+                let hidden = try await client.post("/functions/v1/dossier-stats", token: stranger, body: one)
+                #expect(hidden.status == .notFound)
+                #expect(hidden.errorMessage?.contains("Healthy desk") != true, "nothing about the dossier leaks")
+                let many = try await client.post("/functions/v1/dossier-stats", token: stranger,
+                                                 body: #"{"dossierIds": ["\#(Self.healthy)", "\#(Self.neglected)"]}"#)
+                #expect((many.data?["dossiers"] as? [Any])?.isEmpty == true)
+                #expect(many.data?["notFound"] as? [String] == [Self.healthy, Self.neglected])
+                #expect(try await client.post("/functions/v1/calculate-health-score", token: stranger, body: one).status == .notFound)
+
+                #expect(try await client.post("/functions/v1/dossier-stats", token: viewer, body: one).data?["name"] as? String == "Healthy desk")
+                #expect(try await client.post("/functions/v1/calculate-health-score", token: viewer, body: one).status == .ok)
+                let forced = #"{"dossierId": "\#(Self.healthy)", "forceRecalculation": true}"#
+                let refused = try await client.post("/functions/v1/calculate-health-score", token: viewer, body: forced)
+                #expect(refused.status == .forbidden)
+                #expect(refused.errorMessage?.contains("owner and editors") == true)
+                #expect(try await client.post("/functions/v1/calculate-health-score", token: editor, body: forced).status == .ok)
+                // The viewer is a member of the healthy dossier only.
+                #expect(try await client.post("/functions/v1/dossier-stats", token: viewer,
+                                              body: #"{"dossierId": "\#(Self.neglected)"}"#).status == .notFound)
+            }
+        }
+    }
+
+    @Test("a handler with no authorization of its own still reaches only the caller's rows")
+    func databaseDecides() async throws {
+        try await Self.withMembers { url in
+            let connection = try await PostgresConnection.connect(url: url)
+            for user in [Self.owner, Self.other] {
+                _ = try await connection.query("select notify.send(\(UUID(uuidString: user)!), 'Hello', 'for one user')")
+            }
+            await connection.close()
+            let stranger = try await token(role: "authenticated", sub: Self.other)
+            let viewer = try await token(role: "authenticated", sub: Self.viewer)
+            let anon = try await token(role: "anon")
+            try await withServer(databaseURL: url) { client in
+                let asStranger = try await client.post("/functions/v1/unguarded", token: stranger)
+                #expect(asStranger.status == .ok)
+                #expect(asStranger.data?["dossiers"] as? [String] == [])
+                #expect(asStranger.data?["renamed"] as? Int == 0)
+                #expect(asStranger.data?["notifications"] as? Int == 1, "their own notification only")
+                #expect(asStranger.data?["marked"] as? Int == 1)
+
+                let asViewer = try await client.post("/functions/v1/unguarded", token: viewer)
+                #expect(asViewer.data?["dossiers"] as? [String] == [Self.healthy])
+                // A viewer reads the dossier but may not change it: the update sees no row it may write.
+                #expect(asViewer.data?["renamed"] as? Int == 0)
+
+                // anon has no grant on the tables at all: the database refuses, the API says 403.
+                #expect(try await client.post("/functions/v1/unguarded", token: anon).status == .forbidden)
+            }
+            let check = try await PostgresConnection.connect(url: url)
+            let names = try await check.query("select name from dossier.dossiers order by name").map { try $0.decode(String.self, at: 0) }
+            #expect(names == ["Healthy desk", "Neglected desk"], "no dossier was renamed")
+            let unread = try await check.query("select count(*)::int from notify.notifications where not read")[0].decode(Int.self, at: 0)
+            #expect(unread == 1, "the owner's notification is still unread")
+            await check.close()
+        }
+    }
 }

@@ -1,5 +1,6 @@
 import Config
 import EdgeFunctions
+import Engine
 import Foundation
 import Hummingbird
 import HTTPTypes
@@ -66,21 +67,54 @@ struct Open: EdgeFunction {
     }
 }
 
-/// Runs `body` against a live server on a loopback port.
+/// A handler with no authorization of its own: it reads and changes every dossier and
+/// notification it can reach, to prove the database alone keeps a user to their own rows.
+struct Unguarded: EdgeFunction {
+    let name = "unguarded"
+
+    func handle(_ request: EdgeRequest) async throws -> EdgeResponse {
+        let reach = try await request.database.transaction { connection in
+            let dossiers = try connection.query("select coalesce(array_agg(id::text order by id), '{}') from dossier.dossiers")[0]
+                .decode([String].self, at: 0)
+            let renamed = try connection.execute("update dossier.dossiers set name = name || ' (renamed)'")
+            let notifications = try connection.query("select count(*)::int from notify.notifications")[0].decode(Int.self, at: 0)
+            let marked = try connection.execute("update notify.notifications set read = true, read_at = now() where not read")
+            return ["dossiers": JSONValue.array(dossiers.map(JSONValue.string)), "renamed": .number(Decimal(renamed)),
+                    "notifications": .number(Decimal(notifications)), "marked": .number(Decimal(marked))]
+        }
+        return .ok(JSONValue.object(reach))
+    }
+}
+
+/// Runs `body` against a live server on a loopback port, logged in to `databaseURL`'s database
+/// as nightshift_app, as in production.
 func withServer<T: Sendable>(
     databaseURL: String = TestDatabase.url,
     metrics: PrometheusCollectorRegistry? = nil,
     _ body: @escaping @Sendable (any TestClientProtocol) async throws -> T
 ) async throws -> T {
+    try await withServer(databaseURL: databaseURL, metrics: metrics) { client, _ in try await body(client) }
+}
+
+/// The same, handing `body` the server's pool too (of `connections`, waiting `acquireTimeout`).
+func withServer<T: Sendable>(
+    databaseURL: String = TestDatabase.url,
+    metrics: PrometheusCollectorRegistry? = nil,
+    connections: Int = 2,
+    acquireTimeout: Duration = .seconds(10),
+    _ body: @escaping @Sendable (any TestClientProtocol, PostgresPool) async throws -> T
+) async throws -> T {
     let config = try await testConfig()
-    let pool = PostgresPool(configuration: PostgresConfiguration(url: databaseURL), maxConnections: 2)
+    let pool = PostgresPool(
+        configuration: PostgresConfiguration(url: TestDatabase.appURL(databaseURL)), maxConnections: connections,
+        acquireTimeout: acquireTimeout)
     let authenticator = try await NightshiftServer.checkedAuthenticator(config: config)
     let router = try NightshiftServer.makeRouter(
-        config: config, database: pool, functions: Catalog.all + [ServiceOnly(), Open()], authenticator: authenticator,
+        config: config, database: pool, functions: Catalog.all + [ServiceOnly(), Open(), Unguarded()], authenticator: authenticator,
         metrics: metrics)
     let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)))
     do {
-        let result = try await app.test(.live) { client in try await body(client) }
+        let result = try await app.test(.live) { client in try await body(client, pool) }
         await pool.close()
         return result
     } catch {

@@ -24,6 +24,7 @@ struct ServerTests {
             let reply = try await client.execute(uri: "/health", method: .get) { try Reply($0) }
             #expect(reply.status == .serviceUnavailable)
             #expect(reply.errorCode == "unavailable")
+            #expect(reply.errorMessage == "database unreachable", "no host, port or libpq text for whoever asks")
             #expect(reply.json["data"] is NSNull)
         }
     }
@@ -117,16 +118,50 @@ struct ServerTests {
         }
     }
 
-    @Test("an unknown function or route: 404 in the envelope")
+    @Test("an unknown function or route: 404 in the envelope; without a token, 401 before any 404 that says what exists")
     func notFound() async throws {
         let anon = try await token(role: "anon")
         try await withServer { client async throws in
             let function = try await client.post("/functions/v1/nope", token: anon, body: "{}")
             #expect(function.status == .notFound)
             #expect(function.errorMessage == #"unknown function "nope""#)
+            #expect(try await client.post("/functions/v1/nope", body: "{}").status == .unauthorized)
+            #expect(try await client.post("/functions/v1/open", body: "{}").status == .ok, "verify_jwt = false still lets a known one in")
             let route = try await client.execute(uri: "/nowhere", method: .get) { try Reply($0) }
             #expect(route.status == .notFound)
             #expect(route.isEnvelope)
+        }
+    }
+
+    @Test("every API connection busy: 503 with Retry-After in the envelope, never a 500")
+    func poolExhausted() async throws {
+        let service = try await token(role: "service_role")
+        try await withServer(connections: 1, acquireTimeout: .milliseconds(200)) { client, pool in
+            // A slow request holds the only connection while another arrives.
+            let holder = Task { try await pool.withConnection { connection in _ = try await connection.query("select pg_sleep(1.5)") } }
+            try await Task.sleep(for: .milliseconds(300))
+            let busy = try await client.execute(uri: "/api/v1/functions", method: .get, headers: [.authorization: "Bearer \(service)"]) {
+                (try Reply($0), $0.headers[.retryAfter])
+            }
+            #expect(busy.0.status == .serviceUnavailable)
+            #expect(busy.0.errorCode == "unavailable" && busy.0.isEnvelope)
+            #expect(busy.1 == "1")
+            try await holder.value
+            #expect(try await client.get("/api/v1/functions", token: service).status == .ok, "served again once a connection is free")
+        }
+    }
+
+    @Test("a wrong method on a route: 405 with Allow in the envelope")
+    func wrongMethod() async throws {
+        try await withServer { client async throws in
+            let health = try await client.execute(uri: "/health", method: .post) { ($0.status, $0.headers[.allow]) }
+            #expect(health.0 == .methodNotAllowed)
+            #expect(health.1 == "GET")
+            let runs = try await client.execute(uri: "/api/v1/functions/nightshift/noop/runs", method: .get) { ($0.status, $0.headers[.allow]) }
+            #expect(runs.0 == .methodNotAllowed)
+            #expect(runs.1 == "POST")
+            let edge = try await client.execute(uri: "/functions/v1/hello", method: .delete) { try Reply($0) }
+            #expect(edge.status == .methodNotAllowed && edge.errorCode == "method_not_allowed" && edge.isEnvelope)
         }
     }
 

@@ -8,6 +8,15 @@ public enum TestDatabase {
         ProcessInfo.processInfo.environment["DATABASE_URL"] ?? "postgresql://postgres@127.0.0.1:54329/nightshift"
     }
 
+    /// `url` with the login the server and workers use in production (nightshift_app, created by
+    /// 0040_auth.sql): neither superuser nor owner, so tests meet the grants and policies.
+    public static func appURL(_ url: String) -> String {
+        guard var components = URLComponents(string: url) else { return url }
+        components.user = "nightshift_app"
+        components.password = nil
+        return components.string ?? url
+    }
+
     /// A configuration for `url`, with an application name tests can find in `pg_stat_activity`.
     public static func configuration(applicationName: String = "nightshift-tests") -> PostgresConfiguration {
         PostgresConfiguration(url: url, applicationName: applicationName)

@@ -26,7 +26,9 @@ public final class WorkerProcess {
         process.arguments = ["worker", "--concurrency", "4", "--lease-seconds", "\(leaseSeconds)"] + (ticker ? [] : ["--no-ticker"]) + arguments
         process.currentDirectoryURL = TestDatabase.projectRoot
         var environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("OTEL_") }
-        environment["DATABASE_URL"] = databaseURL
+        // The worker logs in as in production: nightshift_app, neither superuser nor owner.
+        environment["DATABASE_URL"] = TestDatabase.appURL(databaseURL)
+        environment.removeValue(forKey: "DATABASE_OWNER_URL")
         environment["NIGHTSHIFT_LOG_LEVEL"] = "info"
         if let config { environment["NIGHTSHIFT_CONFIG"] = config }
         environment.merge(extra) { _, new in new }

@@ -34,7 +34,7 @@ struct CalculateHealthScore: EdgeFunction {
                         'commitmentsMissed', h.commitments_missed),
                     'previousOverallScore', h.previous_overall_score,
                     'calculatedAt', h.calculated_at)::text
-                from dossier.calculate_health_score(\(id), \(force)) h
+                from api.calculate_health_score(\(id), \(force)) h
                 """)
         }
         return .ok(try JSONValue(json: try rows[0].decode(String.self, at: 0)))

@@ -26,7 +26,7 @@ struct DossierStats: EdgeFunction {
         case (_?, _?): throw APIError.badRequest("send either \"dossierId\" or \"dossierIds\", not both")
         }
         let rows = try await mapDossierErrors {
-            try await request.database.query("select dossier_id, found, stats::text from dossier.stats(\(ids))")
+            try await request.database.query("select dossier_id, found, stats::text from api.dossier_stats(\(ids))")
         }
         var found: [JSONValue] = []
         var missing: [String] = []

@@ -1,9 +1,9 @@
 -- Least privilege: the service role calls the public functions and reads; it cannot write
--- tables or call helpers; the anon and authenticated roles get nothing.
+-- tables or call helpers; the anon and authenticated roles get nothing, not even the schema.
 set client_min_messages = warning;
 create extension if not exists pgtap;
 begin;
-select plan(11);
+select plan(12);
 
 select is_empty(
     $$select p.oid::regprocedure::text from pg_proc p
@@ -21,6 +21,8 @@ select is_empty(
       where p.pronamespace = 'nightshift'::regnamespace and has_function_privilege(r.rolname, p.oid, 'execute')$$,
     'anon and authenticated may execute no nightshift function');
 select ok(not has_schema_privilege('nightshift_anon', 'nightshift', 'usage'), 'anon cannot even use the schema');
+select ok(not has_schema_privilege('nightshift_authenticated', 'nightshift', 'usage'),
+    'nor can authenticated (0040-0044 open the user data areas to it, never the engine)');
 select ok(has_table_privilege('nightshift_service', 'nightshift.runs', 'select'), 'the service role reads runs');
 select ok(not has_table_privilege('nightshift_service', 'nightshift.runs', 'insert,update,delete'),
     'the service role changes runs only through the functions');
