@@ -12,9 +12,9 @@ SWIFT_FLAGS ?=
 BIN         := .build/debug/nightshift
 APT_PACKAGES := postgresql-15 postgresql-client-15 postgresql-15-cron postgresql-15-pgtap \
                 libtap-parser-sourcehandler-pgtap-perl postgresql-15-plpgsql-check \
-                libpq-dev libcurl4-openssl-dev
+                libpq-dev libcurl4-openssl-dev python3-venv
 
-.PHONY: help setup db stop build build-tests migrate apply-migrations run serve demo test test-swift test-sql bench clean-db
+.PHONY: help setup db stop build build-tests migrate apply-migrations run serve demo test test-swift test-sql bench clean-db webhook-verifier
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -58,8 +58,18 @@ serve: migrate ## serve the API (without the setup step)
 
 test: setup db build-tests apply-migrations test-swift test-sql chaos-short ## every test: swift test, pg_prove over sql/tests, the short chaos suite
 
-test-swift:
+test-swift: webhook-verifier
 	swift test $(SWIFT_FLAGS) --skip-build
+
+# The Swift tests check webhook signatures with an independent implementation: PyPI's
+# standardwebhooks (the spec's reference library) in a venv of its own, run by
+# Tests/Webhooks/verifying_receiver.py. A venv because a Debian python3 refuses pip (PEP 668);
+# WEBHOOK_VERIFIER_PYTHON points the tests at another interpreter that has the package.
+WEBHOOK_VENV ?= .venv-webhooks
+webhook-verifier: ## the venv with PyPI's standardwebhooks that the signed-webhook tests verify with
+	@$(WEBHOOK_VENV)/bin/python -c 'import standardwebhooks' 2>/dev/null || \
+	{ python3 -m venv $(WEBHOOK_VENV) && $(WEBHOOK_VENV)/bin/pip install -q 'standardwebhooks>=1.0,<2'; }
+	@$(WEBHOOK_VENV)/bin/python -c 'import standardwebhooks'
 
 # pgTAP runs on a throwaway database of the same server, migrated from scratch: the tests
 # expect empty pack tables, and the demo's data in the main database stays untouched.

@@ -9,7 +9,7 @@ extension NightshiftConfig {
         public static let detectOverdueCommitments = "dossier/detect-overdue-commitments"
     }
 
-    /// Applies environment overrides: `DATABASE_URL`, `DATABASE_OWNER_URL`, `NIGHTSHIFT_*`, OpenTelemetry's
+    /// Applies environment overrides: `DATABASE_URL`, `DATABASE_OWNER_URL`, `NIGHTSHIFT_*` (`NIGHTSHIFT_WEBHOOK_SECRET_<CHANNEL>` too), OpenTelemetry's
     /// `OTEL_EXPORTER_OTLP_ENDPOINT`, `COVERAGE_JOB_CRON`, `PORTFOLIO_RATES_URL`, `PORTFOLIO_PRICES_URL`, and the seed documents' `OVERNIGHT_JOB_CRON`,
     /// `ENABLE_SCHEDULED_JOBS`, `HEALTH_REFRESH_INTERVAL_MINUTES`, `OVERDUE_CHECK_HOUR`.
     mutating func applyEnvironment(_ environment: [String: String]) throws {
@@ -39,6 +39,7 @@ extension NightshiftConfig {
         if let cap = try reader.int("NIGHTSHIFT_NOTIFICATIONS_DAILY_CAP", range: 0...100_000) {
             notifications.dailyCapPerUser = cap
         }
+        try applyWebhookSecrets(reader)
         // OpenTelemetry's own name, so a deployment that sets it for every service needs nothing else.
         if let endpoint = reader.string("OTEL_EXPORTER_OTLP_ENDPOINT") { observability.otlpEndpoint = endpoint }
 

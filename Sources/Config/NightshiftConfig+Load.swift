@@ -109,7 +109,15 @@ extension NightshiftConfig {
                 guard let url = try channel.string("webhook_url") else {
                     throw channel.error("webhook_url", "is missing")
                 }
-                channels[name] = ChannelSettings(webhookURL: url)
+                var settings = ChannelSettings(webhookURL: url)
+                if let text = try channel.string("webhook_secret") {
+                    do {
+                        settings.webhookSecret = try WebhookSecret(parsing: text)
+                    } catch {
+                        throw channel.error("webhook_secret", error.problem)
+                    }
+                }
+                channels[name] = settings
                 try channel.rejectUnknownKeys()
             }
         }
@@ -159,11 +167,7 @@ extension NightshiftConfig {
         if database.url.isEmpty {
             throw fail("db.url", "is missing (set it in the file or DATABASE_URL)")
         }
-        for (name, channel) in notifications.channels {
-            guard Self.isHTTPURL(channel.webhookURL) else {
-                throw fail("notifications.channels.\(name).webhook_url", "must be an http(s) URL, got \"\(channel.webhookURL)\"")
-            }
-        }
+        try validateWebhooks()
         for (key, url) in [("portfolio.rates_url", portfolio.ratesURL), ("portfolio.prices_url", portfolio.pricesURL)] {
             if let url, !Self.isHTTPURL(url) {
                 throw fail(key, "must be an http(s) URL, got \"\(url)\"")
@@ -177,7 +181,7 @@ extension NightshiftConfig {
         }
     }
 
-    private static func isHTTPURL(_ text: String) -> Bool {
+    static func isHTTPURL(_ text: String) -> Bool {
         guard let url = URL(string: text), let scheme = url.scheme else { return false }
         return ["http", "https"].contains(scheme.lowercased()) && url.host != nil
     }

@@ -113,6 +113,9 @@ public struct NotificationSettings: Sendable, Equatable {
 /// `[notifications.channels.<name>]`: a webhook the dispatcher posts to.
 public struct ChannelSettings: Sendable, Equatable {
     public var webhookURL: String
+    /// Signs each request per Standard Webhooks (`webhook_secret`, or the environment's
+    /// `NIGHTSHIFT_WEBHOOK_SECRET_<NAME>`); nil sends unsigned, which only a loopback URL may.
+    public var webhookSecret: WebhookSecret? = nil
 }
 
 /// `[observability]`: where traces are exported.

@@ -16,8 +16,13 @@ struct TOMLSection {
     }
 
     func keyPath(_ key: String) -> String {
-        let quoted = key.contains(where: { !($0.isLetter || $0.isNumber || $0 == "_" || $0 == "-") }) ? "\"\(key)\"" : key
+        let quoted = Self.quotedKey(key)
         return path.isEmpty ? quoted : "\(path).\(quoted)"
+    }
+
+    /// The key as TOML spells it in a dotted path: bare when it can be, quoted otherwise.
+    static func quotedKey(_ key: String) -> String {
+        key.contains(where: { !($0.isLetter || $0.isNumber || $0 == "_" || $0 == "-") }) ? "\"\(key)\"" : key
     }
 
     func error(_ key: String, _ problem: String) -> ConfigError {

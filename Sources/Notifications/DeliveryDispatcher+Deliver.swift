@@ -1,3 +1,5 @@
+import Config
+import Foundation
 import HTTPClient
 import Logging
 import Postgres
@@ -13,8 +15,8 @@ extension DeliveryDispatcher {
         let started = clock.now
 
         let result: Result<Int, DeliveryFailure>
-        if let url = webhooks[delivery.channel] {
-            result = await post(delivery, to: url, using: http)
+        if let channel = channels[delivery.channel] {
+            result = await post(delivery, to: channel, using: http, logger: logger)
         } else {
             result = .failure(.unconfigured(channel: delivery.channel))
         }
@@ -44,18 +46,36 @@ extension DeliveryDispatcher {
         }
     }
 
-    /// POSTs the payload; the status code on 2xx, the failure otherwise.
-    private func post(_ delivery: ClaimedDelivery, to url: String, using http: HTTPClient) async -> Result<Int, DeliveryFailure> {
+    /// POSTs the payload, signed when the channel has a secret; the status code on 2xx, the
+    /// failure otherwise.
+    private func post(
+        _ delivery: ClaimedDelivery, to channel: ChannelSettings, using http: HTTPClient, logger: Logger
+    ) async -> Result<Int, DeliveryFailure> {
         var request = HTTPRequest(
-            method: .post, url: url,
+            method: .post, url: channel.webhookURL,
             headers: ["Content-Type": "application/json", "Idempotency-Key": delivery.idempotencyKey],
             body: delivery.payload)
+        // Id and timestamp go out even unsigned: receivers dedupe on the id either way. The
+        // timestamp is this attempt's, not the notification's, so a retry is not "stale".
+        let id = delivery.webhookID
+        let timestamp = Int64(Date().timeIntervalSince1970)
+        request.headers.add("webhook-id", id)
+        request.headers.add("webhook-timestamp", String(timestamp))
+        if let secret = channel.webhookSecret {
+            request.headers.add("webhook-signature", WebhookSigner(secret: secret).signature(id: id, timestamp: timestamp, body: delivery.payload))
+        }
         request.timeout = options.requestTimeout
         request.connectTimeout = options.connectTimeout
+        request.maxResponseBytes = options.maxResponseBytes
         do {
             let response = try await http.execute(request)
             return (200..<300).contains(response.status) ? .success(response.status) : .failure(.unexpected(status: response.status))
         } catch let error as HTTPClientError {
+            if error.kind == .responseTooLarge, let status = error.status, (200..<300).contains(status) {
+                // The receiver took the delivery (2xx); only its answer, which nothing reads, ran long.
+                logger.debug("delivered; the response body over the cap was discarded", metadata: ["http_status": "\(status)"])
+                return .success(status)
+            }
             return .failure(DeliveryFailure(error))
         } catch {
             // CancellationError: this process is being torn down mid-request.

@@ -6,13 +6,13 @@ import ServiceLifecycle
 
 /// Drains the notification outbox: claims due deliveries with `notify.claim_deliveries`
 /// (SKIP LOCKED, under a lease), POSTs each payload to its channel's webhook with an
-/// `Idempotency-Key` header, and records the outcome (`complete_delivery`, or
+/// `Idempotency-Key` header and Standard Webhooks signature headers, and records the outcome (`complete_delivery`, or
 /// `fail_delivery`, which retries with backoff). Woken by LISTEN/NOTIFY on
 /// `nightshift_deliveries`, with a slow poll as the fallback; at least once, like the worker.
 public final class DeliveryDispatcher: Service, Sendable {
     let database: PostgresPool
-    /// Channel name -> webhook URL, from config: the database never holds the URLs.
-    let webhooks: [String: String]
+    /// Channel name -> webhook URL and signing secret, from config: the database never holds either.
+    let channels: [String: ChannelSettings]
     let options: DispatcherOptions
     let logger: Logger
     let metrics = NotificationMetrics()
@@ -21,7 +21,7 @@ public final class DeliveryDispatcher: Service, Sendable {
     /// A dispatcher for the channels of `settings`; nothing runs until `run()`.
     public init(database: PostgresPool, settings: NotificationSettings, options: DispatcherOptions = DispatcherOptions(), logger: Logger) {
         self.database = database
-        self.webhooks = settings.channels.mapValues(\.webhookURL)
+        self.channels = settings.channels
         self.options = options
         var logger = logger
         logger[metadataKey: "service"] = "notify-dispatcher"
@@ -35,7 +35,8 @@ public final class DeliveryDispatcher: Service, Sendable {
         let listener = PostgresListener(
             configuration: database.configuration, channels: ["nightshift_deliveries"],
             onConnectionError: { [logger] error in logger.warning("listener connection lost", metadata: ["error": "\(error)"]) })
-        logger.info("dispatcher started", metadata: ["channels": "\(webhooks.keys.sorted())"])
+        logger.info("dispatcher started", metadata: ["channels": "\(channels.keys.sorted())"])
+        warnAboutUnsignedChannels()
         await withGracefulShutdownHandler {
             await withTaskGroup(of: Void.self) { group in
                 group.addTask { await self.listen(listener) }
@@ -50,6 +51,19 @@ public final class DeliveryDispatcher: Service, Sendable {
         }
         await http.shutdown()
         logger.info("dispatcher stopped")
+    }
+
+    /// Config accepts an unsigned channel only on loopback (development); say so once per start,
+    /// so one left unsigned on the way to production is seen.
+    private func warnAboutUnsignedChannels() {
+        for (name, channel) in channels.sorted(by: { $0.key < $1.key }) where channel.webhookSecret == nil {
+            logger.warning(
+                "webhooks of this channel are not signed: receivers cannot tell them from forgeries",
+                metadata: [
+                    "channel": "\(name)",
+                    "fix": "set [notifications.channels.\(name)] webhook_secret or \(NightshiftConfig.webhookSecretVariable(channel: name))",
+                ])
+        }
     }
 
     private func listen(_ listener: PostgresListener) async {

@@ -23,6 +23,13 @@ struct DeliveryFailure: Error, Sendable {
             // The start of the body: receivers usually say there what they disliked.
             let excerpt = error.bodyExcerpt.map { ": " + $0.prefix(200) } ?? ""
             self.init(message: "the webhook answered HTTP \(code)\(excerpt)", statusCode: code, retriable: error.isTransient)
+        case .responseTooLarge where error.status != nil:
+            // The status decides, as for any answer; the cut-off body is no reason of its own to give up.
+            let code = error.status ?? 0
+            let excerpt = error.bodyExcerpt.map { ": " + $0.prefix(200) } ?? ""
+            self.init(
+                message: "the webhook answered HTTP \(code) and \(error.message)\(excerpt)", statusCode: code,
+                retriable: code == 429 || (500...599).contains(code))
         case .cancelled:
             self.init(message: "the dispatcher shut down during the request", retriable: true)
         default:

@@ -11,18 +11,24 @@ public struct DispatcherOptions: Sendable {
     public var requestTimeout: Duration
     /// The most connecting to a webhook may take.
     public var connectTimeout: Duration
+    /// The most of a receiver's answer that is read: past it the transfer is cut off, so a
+    /// receiver cannot make the dispatcher buffer megabytes. The status still decides the
+    /// outcome (a 2xx with a longer body is delivered); the body only feeds `last_error`.
+    public var maxResponseBytes: Int
 
     /// Options; the lease is raised to at least twice the request timeout.
     public init(
         batchSize: Int = 32, lease: Duration = .seconds(60), pollInterval: Duration = .seconds(2),
-        requestTimeout: Duration = .seconds(15), connectTimeout: Duration = .seconds(5)
+        requestTimeout: Duration = .seconds(15), connectTimeout: Duration = .seconds(5), maxResponseBytes: Int = 64 * 1024
     ) {
         precondition(batchSize > 0, "a dispatcher claims at least one delivery at a time")
+        precondition(maxResponseBytes >= 0, "a response cap cannot be negative")
         self.batchSize = batchSize
         self.lease = max(lease, requestTimeout * 2)
         self.pollInterval = pollInterval
         self.requestTimeout = requestTimeout
         self.connectTimeout = connectTimeout
+        self.maxResponseBytes = maxResponseBytes
     }
 
     /// The lease as a PostgreSQL interval literal.

@@ -67,6 +67,18 @@ enum TestServer {
                 try await writer.finish(nil)
             })
         }
+        // /endless: 1 KiB chunks every millisecond until the client hangs up (or 20 s pass), so a
+        // client that drained instead of cutting off would run into its own timeout.
+        router.get("endless") { _, _ in
+            Response(status: .ok, body: ResponseBody { writer in
+                let deadline = ContinuousClock.now + .seconds(20)
+                while ContinuousClock.now < deadline {
+                    try await writer.write(ByteBuffer(repeating: UInt8(ascii: "e"), count: 1024))
+                    try await Task.sleep(for: .milliseconds(1))
+                }
+                try await writer.finish(nil)
+            })
+        }
         // /flaky/KEY?failures=N&status=S: the first N requests get status S, later ones 200.
         router.get("flaky/:key") { request, context in
             let key = try context.parameters.require("key")

@@ -36,6 +36,10 @@ struct DispatcherTests {
             #expect(requests.count == 2)
             #expect(requests.map(\.idempotencyKey) == ["\(id.uuidString.lowercased()):ops", "\(id.uuidString.lowercased()):ops"])
             #expect(requests.allSatisfy { $0.contentType == "application/json" })
+            // An unsigned (loopback) channel still carries the Standard Webhooks id and timestamp,
+            // the id the same on every attempt; only the signature is missing.
+            #expect(requests[0].webhookID != nil && requests[0].webhookID == requests[1].webhookID)
+            #expect(requests.allSatisfy { $0.webhookTimestamp.flatMap { Int64($0) } != nil && $0.webhookSignature == nil })
             let payload = try JSONDecoder().decode(Payload.self, from: Data(requests[1].body.utf8))
             #expect(payload.id == id && payload.user_id == user && payload.channel == "ops")
             #expect(payload.title == "Disk full" && payload.message == "db-1 is at 95%" && payload.metadata == ["percent": 95])

@@ -27,9 +27,9 @@ struct Harness {
         notifier = Notifier(database: database)
     }
 
-    /// `[notifications]` with this cap and these channels (name -> webhook URL), read the way
-    /// the binary reads its config file.
-    static func settings(cap: Int = 10, _ webhooks: [String: String]) throws -> NotificationSettings {
+    /// `[notifications]` with this cap and these channels (name -> webhook URL, name -> `whsec_`
+    /// secret for the signed ones), read the way the binary reads its config file.
+    static func settings(cap: Int = 10, _ webhooks: [String: String], secrets: [String: String] = [:]) throws -> NotificationSettings {
         var toml = """
             [auth]
             jwt_secret = "0123456789abcdef0123456789abcdef"
@@ -42,6 +42,7 @@ struct Harness {
             """
         for (name, url) in webhooks.sorted(by: { $0.key < $1.key }) {
             toml += "[notifications.channels.\"\(name)\"]\nwebhook_url = \"\(url)\"\n"
+            if let secret = secrets[name] { toml += "webhook_secret = \"\(secret)\"\n" }
         }
         return try NightshiftConfig.parse(toml, source: "test").notifications
     }

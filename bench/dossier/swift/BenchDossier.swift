@@ -347,6 +347,8 @@ struct BenchDossier {
 
             [notifications.channels.bench]
             webhook_url = "\(receiver.url)"
+            # Signed, as production channels are: the measurement includes the HMAC.
+            webhook_secret = "whsec_YmVuY2gtZG9zc2llci13ZWJob29rLWtleSE="
             """
         let settings = try NightshiftConfig.parse(toml, source: "bench-dossier").notifications
         let pool = PostgresPool(configuration: PostgresConfiguration(url: url, applicationName: "bench-dossier-dispatcher"),
