@@ -58,6 +58,11 @@ let package = Package(
             name: "Config",
             dependencies: [.product(name: "TOMLKit", package: "TOMLKit")]
         ),
+        // Short-lived service tokens for the engine's own HTTP calls (JWT, no HTTP server).
+        .target(
+            name: "ServiceTokens",
+            dependencies: ["Config", .product(name: "JWTKit", package: "jwt-kit")]
+        ),
         .target(
             name: "Migrations",
             dependencies: ["Postgres", .product(name: "Logging", package: "swift-log")]
@@ -97,7 +102,7 @@ let package = Package(
         .target(
             name: "DossierPack",
             dependencies: [
-                "Engine", "Postgres", "HTTPClient", "Config",
+                "Engine", "Postgres", "HTTPClient", "Config", "ServiceTokens",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
             ],
@@ -233,6 +238,7 @@ let package = Package(
             name: "PackTests",
             dependencies: [
                 "DossierPack", "CoveragePack", "PortfolioPack", "Engine", "Server", "EdgeFunctions", "HTTPClient", "Config", "Postgres", "TestSupport",
+                "ServiceTokens",
                 "PortfolioProviderStub",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
@@ -246,7 +252,7 @@ let package = Package(
         .testTarget(
             name: "ServerTests",
             dependencies: [
-                "Server", "EdgeFunctions", "Config", "Postgres", "TestSupport", "Engine",
+                "Server", "EdgeFunctions", "Config", "Postgres", "TestSupport", "Engine", "ServiceTokens",
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Hummingbird", package: "hummingbird"),

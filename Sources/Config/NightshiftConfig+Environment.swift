@@ -36,6 +36,7 @@ extension NightshiftConfig {
         if let secret = reader.string("NIGHTSHIFT_JWT_SECRET") { auth.jwtSecret = secret }
         if let key = reader.string("NIGHTSHIFT_ANON_KEY") { auth.anonKey = key }
         if let key = reader.string("NIGHTSHIFT_SERVICE_ROLE_KEY") { auth.serviceRoleKey = key }
+        if let path = reader.string("NIGHTSHIFT_JWKS_PATH") { auth.jwksPath = path }
         if let cap = try reader.int("NIGHTSHIFT_NOTIFICATIONS_DAILY_CAP", range: 0...100_000) {
             notifications.dailyCapPerUser = cap
         }

@@ -37,6 +37,7 @@ extension NightshiftConfig {
         }
         var config = try read(TOMLSection(table, path: "", file: source))
         try config.applyEnvironment(environment)
+        try config.loadJWKS()
         try config.validate()
         return config
     }
@@ -67,11 +68,7 @@ extension NightshiftConfig {
         try apiSection?.rejectUnknownKeys()
 
         var authSection = try root.section("auth")
-        let auth = AuthSettings(
-            jwtSecret: try authSection?.string("jwt_secret") ?? "",
-            anonKey: try authSection?.string("anon_key") ?? "",
-            serviceRoleKey: try authSection?.string("service_role_key") ?? "")
-        try authSection?.rejectUnknownKeys()
+        let auth = try AuthSettings.read(&authSection)
 
         var schedulerSection = try root.section("scheduler")
         var scheduler = SchedulerSettings(enabled: try schedulerSection?.bool("enabled") ?? true)
@@ -152,18 +149,7 @@ extension NightshiftConfig {
         func fail(_ key: String, _ problem: String) -> ConfigError {
             ConfigError(key: key, source: source, problem: problem)
         }
-        if auth.jwtSecret.isEmpty {
-            throw fail("auth.jwt_secret", "is missing (set it in the file or NIGHTSHIFT_JWT_SECRET)")
-        }
-        if auth.jwtSecret.utf8.count < 32 {
-            throw fail("auth.jwt_secret", "must be at least 32 characters for HS256")
-        }
-        if auth.anonKey.isEmpty {
-            throw fail("auth.anon_key", "is missing (set it in the file or NIGHTSHIFT_ANON_KEY)")
-        }
-        if auth.serviceRoleKey.isEmpty {
-            throw fail("auth.service_role_key", "is missing (set it in the file or NIGHTSHIFT_SERVICE_ROLE_KEY)")
-        }
+        try validateAuth()
         if database.url.isEmpty {
             throw fail("db.url", "is missing (set it in the file or DATABASE_URL)")
         }

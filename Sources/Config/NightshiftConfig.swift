@@ -58,13 +58,6 @@ public struct APISettings: Sendable, Equatable {
     }
 }
 
-/// `[auth]`: the JWT secret and the two project keys signed with it.
-public struct AuthSettings: Sendable, Equatable {
-    public var jwtSecret: String
-    public var anonKey: String
-    public var serviceRoleKey: String
-}
-
 /// `[scheduler]`: whether cron triggers fire at all, and the engine's housekeeping (written to
 /// `nightshift.settings` at start-up, so pg_cron's ticks follow it too; nil keeps the database's).
 public struct SchedulerSettings: Sendable, Equatable {

@@ -55,11 +55,17 @@ public enum NightshiftServer {
             logger: logger)
     }
 
-    /// An authenticator for the project secret, after checking that the configured anon and
-    /// service-role keys are tokens of that secret with the right roles, so a typo stops
-    /// start-up instead of locking every client out.
+    /// An authenticator for `[auth]` (the project secret, or the JWKS of `jwks_path`), after
+    /// checking that the JWKS makes usable keys and that the configured anon and service-role
+    /// keys verify with the right roles, so a typo stops start-up instead of locking every
+    /// client out.
     public static func checkedAuthenticator(config: NightshiftConfig) async throws -> Authenticator {
-        let authenticator = await Authenticator(secret: config.auth.jwtSecret)
+        let authenticator: Authenticator
+        do {
+            authenticator = try await Authenticator(settings: config.auth)
+        } catch {
+            throw ConfigError(key: "auth.jwks_path", source: config.source, problem: "\"\(config.auth.jwksPath ?? "")\" \(error.message)")
+        }
         for (key, token, role) in [
             ("auth.anon_key", config.auth.anonKey, Principal.Role.anon),
             ("auth.service_role_key", config.auth.serviceRoleKey, Principal.Role.serviceRole),
@@ -68,7 +74,7 @@ public enum NightshiftServer {
             do {
                 principal = try await authenticator.principal(forToken: token)
             } catch {
-                throw ConfigError(key: key, source: config.source, problem: "is not a valid token for auth.jwt_secret (\(error.message))")
+                throw ConfigError(key: key, source: config.source, problem: "is not a valid token for \(authenticator.keySource) (\(error.message))")
             }
             guard principal.role == role else {
                 throw ConfigError(key: key, source: config.source, problem: "carries role \(principal.role.rawValue), expected \(role.rawValue)")

@@ -19,7 +19,7 @@ struct Nightshift: AsyncParsableCommand {
         version: version,
         subcommands: [
             Migrate.self, Serve.self, WorkerCommand.self, RunCommand.self, RunsCommand.self, SchedulesCommand.self,
-            CancelCommand.self, RerunCommand.self, Status.self, TokenCommand.self, Version.self,
+            CancelCommand.self, RerunCommand.self, Status.self, TokenCommand.self, KeysCommand.self, Version.self,
         ]
     )
 }

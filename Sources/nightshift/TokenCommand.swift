@@ -34,10 +34,18 @@ struct TokenCommand: AsyncParsableCommand {
         }
         guard expiresIn > 0 else { throw ValidationError("--expires-in must be positive") }
         let config = try options.loadConfig()
+        guard !config.auth.usesJWKS else {
+            throw ValidationError("auth.jwks_path is set: tokens are signed where its private keys are, not by nightshift")
+        }
         let authenticator = await Authenticator(secret: config.auth.jwtSecret)
+        let now = Date(timeIntervalSince1970: Date().timeIntervalSince1970.rounded(.down))
+        // A user token carries the configured issuer and audience, so that it passes the checks
+        // this server applies to user tokens.
+        let user = role == Principal.Role.authenticated.rawValue
         let claims = AuthClaims(
-            role: role, sub: sub, exp: ExpirationClaim(value: Date().addingTimeInterval(Double(expiresIn))),
-            iss: config.projectID, appRole: appRole)
+            role: role, sub: sub, exp: ExpirationClaim(value: now.addingTimeInterval(Double(expiresIn))),
+            iss: user ? config.auth.issuer ?? config.projectID : config.projectID, appRole: appRole,
+            aud: user ? config.auth.audience.map { [$0] } : nil, iat: now)
         print(try await authenticator.sign(claims))
     }
 }

@@ -2,6 +2,7 @@ import Config
 import Engine
 import Foundation
 import Postgres
+import ServiceTokens
 import Testing
 
 @testable import DossierPack
@@ -112,6 +113,22 @@ struct DossierJobTests {
                 #expect(attempt.0 == "retrying")
                 #expect(attempt.1.contains("connect"), "the error says the API could not be reached: \(attempt.1)")
                 #expect(attempt.2 == "queued" && attempt.3 == 2)
+            }
+        }
+    }
+
+    @Test("an overdue-check endpoint off loopback fails the run at once: no service token leaves the machine unless allowed")
+    func remoteEndpointRefused() async throws {
+        try await withPack { pack in
+            // 192.0.2.0/24 is TEST-NET-1: nothing answers there, and nothing is sent.
+            let function = DetectOverdue.function(
+                endpoint: "http://192.0.2.1:54321/functions/v1/detect-overdue-commitments",
+                credential: ServiceCredential(auth: pack.config.auth, projectID: pack.config.projectID), http: pack.http)
+            let registry = try await pack.registry([function])
+            try await pack.withWorker(registry) {
+                let run = try await pack.wait(for: try await pack.trigger("dossier/detect-overdue-commitments"), status: "failed")
+                #expect(run.attempt == 1, "not retried")
+                #expect("\(String(describing: run.error))".contains("allow_remote_service_token"), "\(String(describing: run.error))")
             }
         }
     }

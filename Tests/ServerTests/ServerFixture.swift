@@ -14,18 +14,24 @@ import TestSupport
 
 let testSecret = "test-only-secret-0123456789abcdef0123456789"
 
-/// Signs tokens the way Supabase does: HS256 with the project secret.
+/// Signs tokens the way Supabase does: HS256 with the project secret (`digest` .sha384 makes
+/// an HS384 token of the same secret). `expires` nil leaves `exp` out.
 func token(
     role: String, sub: String? = nil, appRole: String? = nil,
-    expires: Date = Date().addingTimeInterval(3600), secret: String = testSecret
+    expires: Date? = Date().addingTimeInterval(3600), secret: String = testSecret,
+    notBefore: Date? = nil, issuedAt: Date? = nil, issuer: String? = nil, audience: [String]? = nil,
+    digest: DigestAlgorithm = .sha256
 ) async throws -> String {
     let keys = JWTKeyCollection()
-    await keys.add(hmac: HMACKey(from: secret), digestAlgorithm: .sha256)
-    return try await keys.sign(AuthClaims(role: role, sub: sub, exp: ExpirationClaim(value: expires), appRole: appRole))
+    await keys.add(hmac: HMACKey(from: secret), digestAlgorithm: digest)
+    return try await keys.sign(AuthClaims(
+        role: role, sub: sub, exp: expires.map(ExpirationClaim.init(value:)), iss: issuer, appRole: appRole,
+        aud: audience, iat: issuedAt, nbf: notBefore))
 }
 
-/// A config for the test server: the test secret, keys of it, a small body limit.
-func testConfig(extra: String = "", anonRole: String = "anon") async throws -> NightshiftConfig {
+/// A config for the test server: the test secret, keys of it, a small body limit; `auth` adds
+/// lines to `[auth]`.
+func testConfig(extra: String = "", anonRole: String = "anon", auth: String = "") async throws -> NightshiftConfig {
     let anon = try await token(role: anonRole, expires: Date().addingTimeInterval(86400))
     let service = try await token(role: "service_role", expires: Date().addingTimeInterval(86400))
     return try NightshiftConfig.parse("""
@@ -36,6 +42,7 @@ func testConfig(extra: String = "", anonRole: String = "anon") async throws -> N
         jwt_secret = "\(testSecret)"
         anon_key = "\(anon)"
         service_role_key = "\(service)"
+        \(auth)
         [functions.open]
         verify_jwt = false
         \(extra)
@@ -86,31 +93,42 @@ struct Unguarded: EdgeFunction {
     }
 }
 
+/// Echoes the verified claims as the principal carries them (`verify_jwt` on).
+struct EchoClaims: EdgeFunction {
+    let name = "echo-claims"
+
+    func handle(_ request: EdgeRequest) async throws -> EdgeResponse {
+        .ok(["claims": request.principal?.claimsJSON ?? ""])
+    }
+}
+
 /// Runs `body` against a live server on a loopback port, logged in to `databaseURL`'s database
 /// as nightshift_app, as in production.
 func withServer<T: Sendable>(
     databaseURL: String = TestDatabase.url,
     metrics: PrometheusCollectorRegistry? = nil,
+    config: NightshiftConfig? = nil,
     _ body: @escaping @Sendable (any TestClientProtocol) async throws -> T
 ) async throws -> T {
-    try await withServer(databaseURL: databaseURL, metrics: metrics) { client, _ in try await body(client) }
+    try await withServer(databaseURL: databaseURL, metrics: metrics, config: config) { client, _ in try await body(client) }
 }
 
 /// The same, handing `body` the server's pool too (of `connections`, waiting `acquireTimeout`).
 func withServer<T: Sendable>(
     databaseURL: String = TestDatabase.url,
     metrics: PrometheusCollectorRegistry? = nil,
+    config: NightshiftConfig? = nil,
     connections: Int = 2,
     acquireTimeout: Duration = .seconds(10),
     _ body: @escaping @Sendable (any TestClientProtocol, PostgresPool) async throws -> T
 ) async throws -> T {
-    let config = try await testConfig()
+    let config = if let config { config } else { try await testConfig() }
     let pool = PostgresPool(
         configuration: PostgresConfiguration(url: TestDatabase.appURL(databaseURL)), maxConnections: connections,
         acquireTimeout: acquireTimeout)
     let authenticator = try await NightshiftServer.checkedAuthenticator(config: config)
     let router = try NightshiftServer.makeRouter(
-        config: config, database: pool, functions: Catalog.all + [ServiceOnly(), Open(), Unguarded()], authenticator: authenticator,
+        config: config, database: pool, functions: Catalog.all + [ServiceOnly(), Open(), Unguarded(), EchoClaims()], authenticator: authenticator,
         metrics: metrics)
     let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)))
     do {

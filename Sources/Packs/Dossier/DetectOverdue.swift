@@ -2,11 +2,14 @@ import Config
 import Engine
 import Foundation
 import HTTPClient
+import ServiceTokens
 
 /// `dossier/detect-overdue-commitments`: daily at 02:00 Asia/Riyadh (OVERDUE_CHECK_HOUR). As the
-/// seed system did, it calls the `detect-overdue-commitments` edge function over HTTP with the
-/// service-role key; a 5xx or a connection failure is retried with the job's backoff, a 4xx
-/// fails the run at once. Payload `{"dryRun": true}` reports without changing anything.
+/// seed system did, it calls the `detect-overdue-commitments` edge function over HTTP as the
+/// service role, with a token minted for each attempt that expires in 60 s (`ServiceCredential`);
+/// a 5xx or a connection failure is retried with the job's backoff, a 4xx fails the run at once,
+/// and so does an endpoint off loopback unless `[auth] allow_remote_service_token` allows it.
+/// Payload `{"dryRun": true}` reports without changing anything.
 enum DetectOverdue {
     static let id = "dossier/detect-overdue-commitments"
 
@@ -21,14 +24,20 @@ enum DetectOverdue {
         return "http://\(host.contains(":") ? "[\(host)]" : host):\(config.api.port)/functions/v1/detect-overdue-commitments"
     }
 
-    static func function(endpoint: String, serviceRoleKey: String, http: HTTPClient) -> NightshiftFunction {
+    static func function(endpoint: String, credential: ServiceCredential, http: HTTPClient) -> NightshiftFunction {
         NightshiftFunction(
             id: id, triggers: [.cron("0 2 * * *", timezone: "Asia/Riyadh")], retries: 3, concurrency: .singleton,
             timeout: .seconds(300), payload: Payload.self
         ) { payload, run in
             try await run.step.run("detect") {
+                let token: String
+                do {
+                    token = try await credential.bearer(for: endpoint)
+                } catch let error as ServiceCredentialError {
+                    throw NonRetriableError(error.message)
+                }
                 var request = try HTTPRequest(
-                    url: endpoint, headers: ["Authorization": "Bearer \(serviceRoleKey)"], json: ["dryRun": payload.dryRun ?? false])
+                    url: endpoint, headers: ["Authorization": "Bearer \(token)"], json: ["dryRun": payload.dryRun ?? false])
                 request.timeout = .seconds(240)
                 let response = try await http.execute(request)
                 // The server's envelope: {"data": {...}, "error": null}.
