@@ -61,10 +61,15 @@ extension NightshiftConfig {
         try db?.rejectUnknownKeys()
 
         var apiSection = try root.section("api")
-        let api = APISettings(
+        var api = APISettings(
             host: try apiSection?.string("host") ?? "127.0.0.1",
             port: try apiSection?.int("port", range: 0...65535) ?? 54321,
             maxBodyBytes: try apiSection?.int("max_body_bytes", range: 1...1_073_741_824) ?? 1_048_576)
+        let apiTimeouts = Duration.milliseconds(100)...Duration.seconds(3600)
+        if let value = try apiSection?.duration("idle_timeout", range: apiTimeouts) { api.idleTimeout = value }
+        if let value = try apiSection?.duration("request_timeout", range: apiTimeouts) { api.requestTimeout = value }
+        if let value = try apiSection?.int("max_header_bytes", range: 1024...1_048_576) { api.maxHeaderBytes = value }
+        if let value = try apiSection?.int("writes_per_minute", range: 0...1_000_000) { api.writesPerMinute = value }
         try apiSection?.rejectUnknownKeys()
 
         var authSection = try root.section("auth")

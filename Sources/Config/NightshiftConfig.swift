@@ -50,6 +50,14 @@ public struct APISettings: Sendable, Equatable {
     public var host: String
     public var port: Int
     public var maxBodyBytes: Int
+    /// A keep-alive connection idle this long is closed.
+    public var idleTimeout: Duration = .seconds(60)
+    /// Longest a request may take, body and handler included; past it the answer is 503.
+    public var requestTimeout: Duration = .seconds(30)
+    /// Largest request header block (every field together), and largest single field.
+    public var maxHeaderBytes: Int = 16_384
+    /// Writes (triggers, events, criteria, recalculations) one token may make per minute; 0: no limit.
+    public var writesPerMinute: Int = 120
 
     /// Whether the API listens on loopback only (127.0.0.0/8, ::1, localhost): reachable from
     /// this machine alone, where development defaults are tolerated.

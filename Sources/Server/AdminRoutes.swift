@@ -7,6 +7,7 @@ import Postgres
 struct AdminRoutes<Context: RequestContext>: Sendable {
     let database: PostgresPool
     let authenticator: Authenticator
+    let writes: WriteRateLimiter
     let maxBodyBytes: Int
 
     struct RecomputeBody: Decodable {
@@ -33,6 +34,7 @@ struct AdminRoutes<Context: RequestContext>: Sendable {
             guard principal.isSuperAdmin else {
                 throw APIError.forbidden("this endpoint requires app_metadata.role = \(Principal.superAdminRole)")
             }
+            try await writes.admit(principal)
             let body = try await request.decodeJSON(RecomputeBody.self, limit: maxBodyBytes)
             guard let text = body.institutionID else { throw APIError.badRequest("field \"institution_id\" is required") }
             guard let institution = UUID(uuidString: text) else {

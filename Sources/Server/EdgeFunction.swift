@@ -8,12 +8,16 @@ public protocol EdgeFunction: Sendable {
     var name: String { get }
     /// The roles that may call it; nil lets every verified caller in.
     var allowedRoles: Set<Principal.Role>? { get }
+    /// Whether a call changes data (a recalculation, a sweep, marking read): such calls count
+    /// against `[api] writes_per_minute`.
+    var isWrite: Bool { get }
     /// Handles one call; throw `APIError` for a client error with its status.
     func handle(_ request: EdgeRequest) async throws -> EdgeResponse
 }
 
 extension EdgeFunction {
     public var allowedRoles: Set<Principal.Role>? { nil }
+    public var isWrite: Bool { false }
 }
 
 /// What an edge function gets: the caller, the JSON body, and the platform's resources.

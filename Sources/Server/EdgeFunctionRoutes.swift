@@ -8,6 +8,7 @@ import Postgres
 struct EdgeFunctionRoutes<Context: RequestContext>: Sendable {
     let functions: [String: any EdgeFunction]
     let authenticator: Authenticator
+    let writes: WriteRateLimiter
     let database: PostgresPool
     let config: NightshiftConfig
 
@@ -34,6 +35,7 @@ struct EdgeFunctionRoutes<Context: RequestContext>: Sendable {
                 throw APIError.forbidden("function \"\(name)\" requires role \(names)")
             }
         }
+        if function.isWrite, let principal { try await writes.admit(principal) }
         let body = try await request.readBody(limit: config.api.maxBodyBytes)
         if !body.isEmpty { try JSONBody.validate(body) }
 

@@ -8,6 +8,7 @@ import Postgres
 struct EngineRoutes<Context: RequestContext>: Sendable {
     let database: PostgresPool
     let authenticator: Authenticator
+    let writes: WriteRateLimiter
     let maxBodyBytes: Int
 
     struct TriggerBody: Decodable {
@@ -53,7 +54,7 @@ struct EngineRoutes<Context: RequestContext>: Sendable {
         // Function ids contain slashes (coverage/nightly-recompute), so the id is the path
         // between /functions/ and the final /runs.
         router.post("/api/v1/functions/**") { request, context in
-            let client = try await serviceClient(request)
+            let client = try await serviceClient(request, writing: true)
             let segments = context.parameters.getCatchAll()
             guard segments.count >= 2, segments.last == "runs" else {
                 throw APIError.notFound("no route for POST \(request.uri.path); use /api/v1/functions/<id>/runs")
@@ -68,7 +69,7 @@ struct EngineRoutes<Context: RequestContext>: Sendable {
             return JSONResponse.success(Queued(runID: runID, status: "queued"), status: .accepted)
         }
         router.post("/api/v1/events") { request, _ in
-            let client = try await serviceClient(request)
+            let client = try await serviceClient(request, writing: true)
             let body = try await request.decodeJSON(EventBody.self, limit: maxBodyBytes)
             guard !body.name.isEmpty else { throw APIError.badRequest("field \"name\" must not be empty") }
             let id = try await client.sendEvent(body.name, dataJSON: (body.data ?? .object([:])).jsonText, idempotencyKey: body.idempotencyKey)
@@ -88,8 +89,9 @@ struct EngineRoutes<Context: RequestContext>: Sendable {
     }
 
     /// The engine under the service caller's role (every route here is the service role's).
-    private func serviceClient(_ request: Request) async throws -> EngineClient {
+    private func serviceClient(_ request: Request, writing: Bool = false) async throws -> EngineClient {
         let principal = try await authenticator.require([.serviceRole], for: request)
+        if writing { try await writes.admit(principal) }
         return EngineClient(database: RequestDatabase(pool: database, principal: principal))
     }
 

@@ -1,6 +1,7 @@
 import Config
 import Engine
 import Hummingbird
+import HummingbirdCore
 import Logging
 import Postgres
 import Prometheus
@@ -16,15 +17,16 @@ public enum NightshiftServer {
         metrics: PrometheusCollectorRegistry? = nil
     ) throws -> Router<BasicRequestContext> {
         let byName = try index(functions, config: config)
+        let writes = WriteRateLimiter(perMinute: config.api.writesPerMinute)
         func addRoutes(to router: Router<BasicRequestContext>) {
         HealthRoutes(database: database, projectID: config.projectID).addRoutes(to: router)
-        EdgeFunctionRoutes(functions: byName, authenticator: authenticator, database: database, config: config)
+        EdgeFunctionRoutes(functions: byName, authenticator: authenticator, writes: writes, database: database, config: config)
             .addRoutes(to: router)
-        EngineRoutes(database: database, authenticator: authenticator, maxBodyBytes: config.api.maxBodyBytes)
+        EngineRoutes(database: database, authenticator: authenticator, writes: writes, maxBodyBytes: config.api.maxBodyBytes)
             .addRoutes(to: router)
-        AdminRoutes(database: database, authenticator: authenticator, maxBodyBytes: config.api.maxBodyBytes)
+        AdminRoutes(database: database, authenticator: authenticator, writes: writes, maxBodyBytes: config.api.maxBodyBytes)
             .addRoutes(to: router)
-        PortfolioRoutes(database: database, authenticator: authenticator, maxBodyBytes: config.api.maxBodyBytes)
+        PortfolioRoutes(database: database, authenticator: authenticator, writes: writes, maxBodyBytes: config.api.maxBodyBytes)
             .addRoutes(to: router)
         if let metrics { MetricsRoutes(registry: metrics, authenticator: authenticator, database: database).addRoutes(to: router) }
         }
@@ -34,6 +36,7 @@ public enum NightshiftServer {
         addRoutes(to: listing)
         let router = Router(context: BasicRequestContext.self)
         router.add(middleware: ErrorMiddleware(routes: RouteIndex(listing.routes)))
+        router.add(middleware: RequestTimeoutMiddleware(timeout: config.api.requestTimeout))
         addRoutes(to: router)
         return router
     }
@@ -46,13 +49,23 @@ public enum NightshiftServer {
         metrics: PrometheusCollectorRegistry? = nil,
         logger: Logger
     ) async throws -> some ApplicationProtocol {
+        try DevelopmentSecrets.check(config)
         let authenticator = try await checkedAuthenticator(config: config)
         let router = try makeRouter(
             config: config, database: database, functions: functions, authenticator: authenticator, metrics: metrics)
         return Application(
-            router: router,
+            router: router, server: .http1(configuration: http1Configuration(config.api)),
             configuration: .init(address: .hostname(config.api.host, port: config.api.port), serverName: "nightshift"),
             logger: logger)
+    }
+
+    /// Keep-alive idle timeout and header limits: a connection that sends nothing, or a header
+    /// block past `max_header_bytes`, is closed before any handler runs.
+    static func http1Configuration(_ api: APISettings) -> HTTP1Channel.Configuration {
+        let idle = api.idleTimeout.components
+        return HTTP1Channel.Configuration(
+            idleTimeout: .nanoseconds(idle.seconds * 1_000_000_000 + idle.attoseconds / 1_000_000_000),
+            httpDecoderConfiguration: .init(maxHeaderFieldSize: api.maxHeaderBytes, maxHeaderListSize: api.maxHeaderBytes))
     }
 
     /// An authenticator for `[auth]` (the project secret, or the JWKS of `jwks_path`), after

@@ -12,6 +12,7 @@ import Postgres
 struct PortfolioRoutes<Context: RequestContext>: Sendable {
     let database: PostgresPool
     let authenticator: Authenticator
+    let writes: WriteRateLimiter
     let maxBodyBytes: Int
 
     struct CriteriaBody: Decodable {
@@ -56,6 +57,7 @@ struct PortfolioRoutes<Context: RequestContext>: Sendable {
         // POST /api/v1/criteria {"criteria": [rules]}: a new version for the caller; 201 with it.
         router.post("/api/v1/criteria") { request, _ in
             let user = try await caller(request)
+            try await writes.admit(user)
             let bytes = try await request.readBody(limit: maxBodyBytes)
             try JSONBody.validate(bytes)
             guard let criteria = try JSONBody.decode(CriteriaBody.self, from: bytes).criteria, criteria != .null else {

@@ -235,6 +235,27 @@ struct EnvironmentOverrideTests {
         #expect(config.database.url == "postgresql://postgres@127.0.0.1:6000/nightshift")
     }
 
+    @Test("[api] limits: idle and request timeouts, header bytes, writes per minute; defaults otherwise; out of range named")
+    func apiLimits() throws {
+        let config = try NightshiftConfig.parse(minimal + """
+
+            [api]
+            idle_timeout = "5s"
+            request_timeout = "2s"
+            max_header_bytes = 4096
+            writes_per_minute = 0
+            """, source: "test.toml")
+        #expect(config.api.idleTimeout == .seconds(5))
+        #expect(config.api.requestTimeout == .seconds(2))
+        #expect(config.api.maxHeaderBytes == 4096)
+        #expect(config.api.writesPerMinute == 0)
+        let defaults = try NightshiftConfig.parse(minimal, source: "test.toml").api
+        #expect(defaults.idleTimeout == .seconds(60) && defaults.requestTimeout == .seconds(30))
+        #expect(defaults.maxHeaderBytes == 16_384 && defaults.writesPerMinute == 120)
+        let error = parseError(minimal + "\n[api]\nmax_header_bytes = 10\n")
+        #expect(error?.key == "api.max_header_bytes")
+    }
+
     @Test("migrations log in as [db] owner_url; DATABASE_URL names one database for both unless DATABASE_OWNER_URL splits them")
     func ownerURL() throws {
         let file = minimal + """

@@ -93,7 +93,8 @@ struct LifecycleTests {
         try await waitUntil { try await serverSide() == 1 }  // the minimum is opened without any use
         // Four at once: four connections.
         try await withThrowingTaskGroup(of: Void.self) { tasks in
-            for _ in 0..<4 { tasks.addTask { try await pool.execute("select pg_sleep(0.2)") } }
+            // Long enough that all four hold a connection at once, even on a loaded machine.
+            for _ in 0..<4 { tasks.addTask { try await pool.execute("select pg_sleep(1)") } }
             try await tasks.waitForAll()
         }
         #expect(pool.statistics.open == 4)

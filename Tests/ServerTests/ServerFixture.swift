@@ -93,6 +93,19 @@ struct Unguarded: EdgeFunction {
     }
 }
 
+/// Sleeps in the database for `seconds` (default 5), under the caller's role.
+struct Slow: EdgeFunction {
+    let name = "slow"
+
+    struct Input: Decodable { var seconds: Double? }
+
+    func handle(_ request: EdgeRequest) async throws -> EdgeResponse {
+        let seconds = try request.decode(Input.self).seconds ?? 5
+        _ = try await request.database.query("select pg_sleep(\(seconds))")
+        return .ok(["slept": seconds])
+    }
+}
+
 /// Echoes the verified claims as the principal carries them (`verify_jwt` on).
 struct EchoClaims: EdgeFunction {
     let name = "echo-claims"
@@ -128,7 +141,7 @@ func withServer<T: Sendable>(
         acquireTimeout: acquireTimeout)
     let authenticator = try await NightshiftServer.checkedAuthenticator(config: config)
     let router = try NightshiftServer.makeRouter(
-        config: config, database: pool, functions: Catalog.all + [ServiceOnly(), Open(), Unguarded(), EchoClaims()], authenticator: authenticator,
+        config: config, database: pool, functions: Catalog.all + [ServiceOnly(), Open(), Unguarded(), EchoClaims(), Slow()], authenticator: authenticator,
         metrics: metrics)
     let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)))
     do {

@@ -8,6 +8,7 @@ import Server
 struct CalculateHealthScore: EdgeFunction {
     let name = "calculate-health-score"
     var allowedRoles: Set<Principal.Role>? { [.authenticated, .serviceRole] }
+    var isWrite: Bool { true }
 
     struct Input: Decodable {
         var dossierId: String?

@@ -10,6 +10,7 @@ import Server
 struct DetectOverdueCommitments: EdgeFunction {
     let name = "detect-overdue-commitments"
     var allowedRoles: Set<Principal.Role>? { [.serviceRole] }
+    var isWrite: Bool { true }
 
     struct Input: Decodable {
         var dryRun: Bool?

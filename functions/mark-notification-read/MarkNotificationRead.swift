@@ -9,6 +9,7 @@ import Server
 struct MarkNotificationRead: EdgeFunction {
     let name = "mark-notification-read"
     var allowedRoles: Set<Principal.Role>? { [.authenticated] }
+    var isWrite: Bool { true }
 
     struct Input: Decodable {
         var notificationId: String?

@@ -8,6 +8,7 @@ import Server
 struct RefreshCommitmentStats: EdgeFunction {
     let name = "refresh-commitment-stats"
     var allowedRoles: Set<Principal.Role>? { [.serviceRole] }
+    var isWrite: Bool { true }
 
     func handle(_ request: EdgeRequest) async throws -> EdgeResponse {
         _ = try request.decode([String: JSONValue].self)  // a body, if any, must be a JSON object

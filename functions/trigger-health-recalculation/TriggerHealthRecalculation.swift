@@ -9,6 +9,7 @@ import Server
 struct TriggerHealthRecalculation: EdgeFunction {
     let name = "trigger-health-recalculation"
     var allowedRoles: Set<Principal.Role>? { [.serviceRole] }
+    var isWrite: Bool { true }
     static let maxDossiers = 1000
 
     struct Input: Decodable {
