@@ -14,7 +14,7 @@ APT_PACKAGES := postgresql-15 postgresql-client-15 postgresql-15-cron postgresql
                 libtap-parser-sourcehandler-pgtap-perl postgresql-15-plpgsql-check \
                 libpq-dev libcurl4-openssl-dev python3-venv
 
-.PHONY: help setup db stop build build-tests migrate apply-migrations run serve demo test test-swift test-sql bench clean-db webhook-verifier
+.PHONY: help setup db stop build build-tests migrate apply-migrations run serve demo test test-swift test-sql bench clean-db webhook-verifier fuzz
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -56,7 +56,7 @@ serve: migrate ## serve the API (without the setup step)
 	DATABASE_URL=$(APP_DATABASE_URL) $(BIN) serve
 
 
-test: setup db build-tests apply-migrations test-swift test-sql chaos-short ## every test: swift test, pg_prove over sql/tests, the short chaos suite
+test: setup db build-tests apply-migrations test-swift test-sql chaos-short fuzz-short ## every test: swift test, pg_prove over sql/tests, the short chaos suite, the short fuzzer
 
 test-swift: webhook-verifier
 	swift test $(SWIFT_FLAGS) --skip-build
@@ -107,3 +107,25 @@ chaos: chaos-setup ## the chaos suite: 100+ kills, zombies, DB crash-restarts, p
 
 chaos-short: chaos-setup ## the chaos suite's short profile (under 4 minutes)
 	$(CHAOS_PYTHON) Tests/Chaos/chaos.py --profile short $(CHAOS_FLAGS)
+
+# The HTTP fuzzer (Tests/Fuzz/fuzz.py, issue 12 §5): Hypothesis over loopback against
+# `nightshift serve --no-worker` on a throwaway database of the running cluster (fuzz_<pid>,
+# dropped afterwards). Every route and edge function gets generated bodies, query strings,
+# path ids and tokens; no 5xx, the {data, error} envelope, an answer within 5 s, nothing written
+# by a refused request. Results in bench/results/fuzz-*.md. It runs $(BIN) as built (a copy);
+# FUZZ_FLAGS: e.g. --seed N, --route events, --examples 1000, --verbose.
+FUZZ_VENV ?= .venv-fuzz
+FUZZ_PYTHON ?= $(FUZZ_VENV)/bin/python
+FUZZ_FLAGS ?=
+.PHONY: fuzz-setup fuzz-short
+
+fuzz-setup: ## the venv with PyPI's hypothesis and psycopg that the fuzzer runs in
+	@$(FUZZ_PYTHON) -c 'import hypothesis, psycopg' 2>/dev/null || \
+	{ python3 -m venv $(FUZZ_VENV) && $(FUZZ_VENV)/bin/pip install -q 'hypothesis>=6.100,<7' 'psycopg[binary]>=3.1,<4'; }
+	@$(FUZZ_PYTHON) -c 'import hypothesis, psycopg'
+
+fuzz: fuzz-setup ## fuzz every route and edge function, 500 cases each (about 2 minutes)
+	$(FUZZ_PYTHON) Tests/Fuzz/fuzz.py --profile long --bin $(BIN) $(FUZZ_FLAGS)
+
+fuzz-short: fuzz-setup ## the fuzzer's short profile, 60 cases per route (under a minute without failures)
+	$(FUZZ_PYTHON) Tests/Fuzz/fuzz.py --profile short --bin $(BIN) $(FUZZ_FLAGS)

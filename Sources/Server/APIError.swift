@@ -46,7 +46,10 @@ public struct APIError: Error, Sendable, CustomStringConvertible {
         APIError(.contentTooLarge, code: "payload_too_large", message: "request body exceeds the limit of \(limit) bytes")
     }
 
-    public static func unavailable(_ message: String) -> APIError {
-        APIError(.serviceUnavailable, code: "unavailable", message: message)
+    /// 503, with `Retry-After` (every 503 says when to come back).
+    public static func unavailable(_ message: String, code: String = "unavailable", retryAfterSeconds: Int = 1) -> APIError {
+        var error = APIError(.serviceUnavailable, code: code, message: message)
+        error.headers[.retryAfter] = "\(retryAfterSeconds)"
+        return error
     }
 }

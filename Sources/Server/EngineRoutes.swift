@@ -61,6 +61,7 @@ struct EngineRoutes<Context: RequestContext>: Sendable {
             }
             let functionID = segments.dropLast().joined(separator: "/")
             let body = try await request.decodeJSON(TriggerBody.self, limit: maxBodyBytes)
+            try Self.checkLength(body.idempotencyKey, field: "idempotency_key")
             let payload = body.payload ?? .object([:])
             guard case .object = payload else { throw APIError.badRequest("field \"payload\" must be an object") }
             let runID = try await mapUnknownFunction(functionID) {
@@ -72,6 +73,8 @@ struct EngineRoutes<Context: RequestContext>: Sendable {
             let client = try await serviceClient(request, writing: true)
             let body = try await request.decodeJSON(EventBody.self, limit: maxBodyBytes)
             guard !body.name.isEmpty else { throw APIError.badRequest("field \"name\" must not be empty") }
+            try Self.checkLength(body.name, field: "name")
+            try Self.checkLength(body.idempotencyKey, field: "idempotency_key")
             let id = try await client.sendEvent(body.name, dataJSON: (body.data ?? .object([:])).jsonText, idempotencyKey: body.idempotencyKey)
             return JSONResponse.success(EventAccepted(eventID: id), status: .accepted)
         }
@@ -85,6 +88,15 @@ struct EngineRoutes<Context: RequestContext>: Sendable {
         router.get("/api/v1/functions") { request, _ in
             let client = try await serviceClient(request)
             return JSONResponse.success(try await client.functions())
+        }
+    }
+
+    /// Names and keys are indexed: past a few kilobytes no index takes them, so they are capped.
+    static var maxKeyLength: Int { 255 }
+
+    private static func checkLength(_ text: String?, field: String) throws(APIError) {
+        if let text, text.utf8.count > maxKeyLength {
+            throw .badRequest("field \"\(field)\" takes at most \(maxKeyLength) bytes, got \(text.utf8.count)")
         }
     }
 

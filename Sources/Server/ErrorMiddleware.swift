@@ -18,12 +18,14 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
         } catch let error as PostgresError where error.sqlState == "42501" {
             // insufficient_privilege under the request's role: the database refused the caller.
             return JSONResponse.failure(.forbidden(error.message))
+        } catch let error as PostgresError where error.sqlState?.hasPrefix("22") == true || error.sqlState == "54000" {
+            // A data exception (class 22: out of range, bad format, NUL) or a value over a
+            // program limit (54000, e.g. an index row too large) comes from what the caller sent.
+            return JSONResponse.failure(.badRequest(error.message, code: "invalid_input"))
         } catch let error as PostgresError where error.kind == .poolTimeout {
             // Every API connection is busy: the caller should come back, the worker is unharmed
             // (it has its own connections).
-            var busy = APIError.unavailable("the server is busy: no database connection was free in time; retry shortly")
-            busy.headers[.retryAfter] = "1"
-            return JSONResponse.failure(busy)
+            return JSONResponse.failure(.unavailable("the server is busy: no database connection was free in time; retry shortly"))
         } catch {
             // The safe description: a PostgresError's DETAIL and query may carry data.
             context.logger.error("unhandled error", metadata: ["error": "\(error)", "path": "\(request.uri.path)"])

@@ -2,12 +2,40 @@ import Foundation
 
 /// Parses request bodies into messages that say what was wrong and where.
 enum JSONBody {
-    /// Fails unless `bytes` is one well-formed JSON value.
+    /// Fails unless `bytes` is one well-formed JSON value that PostgreSQL can store: no string
+    /// or key holds a NUL character (`\u0000`), which neither text nor jsonb can hold.
     static func validate(_ bytes: [UInt8]) throws(APIError) {
+        let value: Any
         do {
-            _ = try JSONSerialization.jsonObject(with: Data(bytes), options: [.fragmentsAllowed])
+            value = try JSONSerialization.jsonObject(with: Data(bytes), options: [.fragmentsAllowed])
         } catch {
             throw .badRequest("body is not valid JSON: \(describe(error))", code: "invalid_json")
+        }
+        if let path = nulPath(value, at: "") {
+            throw .badRequest("\(path.isEmpty ? "the body" : "field \"\(path)\"") holds a NUL character (\\u0000), which cannot be stored",
+                              code: "invalid_json")
+        }
+    }
+
+    /// The path of the first string or key holding U+0000, or nil.
+    private static func nulPath(_ value: Any, at path: String) -> String? {
+        switch value {
+        case let text as String:
+            return text.contains("\u{0}") ? path : nil
+        case let object as [String: Any]:
+            for (key, member) in object {
+                let memberPath = path.isEmpty ? key : "\(path).\(key)"
+                if key.contains("\u{0}") { return memberPath }
+                if let found = nulPath(member, at: memberPath) { return found }
+            }
+            return nil
+        case let array as [Any]:
+            for (index, element) in array.enumerated() {
+                if let found = nulPath(element, at: "\(path)[\(index)]") { return found }
+            }
+            return nil
+        default:
+            return nil
         }
     }
 

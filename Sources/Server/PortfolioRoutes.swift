@@ -44,7 +44,7 @@ struct PortfolioRoutes<Context: RequestContext>: Sendable {
             }
             var before: Date? = nil
             if let raw = query["before"].map(String.init) {
-                guard let value = ISO8601.date(raw) else {
+                guard let value = ISO8601.date(raw), ISO8601.years.contains(value) else {
                     throw APIError.badRequest("query parameter before must be an ISO 8601 timestamp (a page's nextBefore), got \"\(raw.prefix(64))\"")
                 }
                 before = value
@@ -107,6 +107,9 @@ enum RawJSON {
 
 /// ISO 8601 timestamps with or without fractional seconds, as PostgreSQL's JSON prints them.
 enum ISO8601 {
+    /// Years 1 to 9999: what a page's nextBefore can be, and well inside PostgreSQL's range.
+    static let years = Date(timeIntervalSince1970: -62_135_596_800)...Date(timeIntervalSince1970: 253_402_300_799)
+
     static func date(_ text: String) -> Date? {
         let withFraction = ISO8601DateFormatter()
         withFraction.formatOptions = [.withInternetDateTime, .withFractionalSeconds]

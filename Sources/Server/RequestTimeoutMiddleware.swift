@@ -16,7 +16,7 @@ struct RequestTimeoutMiddleware<Context: RequestContext>: RouterMiddleware {
                 }
                 defer { group.cancelAll() }
                 guard let first = try await group.next(), let response = first else {
-                    throw APIError(.serviceUnavailable, code: "timeout", message: "the request took longer than \(timeout) and was stopped")
+                    throw APIError.unavailable("the request took longer than \(timeout) and was stopped", code: "timeout")
                 }
                 return response
             }

@@ -123,6 +123,18 @@ struct TypeRoundTripTests {
         }
     }
 
+    @Test("a Date no timestamptz can hold is refused with 22008 before it is sent, never a trap in the encoder")
+    func farDate() async throws {
+        try await withTestConnection { connection async throws in
+            for seconds in [1e13, -1e13, 1e300] {
+                let error = await #expect(throws: PostgresError.self) {
+                    _ = try await connection.query("select \(Date(timeIntervalSince1970: seconds))::timestamptz")
+                }
+                #expect(error?.sqlState == "22008", "\(seconds): \(String(describing: error))")
+            }
+        }
+    }
+
     @Test("timestamptz infinity throws a clear error")
     func infiniteTimestamp() async throws {
         try await withTestConnection { connection async throws in

@@ -52,7 +52,9 @@ struct HardeningTests {
         var config = try await testConfig()
         config.api.requestTimeout = .milliseconds(500)
         let user = try await token(role: "authenticated", sub: "00000000-0000-4000-8000-0000000000e1")
-        try await withServer(config: config) { client in
+        // A database of its own: other suites sleep in the shared one at the same time.
+        try await TestDatabase.withTemporaryDatabase { url in
+        try await withServer(databaseURL: url, config: config) { client in
             let started = ContinuousClock.now
             let reply = try await client.post("/functions/v1/slow", token: user, body: #"{"seconds": 30}"#)
             #expect(reply.status == .serviceUnavailable)
@@ -61,11 +63,13 @@ struct HardeningTests {
             let fast = try await client.post("/functions/v1/slow", token: user, body: #"{"seconds": 0.01}"#)
             #expect(fast.status == .ok, "a request within the limit is untouched")
         }
-        let observer = try await PostgresConnection.connect(url: TestDatabase.url)
-        let sleeping = try await observer.query("select count(*)::int from pg_stat_activity where query like 'select pg_sleep(%' and state = 'active' and pid <> pg_backend_pid()")[0]
-            .decode(Int.self, at: 0)
+        let observer = try await PostgresConnection.connect(url: url)
+        let sleeping = try await observer.query(
+            "select count(*)::int from pg_stat_activity where datname = current_database() and state = 'active' and pid <> pg_backend_pid()"
+        )[0].decode(Int.self, at: 0)
         await observer.close()
         #expect(sleeping == 0, "the timed-out statement was cancelled, not left running")
+        }
     }
 
     @Test("writes past writes_per_minute: 429 with Retry-After, per caller; reads are not counted")

@@ -9,7 +9,7 @@ enum ParameterBuffer {
         _ body: (UnsafePointer<Oid>?, UnsafePointer<UnsafePointer<CChar>?>?) -> Result
     ) throws -> Result {
         if let failure = binds.encodingFailure {
-            throw PostgresError(kind: .encoding, message: failure, query: query)
+            throw PostgresError(kind: .encoding, message: failure.message, sqlState: failure.sqlState, query: query)
         }
         if binds.count == 0 { return body(nil, nil) }
         var bytes: [CChar] = []

@@ -5,7 +5,13 @@ public struct PostgresBindings: Sendable, Hashable {
     /// Each parameter's text, or nil for NULL.
     public private(set) var values: [String?] = []
     /// The first encoding failure; thrown when the query runs, because interpolation cannot throw.
-    private(set) var encodingFailure: String?
+    /// The first value that could not be encoded, and the SQLSTATE the server would have given it.
+    private(set) var encodingFailure: EncodingFailure?
+
+    struct EncodingFailure: Hashable, Sendable {
+        let message: String
+        let sqlState: String?
+    }
 
     /// An empty bind list.
     public init() {}
@@ -19,7 +25,8 @@ public struct PostgresBindings: Sendable, Hashable {
             append(text: try value.postgresText(), type: Value.postgresType)
         } catch {
             if encodingFailure == nil {
-                encodingFailure = "cannot encode parameter $\(count + 1) (\(Value.self)): \(error)"
+                let detail = (error as? PostgresError).map(\.message) ?? "\(error)"
+                encodingFailure = EncodingFailure(message: "cannot encode parameter $\(count + 1) (\(Value.self)): \(detail)", sqlState: (error as? PostgresError)?.sqlState)
             }
             append(text: nil, type: Value.postgresType)
         }

@@ -7,7 +7,13 @@ enum TimestampText {
     static let referenceOffset: Int64 = 978_307_200
 
     /// Rounds to whole microseconds since 1970, computed from the 2001 reference to keep Double precision.
-    static func microseconds(of date: Date) -> Int64 {
+    /// What a timestamptz holds, in seconds since 1970: 4713-11-24 BC to the end of 294276 AD.
+    static let representable = -210_866_803_200.0..<9_224_318_016_000.0
+
+    /// Rounds to whole microseconds since 1970, computed from the 2001 reference to keep Double
+    /// precision; nil outside `representable` (where the arithmetic would also overflow).
+    static func microseconds(of date: Date) -> Int64? {
+        guard representable.contains(date.timeIntervalSince1970) else { return nil }
         let sinceReference = (date.timeIntervalSinceReferenceDate * 1_000_000).rounded()
         return Int64(sinceReference) + referenceOffset * microsecondsPerSecond
     }
