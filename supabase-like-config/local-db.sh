@@ -48,15 +48,15 @@ need_pg() { [ -x "$pgbin/pg_ctl" ] || die "PostgreSQL 15 not found at $pgbin (ma
 
 # --- where the cluster lives -----------------------------------------------------------------
 
-# The first folder on the way to $1 that the postgres user cannot enter; nothing when it can
-# enter them all. Asked of postgres itself (runuser), so ACLs and group membership count.
-blocked_for_postgres() {
-  local path="" part
+# The first folder on the way to $2 that user $1 cannot enter; nothing when it can enter them
+# all. Asked of the user itself (runuser), so ACLs and group membership count.
+blocked_for() {
+  local user=$1 path="" part
   local IFS=/
-  for part in $1; do
+  for part in $2; do
     [ -n "$part" ] || continue
     path="$path/$part"
-    runuser -u postgres -- test -x "$path" 2>/dev/null || { echo "$path"; return 0; }
+    runuser -u "$user" -- test -x "$path" 2>/dev/null || { echo "$path"; return 0; }
   done
 }
 
@@ -77,7 +77,7 @@ locate() {
   elif [ -e "$state/data/PG_VERSION" ] || ! is_root; then
     home=$state
   else
-    blocked=$(blocked_for_postgres "$project")
+    blocked=$(blocked_for postgres "$project")
     if [ -n "$blocked" ]; then home=$(external_home); external=yes; else home=$state; fi
   fi
   data="$home/data"
@@ -204,15 +204,20 @@ CONF
 start() {
   need_pg
   locate
+  # The cluster is found by the hash even when .nightshift/ was deleted by hand: point to it again.
+  if [ "$external" = yes ] && is_root && [ ! -L "$pointer" ] && [ -e "$data/PG_VERSION" ]; then
+    mkdir -p "$state"; ln -sfn "$home" "$pointer"
+  fi
   if [ "$external" = yes ] && ! is_root; then
     die "this checkout's cluster was created by root in $home (.nightshift/cluster): run make as root, or 'make clean-db' as root to start over"
   fi
   if [ -e "$data/PG_VERSION" ] && ! is_root && [ "$owner" != "$(id -un)" ]; then
     die "the cluster in $data belongs to $owner, not to you ($(id -un)): run make as $owner, or as root 'make clean-db' to start over"
   fi
-  # A cluster made in .nightshift/ by root before the checkout moved where postgres cannot enter.
+  # A cluster in .nightshift/ whose owner cannot enter the project (moved since, or a user's
+  # cluster in a folder that user cannot reach): pg_ctl would fail with a bare permission error.
   if is_root && [ "$external" = no ] && [ "$owner" != root ] && [ -e "$data/PG_VERSION" ]; then
-    blocked=$(blocked_for_postgres "$project")
+    blocked=$(blocked_for "$owner" "$project")
     [ -z "$blocked" ] || die "the cluster in $data belongs to $owner, who cannot enter $blocked: move the checkout where $owner can, or 'make clean-db' (deletes its data) so that make db recreates it outside the project"
   fi
   if running; then
@@ -235,8 +240,8 @@ start() {
     fi
     # After a crash the old server's children may hold its shared memory for a moment
     # ("pre-existing shared memory block is still in use"): try again briefly.
-    local started=no attempt
-    for attempt in 1 2 3 4 5; do
+    local started=no
+    for _ in 1 2 3 4 5; do
       if as_owner "$pgbin/pg_ctl" -D "$data" -l "$log" -o "-p $port" -w -t 60 start >/dev/null 2>&1; then
         started=yes; break
       fi
@@ -289,7 +294,7 @@ case "${1:-}" in
   status)
     need_pg; locate
     if [ -e "$data/PG_VERSION" ] && running; then echo "running on 127.0.0.1:$(postmaster_port) (data $data, log $log)"
-    else echo "stopped"; exit 3; fi ;;
+    else echo "stopped (data $data)"; exit 3; fi ;;
   clean) clean ;;
   # A folder for another cluster of this checkout (the chaos suite's) where its owner can work:
   # .nightshift/NAME, or NAME inside the external folder when postgres cannot enter the project.

@@ -68,7 +68,7 @@ revision=$(git -c safe.directory='*' -C "$project" stash create 2>/dev/null || t
 head=$(git -c safe.directory='*' -C "$project" rev-parse HEAD)
 new_clone() {
   local user=$1 parent=$2 name=$3
-  mkdir -p -m 0700 "$parent/home"
+  mkdir -p "$parent/home"; chmod 0700 "$parent/home"
   clone="$parent/home/$name"
   git -c safe.directory='*' clone -q --no-checkout "$project" "$clone"
   git -c safe.directory='*' -C "$clone" checkout -q --detach "${revision:-$head}"
