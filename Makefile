@@ -4,9 +4,11 @@ SHELL := /bin/bash
 
 DB_SCRIPT   := supabase-like-config/local-db.sh
 # The owner's URL: migrations, tests and psql. The server and workers log in as nightshift_app.
-DATABASE_URL ?= $(shell bash $(DB_SCRIPT) url)
+# The port: NIGHTSHIFT_DB_PORT, else [db] port. Handed to $(shell) by name, since a variable
+# given on make's command line (make run NIGHTSHIFT_DB_PORT=54350) is not in its environment.
+DATABASE_URL ?= $(shell NIGHTSHIFT_DB_PORT='$(NIGHTSHIFT_DB_PORT)' bash $(DB_SCRIPT) url)
 export DATABASE_URL
-APP_DATABASE_URL ?= $(shell bash $(DB_SCRIPT) app-url)
+APP_DATABASE_URL ?= $(shell NIGHTSHIFT_DB_PORT='$(NIGHTSHIFT_DB_PORT)' bash $(DB_SCRIPT) app-url)
 export APP_DATABASE_URL
 SWIFT_FLAGS ?=
 BIN         := .build/debug/nightshift
@@ -14,28 +16,30 @@ APT_PACKAGES := postgresql-15 postgresql-client-15 postgresql-15-cron postgresql
                 libtap-parser-sourcehandler-pgtap-perl postgresql-15-plpgsql-check \
                 libpq-dev libcurl4-openssl-dev python3-venv
 
-.PHONY: help setup db stop build build-tests migrate apply-migrations run serve demo test test-swift test-sql bench clean-db webhook-verifier fuzz
+.PHONY: help setup db stop build build-tests migrate apply-migrations run serve demo test test-swift test-sql bench clean-db webhook-verifier fuzz first-run
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
 setup: ## install the system packages (Debian 12; needs root)
 	@missing=$$(for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
-	if [ -n "$$missing" ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
-	else echo "setup: system packages present"; fi
+	if [ -z "$$missing" ]; then echo "setup: system packages present"; \
+	elif [ "$$(id -u)" != 0 ]; then echo "setup: missing packages:" $$missing; echo "setup: install them as root (sudo make setup), then run make again as yourself"; exit 1; \
+	else apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; fi
 
-db: ## create (first time) and start the embedded PostgreSQL under .nightshift/
+db: ## create (first time) and start the embedded PostgreSQL (NIGHTSHIFT_DB_PORT: another port)
 	@bash $(DB_SCRIPT) start
 
 stop: ## stop the embedded PostgreSQL
 	@bash $(DB_SCRIPT) stop
 
-clean-db: stop ## delete the embedded cluster (all local data)
-	rm -rf .nightshift
+clean-db: ## stop and delete the embedded cluster and .nightshift/ (all local data)
+	@bash $(DB_SCRIPT) clean
 
+# The compiler's output goes to .nightshift/build.log and the screen shows progress; errors are
+# shown when it fails. CI=true or VERBOSE=1: the whole output on the console, as CI wants it.
 build: ## build the nightshift binary and the demo's market-data provider stub (debug)
-	swift build $(SWIFT_FLAGS) --product nightshift
-	swift build $(SWIFT_FLAGS) --product portfolio-provider
+	@SWIFT_FLAGS='$(SWIFT_FLAGS)' bash supabase-like-config/build.sh nightshift portfolio-provider
 
 migrate: db build apply-migrations ## apply sql/migrations to the database
 
@@ -45,7 +49,7 @@ apply-migrations:
 # One build with testing enabled serves both the binary and the tests (building the
 # binary alone first would compile every dependency twice).
 build-tests:
-	swift build $(SWIFT_FLAGS) --build-tests
+	@SWIFT_FLAGS='$(SWIFT_FLAGS)' bash supabase-like-config/build.sh --tests
 
 run: setup migrate demo ## set up everything, seed the packs, run their main jobs and show the results
 
@@ -56,7 +60,12 @@ serve: migrate ## serve the API (without the setup step)
 	DATABASE_URL=$(APP_DATABASE_URL) $(BIN) serve
 
 
-test: setup db build-tests apply-migrations test-swift test-sql chaos-short fuzz-short ## every test: swift test, pg_prove over sql/tests, the short chaos suite, the short fuzzer
+test: setup db first-run build-tests apply-migrations test-swift test-sql chaos-short fuzz-short ## every test: first run, swift test, pg_prove over sql/tests, the short chaos suite, the short fuzzer
+
+# A fresh clone in 0700 folders runs `make db`: as root (the cluster then lives where postgres
+# can work), as an ordinary user, and against a taken port. No Swift build; about a minute.
+first-run: ## the first-run test: make db from a fresh clone as root, as a user, on a taken port
+	bash Tests/FirstRun/first_run.sh
 
 test-swift: webhook-verifier
 	swift test $(SWIFT_FLAGS) --skip-build

@@ -9,13 +9,26 @@ BIN=${BIN:-.build/debug/nightshift}
 DB=${DATABASE_URL:?DATABASE_URL is set by the Makefile}
 # The server and the CLI log in as nightshift_app, as in production; seeding uses the owner ($DB).
 APP_DB=${APP_DATABASE_URL:-$(bash supabase-like-config/local-db.sh app-url)}
-API_PORT=$(grep -m1 -E '^port *= *[0-9]+' <(sed -n '/^\[api\]/,/^\[/p' supabase-like-config/config.toml) | tr -dc 0-9)
-RECEIVER_PORT=54330
+API_PORT=${NIGHTSHIFT_API_PORT:-$(grep -m1 -E '^port *= *[0-9]+' <(sed -n '/^\[api\]/,/^\[/p' supabase-like-config/config.toml) | tr -dc 0-9)}
+RECEIVER_PORT=54330   # config.toml's ops channel webhook_url
+PROVIDER_PORT=54331   # config.toml's portfolio rates_url and prices_url
 LOGS=.nightshift/demo
 mkdir -p "$LOGS"
 sql() { psql "$DB" -X -q -v ON_ERROR_STOP=1 "$@"; }
 nightshift() { DATABASE_URL="$APP_DB" "$BIN" "$@"; }
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+
+# The demo's servers need their ports free: a server still there (often one an interrupted run
+# left behind) would answer in their place, from another database.
+for entry in "$API_PORT:the API (NIGHTSHIFT_API_PORT=<port> make run moves it)" \
+             "$RECEIVER_PORT:the demo's webhook receiver" "$PROVIDER_PORT:the demo's market-data stub"; do
+  port=${entry%%:*}
+  if command -v ss >/dev/null && [ -n "$(ss -Hltn "sport = :$port" 2>/dev/null)" ]; then
+    holder=$(ss -Hltnp "sport = :$port" 2>/dev/null | sed -n 's/.*users:(("\([^"]*\)",pid=\([0-9]*\).*/\1, pid \2/p' | head -n 1)
+    echo "demo: port $port, for ${entry#*:}, is taken${holder:+ by $holder}; stop that process first" >&2
+    exit 1
+  fi
+done
 
 pids=()
 cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; wait 2>/dev/null || true; }
@@ -44,7 +57,6 @@ else
   echo "portfolio: already seeded ($(sql -Atc 'select count(*) from portfolio.users') users)"
 fi
 
-PROVIDER_PORT=54331
 say "market-data provider stub (deterministic rates and prices) on 127.0.0.1:$PROVIDER_PORT"
 "${PROVIDER_BIN:-.build/debug/portfolio-provider}" --port "$PROVIDER_PORT" >"$LOGS/provider.log" 2>&1 &
 pids+=($!)
@@ -68,7 +80,9 @@ else
 fi
 
 say "nightshift serve (API on :$API_PORT, worker, ticker, dispatcher); log in $LOGS/serve.log"
-nightshift serve >"$LOGS/serve.log" 2>&1 &
+# The binary itself in the background, not the nightshift function: $! must be the server's pid,
+# or the clean-up kills a subshell and leaves the server running, its port taken for the next run.
+DATABASE_URL="$APP_DB" "$BIN" serve >"$LOGS/serve.log" 2>&1 &
 pids+=($!)
 for _ in $(seq 1 100); do curl -fs "http://127.0.0.1:$API_PORT/health" >/dev/null && break; sleep 0.1; done
 curl -fs "http://127.0.0.1:$API_PORT/health" >/dev/null || { echo "the server did not come up:"; tail -20 "$LOGS/serve.log"; exit 1; }

@@ -34,7 +34,22 @@ import net  # noqa: E402
 from cluster import Cluster, PgBouncer  # noqa: E402
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-STATE = os.path.join(ROOT, ".nightshift", "chaos")
+
+
+def state_dir():
+    """.nightshift/chaos; but when the suite runs as root in a checkout the postgres user cannot
+    enter (root's 0700 home), local-db.sh names a folder inside the embedded cluster's one that
+    postgres owns (README "The embedded database"): the cluster and PgBouncer run as postgres."""
+    default = os.path.join(ROOT, ".nightshift", "chaos")
+    try:
+        out = subprocess.run(["bash", os.path.join(ROOT, "supabase-like-config", "local-db.sh"), "dir", "chaos"],
+                             check=True, capture_output=True, text=True, timeout=30).stdout.strip()
+    except (subprocess.SubprocessError, OSError):
+        return default
+    return out or default
+
+
+STATE = state_dir()
 LOGS = os.path.join(STATE, "logs")
 BUILT = os.path.join(ROOT, ".build", "debug", "nightshift")
 # The suite runs a copy: a build in the shared checkout relinks .build/debug/nightshift, and a
@@ -283,7 +298,7 @@ class Suite:
                 break
             time.sleep(0.3)
         else:
-            raise RuntimeError("the workload functions were not synced within 60 s (see .nightshift/chaos/logs)")
+            raise RuntimeError(f"the workload functions were not synced within 60 s (see {LOGS})")
         self.smoke()
         log(f"cluster, serve, {WORKERS} workers and the receiver are up ({now() - self.started:.1f} s)")
 
