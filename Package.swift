@@ -25,6 +25,8 @@ let package = Package(
         // OTLP/HTTP trace export only: the default traits would also build gRPC (grpc-swift-2,
         // nio-http2, its protobuf plugin), which this project never uses.
         .package(url: "https://github.com/swift-otel/swift-otel.git", from: "1.6.0", traits: ["OTLPHTTP"]),
+        // The CLI's `--output table` (column widths, alignment), not hand padding.
+        .package(url: "https://github.com/ordo-one/TextTable", from: "0.0.2"),
     ],
     targets: [
         // System libraries: a modulemap and a shim header each, nothing else.
@@ -142,6 +144,7 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "TextTable", package: "TextTable"),
             ]
         ),
 
@@ -236,6 +239,8 @@ let package = Package(
         ),
         .testTarget(name: "ObservabilityTests", dependencies: ["Observability"]),
         .testTarget(name: "MigrationsTests", dependencies: ["Migrations", "Postgres", "TestSupport"]),
+        // The `nightshift` binary run as a user would: output shapes, migrate --list, db reset, functions new.
+        .testTarget(name: "CLITests", dependencies: ["Postgres", "Migrations", "TestSupport"]),
         .testTarget(
             name: "PackTests",
             dependencies: [

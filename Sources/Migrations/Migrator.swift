@@ -1,3 +1,4 @@
+import Foundation
 import Logging
 import Postgres
 
@@ -14,12 +15,72 @@ public struct Migrator: Sendable {
         public var alreadyApplied: [String] = []
     }
 
+    /// One file as the database records it (`nightshift migrate --list`).
+    public struct FileStatus: Sendable, Equatable {
+        public enum State: String, Sendable {
+            /// Recorded in `nightshift.schema_migrations`.
+            case applied
+            /// Not recorded yet: the next `migrate` applies it.
+            case pending
+            /// Recorded, but no longer in the migrations folder.
+            case missing
+        }
+        public var name: String
+        public var state: State
+        public var appliedAt: Date?
+        /// Whether the file still has the recorded checksum (nil unless applied).
+        public var checksumMatches: Bool?
+        public var durationMilliseconds: Int?
+    }
+
     let files: [MigrationFile]
     let logger: Logger
+    /// Called after each file commits, with its name and how long it took (the CLI's progress line).
+    let onApplied: (@Sendable (_ name: String, _ milliseconds: Int) -> Void)?
 
-    public init(files: [MigrationFile], logger: Logger = Logger(label: "migrate")) {
+    public init(
+        files: [MigrationFile], logger: Logger = Logger(label: "migrate"),
+        onApplied: (@Sendable (_ name: String, _ milliseconds: Int) -> Void)? = nil
+    ) {
         self.files = files
         self.logger = logger
+        self.onApplied = onApplied
+    }
+
+    /// Every file's state, and the recorded ones no longer in the folder, in name order.
+    /// Reads only: on a database never migrated every file is pending.
+    public func status(on connection: PostgresConnection) async throws -> [FileStatus] {
+        let exists = try await connection.query("select to_regclass('nightshift.schema_migrations') is not null")[0].decode(Bool.self, at: 0)
+        var recorded: [String: FileStatus] = [:]
+        if exists {
+            let rows = try await connection.query("select name, applied_at, duration_ms from nightshift.schema_migrations")
+            for row in rows {
+                let (name, appliedAt, duration) = try row.decode(String.self, Date.self, Int.self)
+                var matches: Bool?
+                if let file = files.first(where: { $0.name == name }) {
+                    matches = try await connection.query("""
+                        select checksum = encode(sha256(convert_to(\(file.sql), 'UTF8')), 'hex')
+                        from nightshift.schema_migrations where name = \(name)
+                        """)[0].decode(Bool.self, at: 0)
+                }
+                recorded[name] = FileStatus(
+                    name: name, state: matches == nil ? .missing : .applied, appliedAt: appliedAt, checksumMatches: matches,
+                    durationMilliseconds: duration)
+            }
+        }
+        var statuses = files.map { recorded[$0.name] ?? FileStatus(name: $0.name, state: .pending) }
+        statuses += recorded.values.filter { $0.state == .missing }
+        return statuses.sorted { $0.name < $1.name }
+    }
+
+    /// What `run` would apply, in order, after the same checks (a changed, missing or
+    /// out-of-order file throws as `run` would); writes nothing (`migrate --dry-run`).
+    public func plan(on connection: PostgresConnection) async throws -> [String] {
+        let statuses = try await status(on: connection)
+        var recorded: [String: Bool] = [:]
+        for status in statuses where status.state == .applied { recorded[status.name] = status.checksumMatches }
+        try checkHistory(recorded: recorded, known: statuses.filter { $0.state != .pending }.map(\.name).sorted())
+        return statuses.filter { $0.state == .pending }.map(\.name)
     }
 
     /// Connects with its own connection (the advisory lock is per session) and migrates.
@@ -121,6 +182,7 @@ public struct Migrator: Sendable {
                 """)
             try await connection.executeScript("commit")
             logger.info("applied migration", metadata: ["file": "\(file.name)", "duration_ms": "\(milliseconds)"])
+            onApplied?(file.name, milliseconds)
         } catch {
             try? await connection.executeScript("rollback")
             throw Self.describe(error, file: file, statement: current)

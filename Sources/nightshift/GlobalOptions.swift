@@ -8,8 +8,17 @@ struct GlobalOptions: ParsableArguments {
     @Option(name: .long, help: "Config file (default: $NIGHTSHIFT_CONFIG or supabase-like-config/config.toml).")
     var config: String?
 
-    @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical (default info, or $NIGHTSHIFT_LOG_LEVEL).")
-    var logLevel: String?
+    @Option(name: .long, help: "Log level (default info, or $NIGHTSHIFT_LOG_LEVEL).")
+    var logLevel: LogLevel?
+
+    /// swift-log's levels, as `--log-level` completes and validates them (any case accepted).
+    enum LogLevel: String, ExpressibleByArgument, CaseIterable {
+        case trace, debug, info, notice, warning, error, critical
+
+        init?(argument: String) {
+            self.init(rawValue: argument.lowercased())
+        }
+    }
 
     /// Reads the config, turning a config error into a clean exit that names the key.
     func loadConfig() throws -> NightshiftConfig {
@@ -23,12 +32,7 @@ struct GlobalOptions: ParsableArguments {
     /// Sets up JSON-lines logging and returns the logger for `component`.
     func bootstrapLogging(component: String) throws -> Logger {
         var level = Logger.Level.info
-        if let logLevel {
-            guard let parsed = Logger.Level(rawValue: logLevel.lowercased()) else {
-                throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical")
-            }
-            level = parsed
-        }
+        if let logLevel, let parsed = Logger.Level(rawValue: logLevel.rawValue) { level = parsed }
         LogSetup.bootstrap(level: level)
         return Logger(label: component)
     }

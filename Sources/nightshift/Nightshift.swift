@@ -13,13 +13,17 @@ struct Nightshift: AsyncParsableCommand {
               nightshift migrate     apply sql/migrations to DATABASE_URL
               nightshift serve       serve /health and /functions/v1/<name>
               nightshift status      show the database and migration state
+            Listings (runs, schedules, status, functions list, migrate --list) take
+            --output table|json. Shell completion:
+              nightshift --generate-completion-script bash|zsh|fish
             Configuration comes from supabase-like-config/config.toml and the environment
             (DATABASE_URL, NIGHTSHIFT_*, ENABLE_SCHEDULED_JOBS, ...); see the README.
             """,
         version: version,
         subcommands: [
-            Migrate.self, Serve.self, WorkerCommand.self, RunCommand.self, RunsCommand.self, SchedulesCommand.self,
-            CancelCommand.self, RerunCommand.self, Status.self, TokenCommand.self, KeysCommand.self, Version.self,
+            Migrate.self, DBCommand.self, Serve.self, WorkerCommand.self, RunCommand.self, RunsCommand.self, SchedulesCommand.self,
+            FunctionsCommand.self, CancelCommand.self, RerunCommand.self, Status.self, TokenCommand.self, KeysCommand.self,
+            Version.self,
         ]
     )
 }

@@ -12,7 +12,7 @@ struct RunCommand: AsyncParsableCommand {
         discussion: """
             Without --wait it prints the run id and leaves the run to the workers. With --wait it
             also executes runs of this function in this process until this one finishes (runs it
-            starts through events are left to the workers), printing a line per finished step, and exits non-zero when the run fails or is cancelled. Works when
+            starts through events are left to the workers), showing its progress (on a terminal one line with the steps done and the time elapsed, otherwise a line per finished step), and exits non-zero when the run fails or is cancelled. Works when
             scheduled jobs are disabled (ENABLE_SCHEDULED_JOBS=false).
             """)
 
@@ -63,20 +63,53 @@ struct RunCommand: AsyncParsableCommand {
         if outcome.status != "completed" { throw ExitCode.failure }
     }
 
-    /// Polls the run, printing each newly finished step, until it ends.
+    /// Polls the run until it ends, showing progress: on a terminal one line, rewritten in place,
+    /// with the steps done and the time elapsed; otherwise a line per finished step.
     private func follow(_ id: UUID, client: EngineClient) async throws -> RunRecord? {
-        var printed = 0
+        let progress = StepProgress(interactive: isatty(STDOUT_FILENO) != 0)
+        defer { progress.finish() }
         while !Task.isCancelled {
             guard let record = try await client.run(id) else { return nil }
+            var names: [String] = []
             if case .array(let steps) = record.steps {
-                for step in steps.dropFirst(printed) {
-                    if case .string(let name) = step["name"] { print("  step \(name) done") }
-                }
-                printed = steps.count
+                for step in steps { if case .string(let name) = step["name"] { names.append(name) } }
             }
+            progress.update(steps: names, status: record.status)
             if ["completed", "failed", "cancelled"].contains(record.status) { return record }
             try await Task.sleep(for: .milliseconds(200))
         }
         return nil
+    }
+}
+
+/// The progress of `run --wait`: on a terminal one updating line (`3 steps done, 4.2 s
+/// elapsed, running`), otherwise one line per finished step, with the time elapsed.
+final class StepProgress: @unchecked Sendable {
+    let interactive: Bool
+    let started = ContinuousClock.now
+    private var printed = 0
+    private var lineShown = false
+
+    init(interactive: Bool) {
+        self.interactive = interactive
+    }
+
+    func update(steps: [String], status: String) {
+        let elapsed = secondsText(ContinuousClock.now - started)
+        if interactive {
+            let last = steps.last.map { ", last \($0)" } ?? ""
+            // \r and erase-line: the same line, rewritten at each poll.
+            print("\r\u{1B}[2K  \(steps.count) step\(steps.count == 1 ? "" : "s") done\(last), \(elapsed) elapsed, \(status)", terminator: "")
+            lineShown = true
+        } else {
+            for name in steps.dropFirst(printed) { print("  step \(name) done (\(elapsed))") }
+        }
+        printed = steps.count
+        fflush(nil)
+    }
+
+    func finish() {
+        if lineShown { print("") }
+        lineShown = false
     }
 }

@@ -11,27 +11,40 @@ struct RunsCommand: AsyncParsableCommand {
     @Option(help: "Only runs of this function.")
     var function: String?
 
-    @Option(help: "Only runs with this status: queued, running, completed, failed, cancelled.")
-    var status: String?
+    @Option(help: "Only runs with this status.")
+    var status: RunStatus?
 
     @Option(help: "How many.")
     var limit = 20
 
+    @OptionGroup var output: OutputOptions
+
+    /// A run's stored status (`--status` completes and validates these).
+    enum RunStatus: String, ExpressibleByArgument, CaseIterable {
+        case queued, running, completed, failed, cancelled
+    }
+
+    /// JSON keys: id, function_id, status (quarantined or retired for a failed run the engine
+    /// ended), attempt, max_attempts, trigger, created_at, started_at, finished_at (ISO 8601, UTC).
+    static var listing: Listing<RunRecord> { Listing(
+        json: { run in
+            [
+                ("id", .string(run.id.uuidString.lowercased())), ("function_id", .string(run.functionID)),
+                ("status", .string(run.displayStatus)), ("attempt", .int(run.attempt)), ("max_attempts", .int(run.maxAttempts)),
+                ("trigger", .string(run.trigger)), ("created_at", .date(run.createdAt)), ("started_at", .date(run.startedAt)),
+                ("finished_at", .date(run.finishedAt)),
+            ]
+        },
+        columns: [
+            ("id", { $0.id.uuidString.lowercased() }), ("function", \.functionID), ("status", \.displayStatus),
+            ("attempt", { "\($0.attempt)/\($0.maxAttempts)" }), ("trigger", \.trigger), ("created (UTC)", { tableDate($0.createdAt) }),
+        ]) }
+
     func run() async throws {
-        if let status, !["queued", "running", "completed", "failed", "cancelled"].contains(status) {
-            throw ValidationError("--status must be one of queued, running, completed, failed, cancelled")
-        }
         let runtime = try Runtime(options: options, component: "runs", applicationName: "nightshift-cli")
-        let runs = try await runtime.client.runs(functionID: function, status: status, limit: limit)
-        print("id                                    function                              status       attempt  trigger  created (UTC)")
-        for run in runs {
-            print([
-                run.id.uuidString.lowercased(), run.functionID.padding(toLength: 36, withPad: " ", startingAt: 0),
-                run.displayStatus.padding(toLength: 11, withPad: " ", startingAt: 0), "\(run.attempt)/\(run.maxAttempts)".padding(toLength: 7, withPad: " ", startingAt: 0),
-                run.trigger.padding(toLength: 7, withPad: " ", startingAt: 0), run.createdAt.formatted(.iso8601),
-            ].joined(separator: "  "))
-        }
+        let runs = try await runtime.client.runs(functionID: function, status: status?.rawValue, limit: limit)
         await runtime.database.close()
+        print(Self.listing.render(runs, as: output.output))
     }
 }
 

@@ -9,25 +9,43 @@ struct SchedulesCommand: AsyncParsableCommand {
 
     @OptionGroup var options: GlobalOptions
 
+    @OptionGroup var output: OutputOptions
+
+    struct Schedule {
+        var functionID, cron, timezone: String
+        var enabled: Bool
+        var nextUTC: Date
+        var nextLocal: String
+    }
+
+    /// JSON keys: function_id, cron, timezone, enabled, next_at (ISO 8601, UTC), next_local
+    /// (`YYYY-MM-DD HH:MM` in the schedule's zone).
+    static var listing: Listing<Schedule> { Listing(
+        json: { schedule in
+            [
+                ("function_id", .string(schedule.functionID)), ("cron", .string(schedule.cron)), ("timezone", .string(schedule.timezone)),
+                ("enabled", .bool(schedule.enabled)), ("next_at", .date(schedule.nextUTC)), ("next_local", .string(schedule.nextLocal)),
+            ]
+        },
+        columns: [
+            ("function", \.functionID), ("cron", \.cron), ("zone", \.timezone), ("enabled", { $0.enabled ? "yes" : "no" }),
+            ("next (UTC)", { tableDate($0.nextUTC) }), ("next (local)", \.nextLocal),
+        ]) }
+
     func run() async throws {
         let runtime = try Runtime(options: options, component: "schedules", applicationName: "nightshift-cli")
         try await runtime.registry.sync(to: runtime.database)
         let rows = try await runtime.database.query("""
             select s.function_id, s.cron, s.timezone, s.enabled and f.enabled and f.retired_at is null,
-                   to_char(s.next_slot at time zone 'UTC', 'YYYY-MM-DD HH24:MI'),
-                   to_char(s.next_slot at time zone s.timezone, 'YYYY-MM-DD HH24:MI')
+                   s.next_slot, to_char(s.next_slot at time zone s.timezone, 'YYYY-MM-DD HH24:MI')
             from nightshift.schedules s join nightshift.functions f on f.id = s.function_id
-            order by s.next_slot
+            order by s.next_slot, s.function_id
             """)
-        print("function                              cron            zone            enabled  next (UTC)        next (local)")
-        for row in rows {
-            let (id, cron, zone, enabled, utc, local) = try row.decode(String.self, String.self, String.self, Bool.self, String.self, String.self)
-            print([
-                id.padding(toLength: 36, withPad: " ", startingAt: 0), cron.padding(toLength: 14, withPad: " ", startingAt: 0),
-                zone.padding(toLength: 14, withPad: " ", startingAt: 0), (enabled ? "yes" : "no").padding(toLength: 7, withPad: " ", startingAt: 0),
-                utc, local,
-            ].joined(separator: "  "))
+        let schedules = try rows.map { row in
+            let (id, cron, zone, enabled, next, local) = try row.decode(String.self, String.self, String.self, Bool.self, Date.self, String.self)
+            return Schedule(functionID: id, cron: cron, timezone: zone, enabled: enabled, nextUTC: next, nextLocal: local)
         }
         await runtime.database.close()
+        print(Self.listing.render(schedules, as: output.output))
     }
 }

@@ -13,8 +13,14 @@ struct TokenCommand: AsyncParsableCommand {
 
     @OptionGroup var options: GlobalOptions
 
-    @Option(help: "anon, authenticated or service_role.")
-    var role: String = "authenticated"
+    @Option(help: "The token's role.")
+    var role: Role = .authenticated
+
+    /// The roles a token may carry (`--role` completes and validates these).
+    enum Role: String, ExpressibleByArgument, CaseIterable {
+        case anon, authenticated
+        case serviceRole = "service_role"
+    }
 
     @Option(help: "The user id (the sub claim); required for authenticated.")
     var sub: String?
@@ -26,9 +32,7 @@ struct TokenCommand: AsyncParsableCommand {
     var expiresIn: Int = 3600
 
     func run() async throws {
-        guard Principal.Role(rawValue: role) != nil else {
-            throw ValidationError("--role must be one of anon, authenticated, service_role; got \"\(role)\"")
-        }
+        let role = role.rawValue
         if role == Principal.Role.authenticated.rawValue, (sub ?? "").isEmpty {
             throw ValidationError("--sub is required for an authenticated token")
         }

@@ -9,3 +9,11 @@ extension PostgresConfiguration {
         return copy
     }
 }
+
+extension PostgresConfiguration {
+    /// The URL's parameters as libpq reads them (`host`, `port`, `dbname`, `user`, …), for
+    /// commands that must know which server and database a URL names before connecting.
+    public func parameters() throws -> [String: String] {
+        try ConnectionParameters.parse(url)
+    }
+}

@@ -1,0 +1,229 @@
+import Foundation
+import Migrations
+import Postgres
+import TestSupport
+import Testing
+
+/// The `nightshift` binary as a user runs it: listings in both formats, migrate --list and
+/// --dry-run, db reset and its refusals, functions new. Needs `make build` first.
+@Suite("the nightshift CLI", .serialized)
+struct CLITests {
+    func scalar(_ url: String, _ sql: String) async throws -> String? {
+        let connection = try await PostgresConnection.connect(PostgresConfiguration(url: url))
+        defer { Task { await connection.close() } }
+        return try await connection.query(PostgresQuery(unsafeSQL: sql)).first!.decode(String?.self, at: 0)
+    }
+
+    func execute(_ url: String, _ sql: String) async throws {
+        let connection = try await PostgresConnection.connect(PostgresConfiguration(url: url))
+        defer { Task { await connection.close() } }
+        try await connection.executeScript(sql)
+    }
+
+    @Test("functions list: a JSON array with the documented keys, and a table with its header")
+    func functionsList() async throws {
+        let json = try await nightshift(["functions", "list", "--output", "json"])
+        #expect(json.status == 0, "\(json.stderr)")
+        let functions = try json.jsonArray()
+        #expect(functions.contains { $0["id"] as? String == "nightshift/noop" })
+        for function in functions {
+            #expect(Set(function.keys) == ["id", "cron", "timezone", "events", "concurrency", "retries", "max_attempts", "timeout_ms", "enabled"])
+        }
+        let scheduled = try #require(functions.first { $0["id"] as? String == "dossier/refresh-health-scores" })
+        #expect(scheduled["cron"] is String)
+        #expect(scheduled["timezone"] is String)
+
+        let table = try await nightshift(["functions", "list"])
+        #expect(table.status == 0, "\(table.stderr)")
+        let lines = table.stdout.split(separator: "\n")
+        #expect(lines.first?.split(separator: " ", omittingEmptySubsequences: true).map(String.init)
+            == ["function", "triggers", "concurrency", "retries", "enabled"])
+        #expect(lines.count == functions.count + 2)  // header, rule, one line each
+        #expect(table.stdout.contains("nightshift/noop"))
+    }
+
+    @Test("--output takes table or json only, and says so")
+    func outputValidates() async throws {
+        let result = try await nightshift(["functions", "list", "--output", "xml"])
+        #expect(result.status == 64)  // EX_USAGE
+        #expect(result.stderr.contains("table") && result.stderr.contains("json"), "\(result.stderr)")
+        let status = try await nightshift(["runs", "--status", "finished"])
+        #expect(status.status == 64)
+        #expect(status.stderr.contains("cancelled"), "\(status.stderr)")
+    }
+
+    @Test("migrate --list and --dry-run write nothing, and tell pending, applied and changed files apart")
+    func migrateListAndDryRun() async throws {
+        let files = try TestDatabase.projectMigrations()
+        try await TestDatabase.withTemporaryDatabase { url async throws in
+            let list = try await nightshift(["migrate", "--list", "--output", "json"], databaseURL: url)
+            #expect(list.status == 0, "\(list.stderr)")
+            let pending = try list.jsonArray()
+            #expect(pending.map { $0["name"] as? String } == files.map(\.name))
+            #expect(pending.allSatisfy { $0["state"] as? String == "pending" && $0["applied_at"] is NSNull && $0["checksum"] is NSNull })
+            #expect(Set(pending[0].keys) == ["name", "state", "applied_at", "checksum", "duration_ms"])
+
+            let dryRun = try await nightshift(["migrate", "--dry-run"], databaseURL: url)
+            #expect(dryRun.status == 0, "\(dryRun.stderr)")
+            #expect(dryRun.stdout.contains("\(files.count) would apply, 0 already applied; nothing written"), "\(dryRun.stdout)")
+            #expect(dryRun.stdout.contains("  would apply \(files[0].name)"))
+            // Nothing written: not even the bookkeeping schema.
+            #expect(try await scalar(url, "select to_regclass('nightshift.schema_migrations')::text") == nil)
+
+            let migrate = try await nightshift(["migrate"], databaseURL: url)
+            #expect(migrate.status == 0, "\(migrate.stderr)")
+            #expect(migrate.stdout.contains("  applied \(files[0].name) ("), "a progress line per file: \(migrate.stdout)")
+            #expect(migrate.stdout.contains("migrate: \(files.count) applied, 0 already applied"))
+
+            let applied = try await nightshift(["migrate", "--list", "--output", "json"], databaseURL: url).jsonArray()
+            #expect(applied.allSatisfy { $0["state"] as? String == "applied" && $0["checksum"] as? String == "ok" && $0["applied_at"] is String })
+            let table = try await nightshift(["migrate", "--list"], databaseURL: url)
+            #expect(table.stdout.hasPrefix("migration"), "\(table.stdout)")
+            #expect(table.stdout.split(separator: "\n").count == files.count + 2)
+            let nothing = try await nightshift(["migrate", "--dry-run", "--output", "json"], databaseURL: url)
+            #expect(try nothing.jsonArray().isEmpty)
+
+            // An applied file edited afterwards: --list says changed, --dry-run fails as migrate would.
+            _ = try await scalar(url, "update nightshift.schema_migrations set checksum = 'x' where name = '\(files[1].name)' returning name")
+            let changed = try await nightshift(["migrate", "--list", "--output", "json"], databaseURL: url).jsonArray()
+            #expect(changed.first { $0["name"] as? String == files[1].name }?["checksum"] as? String == "changed")
+            let refused = try await nightshift(["migrate", "--dry-run"], databaseURL: url)
+            #expect(refused.status != 0)
+            #expect(refused.stderr.contains("was changed after it was applied"), "\(refused.stderr)")
+        }
+    }
+
+    @Test("runs, schedules and status: JSON arrays with their keys, and tables with their headers")
+    func listings() async throws {
+        try await TestDatabase.withMigratedDatabase { url async throws in
+            let empty = try await nightshift(["runs", "--output", "json"], databaseURL: url)
+            #expect(empty.status == 0, "\(empty.stderr)")
+            #expect(try empty.jsonArray().isEmpty)
+            let emptyTable = try await nightshift(["runs"], databaseURL: url)
+            #expect(emptyTable.stdout.split(separator: "\n").count == 2, "header and rule: \(emptyTable.stdout)")
+            #expect(emptyTable.stdout.hasPrefix("id"))
+
+            // schedules syncs the declarations, as a worker does: run can then trigger one.
+            let schedules = try await nightshift(["schedules", "--output", "json"], databaseURL: url)
+            #expect(schedules.status == 0, "\(schedules.stderr)")
+            let rows = try schedules.jsonArray()
+            #expect(!rows.isEmpty)
+            for row in rows { #expect(Set(row.keys) == ["function_id", "cron", "timezone", "enabled", "next_at", "next_local"]) }
+            let schedulesTable = try await nightshift(["schedules"], databaseURL: url)
+            #expect(schedulesTable.stdout.split(separator: "\n").first?.hasPrefix("function") == true)
+
+            let queued = try await nightshift(["run", "nightshift/noop"], databaseURL: url)
+            #expect(queued.status == 0, "\(queued.stderr)")
+            let runs = try await nightshift(["runs", "--output", "json"], databaseURL: url).jsonArray()
+            try #require(runs.count == 1)
+            #expect(Set(runs[0].keys) == [
+                "id", "function_id", "status", "attempt", "max_attempts", "trigger", "created_at", "started_at", "finished_at",
+            ])
+            #expect(runs[0]["function_id"] as? String == "nightshift/noop")
+            #expect(runs[0]["status"] as? String == "queued")
+            let runsTable = try await nightshift(["runs", "--status", "queued"], databaseURL: url)
+            #expect(runsTable.stdout.contains("nightshift/noop"))
+            #expect(runsTable.stdout.split(separator: "\n").first?.contains("created (UTC)") == true)
+
+            let status = try await nightshift(["status", "--output", "json"], databaseURL: url)
+            #expect(status.status == 0, "\(status.stderr)")
+            let checks = try status.jsonArray()
+            #expect(checks.map { $0["check"] as? String }.prefix(3) == ["database", "pg_cron", "migrations"])
+            #expect(checks.first?["state"] as? String == "up")
+            for check in checks { #expect(Set(check.keys) == ["check", "state", "detail"]) }
+            let statusTable = try await nightshift(["status"], databaseURL: url)
+            #expect(statusTable.stdout.hasPrefix("check"), "\(statusTable.stdout)")
+        }
+    }
+
+    @Test("run --wait without a terminal prints a line per finished step with the time elapsed")
+    func runWaitProgress() async throws {
+        try await TestDatabase.withMigratedDatabase { url async throws in
+            _ = try await nightshift(["schedules"], databaseURL: url)  // syncs the declarations
+            let result = try await nightshift(
+                ["run", "nightshift/diagnostics", "--payload", #"{"steps": 3}"#, "--wait"], databaseURL: url)
+            #expect(result.status == 0, "\(result.stdout)\n\(result.stderr)")
+            let steps = result.stdout.split(separator: "\n").filter { $0.hasPrefix("  step ") }
+            #expect(steps.count == 3, "\(result.stdout)")
+            #expect(steps.allSatisfy { $0.wholeMatch(of: /\ \ step step-[1-3] done \([0-9]+\.[0-9] s\)/) != nil }, "\(steps)")
+            #expect(result.stdout.contains("run completed after 1 attempt(s)"))
+        }
+    }
+
+    @Test("db reset refuses without --yes when there is no terminal to ask on, and a remote server without --force")
+    func dbResetRefusals() async throws {
+        try await TestDatabase.withMigratedDatabase { url async throws in
+            let refused = try await nightshift(["db", "reset"], databaseURL: url)
+            #expect(refused.status != 0)
+            #expect(refused.stderr.contains("pass --yes"), "\(refused.stderr)")
+            #expect(try await scalar(url, "select to_regclass('nightshift.schema_migrations')::text") != nil, "untouched")
+
+            // .invalid never resolves: the refusal comes before any connection is tried.
+            let remote = try await nightshift(
+                ["db", "reset", "--yes"],
+                environment: ["DATABASE_URL": "postgresql://nightshift_app@db.example.invalid:5432/nightshift",
+                              "DATABASE_OWNER_URL": "postgresql://postgres@db.example.invalid:5432/nightshift"])
+            #expect(remote.status != 0)
+            #expect(remote.stderr.contains("not this machine") && remote.stderr.contains("--force"), "\(remote.stderr)")
+        }
+    }
+
+    @Test("db reset --yes drops the database's contents and migrates it anew")
+    func dbReset() async throws {
+        let files = try TestDatabase.projectMigrations()
+        try await TestDatabase.withMigratedDatabase { url async throws in
+            try await execute(url, "create table public.leftover (id int)")
+            let reset = try await nightshift(["db", "reset", "--yes"], databaseURL: url)
+            #expect(reset.status == 0, "\(reset.stdout)\n\(reset.stderr)")
+            #expect(reset.stdout.contains("dropped and created database"), "\(reset.stdout)")
+            #expect(reset.stdout.contains("\(files.count) migrations applied"), "\(reset.stdout)")
+            #expect(try await scalar(url, "select to_regclass('public.leftover')::text") == nil)
+            #expect(try await scalar(url, "select count(*)::text from nightshift.schema_migrations") == "\(files.count)")
+        }
+    }
+
+    @Test("functions new scaffolds a folder and registers it; refuses a taken or invalid name")
+    func functionsNew() async throws {
+        let copy = FileManager.default.temporaryDirectory.appendingPathComponent("nightshift-functions-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.copyItem(at: TestDatabase.projectRoot.appendingPathComponent("functions"), to: copy)
+        defer { try? FileManager.default.removeItem(at: copy) }
+
+        let created = try await nightshift(["functions", "new", "send-report", "--functions-dir", copy.path])
+        #expect(created.status == 0, "\(created.stderr)")
+        #expect(created.stdout.contains("POST /functions/v1/send-report"))
+        let source = try String(contentsOf: copy.appendingPathComponent("send-report/SendReport.swift"), encoding: .utf8)
+        #expect(source.contains("struct SendReport: EdgeFunction"))
+        #expect(source.contains("let name = \"send-report\""))
+        let catalog = try String(contentsOf: copy.appendingPathComponent("Catalog.swift"), encoding: .utf8)
+        #expect(catalog.contains("        MarkNotificationRead(),\n        SendReport(),\n    ]"), "\(catalog)")
+
+        let again = try await nightshift(["functions", "new", "send-report", "--functions-dir", copy.path])
+        #expect(again.status != 0)
+        #expect(again.stderr.contains("already exists"), "\(again.stderr)")
+        for bad in ["Send_Report", "9lives", "send--report", "send-", "send report"] {
+            let invalid = try await nightshift(["functions", "new", bad, "--functions-dir", copy.path])
+            #expect(invalid.status == 64, "\(bad): \(invalid.stderr)")
+            #expect(invalid.stderr.contains("not a valid function name"), "\(bad): \(invalid.stderr)")
+        }
+        // The type name of an existing function (functions/notifications declares ListNotifications).
+        let clash = try await nightshift(["functions", "new", "list-notifications", "--functions-dir", copy.path])
+        #expect(clash.status != 0)
+        #expect(clash.stderr.contains("ListNotifications"), "\(clash.stderr)")
+        let catalogAfter = try String(contentsOf: copy.appendingPathComponent("Catalog.swift"), encoding: .utf8)
+        #expect(catalogAfter == catalog, "refusals leave the catalog alone")
+    }
+}
+
+@Suite("shell completion")
+struct CompletionTests {
+    @Test("the generated scripts complete --output's and --status's values")
+    func completion() async throws {
+        for shell in ["bash", "zsh", "fish"] {
+            let script = try await nightshift(["--generate-completion-script", shell])
+            #expect(script.status == 0, "\(shell): \(script.stderr)")
+            #expect(script.stdout.contains("table") && script.stdout.contains("json"), "\(shell)")
+            #expect(script.stdout.contains("cancelled"), "\(shell)")
+            #expect(script.stdout.contains("functions") && script.stdout.contains("reset"), "\(shell)")
+        }
+    }
+}
