@@ -3,7 +3,7 @@
 set client_min_messages = warning;
 create extension if not exists pgtap;
 begin;
-select plan(12);
+select plan(15);
 
 select is_empty(
     $$select p.oid::regprocedure::text from pg_proc p
@@ -20,6 +20,18 @@ select is_empty(
       cross join (values ('nightshift_anon'), ('nightshift_authenticated')) r(rolname)
       where p.pronamespace = 'nightshift'::regnamespace and has_function_privilege(r.rolname, p.oid, 'execute')$$,
     'anon and authenticated may execute no nightshift function');
+-- Functions defined from SQL (0046): the service role only.
+select ok(has_function_privilege('nightshift_service',
+        'nightshift.define_function(text, text, jsonb, text, text, integer, integer, text, interval)', 'execute')
+    and has_function_privilege('nightshift_service', 'nightshift.drop_function(text)', 'execute'),
+    'the service role may define and drop functions');
+select ok(not has_function_privilege('public',
+        'nightshift.define_function(text, text, jsonb, text, text, integer, integer, text, interval)', 'execute')
+    and not has_function_privilege('public', 'nightshift.drop_function(text)', 'execute'),
+    'public may not (execute revoked)');
+select ok(not has_function_privilege('nightshift_service', 'nightshift._upsert_function(jsonb)', 'execute')
+    and not has_function_privilege('nightshift_service', 'nightshift._check_body(text, jsonb)', 'execute'),
+    'their helpers are the owner''s');
 select ok(not has_schema_privilege('nightshift_anon', 'nightshift', 'usage'), 'anon cannot even use the schema');
 select ok(not has_schema_privilege('nightshift_authenticated', 'nightshift', 'usage'),
     'nor can authenticated (0040-0044 open the user data areas to it, never the engine)');
