@@ -97,8 +97,14 @@ extension NightshiftConfig {
         }
 
         var functions: [String: FunctionSettings] = [:]
+        var declaredJobs: [String: DeclaredJob] = [:]
         if var functionsSection = try root.section("functions") {
             for (name, var function) in try functionsSection.sections() {
+                // `sql = …` or `http = …` makes the entry a job; anything else is an edge function's.
+                if DeclaredJob.isJob(function) {
+                    declaredJobs[name] = try DeclaredJob.read(id: name, &function)
+                    continue
+                }
                 functions[name] = FunctionSettings(verifyJWT: try function.bool("verify_jwt") ?? true)
                 try function.rejectUnknownKeys()
             }
@@ -143,10 +149,12 @@ extension NightshiftConfig {
         try portfolioSection?.rejectUnknownKeys()
 
         try root.rejectUnknownKeys()
-        return NightshiftConfig(
+        var config = NightshiftConfig(
             projectID: projectID, database: database, api: api, auth: auth, scheduler: scheduler,
             jobs: jobs, functions: functions, notifications: notifications, observability: observability,
             portfolio: portfolio, source: root.file)
+        config.declaredJobs = declaredJobs
+        return config
     }
 
     /// Checks what no single key can: secrets present and strong enough, URLs usable.

@@ -9,6 +9,8 @@ public struct NightshiftConfig: Sendable, Equatable {
     public var jobs: [String: JobSettings]
     /// Per-edge-function settings, keyed by function name (`hello`).
     public var functions: [String: FunctionSettings]
+    /// Jobs declared in config (`[functions."<id>"]` with `sql` or `http`), keyed by function id.
+    public var declaredJobs: [String: DeclaredJob] = [:]
     public var notifications: NotificationSettings
     public var observability: ObservabilitySettings
     public var portfolio: PortfolioSettings

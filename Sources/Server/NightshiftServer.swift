@@ -104,7 +104,9 @@ public enum NightshiftServer {
                 throw ConfigError(key: "functions.\(function.name)", source: "functions/", problem: "two edge functions share this name")
             }
         }
-        if let unknown = config.functions.keys.sorted().first(where: { byName[$0] == nil }) {
+        // A `[functions."<id>"]` job (sql or http) is the engine's, not an edge function's.
+        let settings = config.functions.keys.filter { config.declaredJobs[$0] == nil }
+        if let unknown = settings.sorted().first(where: { byName[$0] == nil }) {
             throw ConfigError(key: "functions.\(unknown)", source: config.source, problem: "no edge function with this name exists under functions/")
         }
         return byName
