@@ -139,7 +139,7 @@ let package = Package(
             name: "nightshift",
             dependencies: [
                 "Postgres", "HTTPClient", "Config", "Migrations", "Observability", "Server", "EdgeFunctions", "Engine",
-                "Notifications", "DossierPack", "CoveragePack", "PortfolioPack",
+                "Notifications", "DossierPack", "CoveragePack", "PortfolioPack", "ServiceTokens",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),

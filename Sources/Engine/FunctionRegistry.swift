@@ -85,7 +85,7 @@ public struct FunctionRegistry: Sendable {
                 "catch_up": catchUp, "catch_up_cap": cap,
             ] as [String: Any]
         }
-        return [
+        var spec: [String: Any] = [
             "id": function.id,
             "max_attempts": function.retries + 1,
             "backoff": [
@@ -101,5 +101,19 @@ public struct FunctionRegistry: Sendable {
             "enabled": function.enabled,
             "schedule": schedule,
         ]
+        switch function.declared {
+        case nil:
+            break
+        case .sql(let statement):
+            spec["kind"] = "sql"
+            spec["body"] = ["sql": statement]
+        case .http(let call):
+            var body: [String: Any] = ["url": call.url, "method": call.method]
+            if let timeout = call.timeout { body["timeout_ms"] = max(1, timeout.milliseconds) }
+            if !call.headers.isEmpty { body["headers"] = call.headers }
+            spec["kind"] = "http"
+            spec["body"] = body
+        }
+        return spec
     }
 }

@@ -1,3 +1,4 @@
+import Config
 import Foundation
 
 /// A durable function: its id, what triggers it, how it retries and how many may run at once,
@@ -19,6 +20,9 @@ public struct NightshiftFunction: Sendable {
     public var enabled: Bool
     /// Called once when a run ends `failed`, to raise an alert.
     public var onFailure: (@Sendable (FailedRun) async -> Void)?
+    /// The SQL statement or HTTP call of a config-declared job (nil for Swift code): what
+    /// `sync_functions` records as the function's kind and body.
+    public internal(set) var declared: DeclaredJob.Work? = nil
     let body: @Sendable (RunContext) async throws -> Data
 
     /// Declares a function whose payload decodes as `Payload` and whose result is stored as JSON.

@@ -4,6 +4,7 @@ import DossierPack
 import Engine
 import HTTPClient
 import PortfolioPack
+import ServiceTokens
 
 /// Every function this binary declares: the built-ins, then each pack's jobs. Every process
 /// must declare the same set (sync retires the functions a process leaves out).
@@ -11,5 +12,16 @@ enum Functions {
     static func all(config: NightshiftConfig, http: HTTPClient) -> [NightshiftFunction] {
         Builtins.all + DossierPack.functions(config: config, http: http) + CoveragePack.functions
             + PortfolioPack.functions(config: config, http: http) + (ChaosWorkload.isEnabled ? ChaosWorkload.functions : [])
+            + declared(config: config, http: http)
+    }
+
+    /// The jobs declared in config (`[functions."<id>"]` with `sql` or `http`). An HTTP job sends
+    /// the service credential: a token minted per call (loopback only unless
+    /// `[auth] allow_remote_service_token`), unless its headers carry their own Authorization.
+    static func declared(config: NightshiftConfig, http: HTTPClient) -> [NightshiftFunction] {
+        let credential = ServiceCredential(auth: config.auth, projectID: config.projectID)
+        return config.declaredJobs.values.sorted { $0.id < $1.id }.map { job in
+            NightshiftFunction.declared(job, http: http, bearer: { url in try await credential.bearer(for: url) })
+        }
     }
 }
