@@ -10,7 +10,7 @@ extension Worker {
         logger[metadataKey: "run_id"] = "\(run.id.uuidString.lowercased())"
         logger[metadataKey: "function_id"] = "\(run.functionID)"
         logger[metadataKey: "correlation_id"] = "\(run.correlationID.uuidString.lowercased())"
-        guard let function = registry.functions[run.functionID] else {
+        guard let function = self.function(run.functionID) else {
             // claim_runs only hands out declared functions; this is a guard, not a path.
             logger.error("claimed a run of a function this worker does not declare")
             return
@@ -105,7 +105,7 @@ extension Worker {
         let message = Self.message(ofErrorJSON: run.error) ?? "quarantined"
         metrics.runFinished(functionID: run.functionID, outcome: "quarantined", duration: .zero)
         logger.error("run quarantined: it lost its worker too often without making progress", metadata: ["error": "\(message)"])
-        await registry.functions[run.functionID]?.onFailure?(FailedRun(
+        await self.function(run.functionID)?.onFailure?(FailedRun(
             runID: run.id, functionID: run.functionID, correlationID: run.correlationID, attempt: run.attempt, error: message))
     }
 

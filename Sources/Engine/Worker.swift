@@ -21,9 +21,20 @@ public final class Worker: Service, Sendable {
     /// Set when the drain timed out: the runs still executing are being cancelled and handed
     /// back to the queue, so their cancellation is not a failure.
     let handingBack = Flag()
+    /// Loads the functions defined from SQL (nil: this worker runs only its registry's).
+    let definedLoader: DefinedFunctions?
+    /// The functions defined from SQL as last loaded; the registry's win on a shared id.
+    let defined = Mutex<[String: NightshiftFunction]>([:])
+    private let reloads = WakeSignal()
 
-    public init(registry: FunctionRegistry, database: PostgresPool, options: WorkerOptions = WorkerOptions(), logger: Logger) {
+    /// `defined`: also run the functions defined from SQL (`nightshift.define_function`),
+    /// loaded at start and reloaded on NOTIFY `nightshift_functions`.
+    public init(
+        registry: FunctionRegistry, database: PostgresPool, options: WorkerOptions = WorkerOptions(), logger: Logger,
+        defined: DefinedFunctions? = nil
+    ) {
         self.registry = registry
+        self.definedLoader = defined
         self.database = database
         self.options = options
         var logger = logger
@@ -37,10 +48,18 @@ public final class Worker: Service, Sendable {
         // A run's NOTIFY wakes the claim loop straight from the listener's thread: pickup
         // latency is the worker's promise, and a task hop there costs more than the claim.
         let probe = "probe:\(options.workerID)"
+        if definedLoader != nil { await reloadDefined() }
         let listener = PostgresListener(
-            configuration: database.configuration, channels: ["nightshift_runs"],
+            configuration: database.configuration,
+            channels: ["nightshift_runs"] + (definedLoader == nil ? [] : [DefinedFunctions.channel]),
             onConnectionError: { [logger] error in logger.warning("listener connection lost", metadata: ["error": "\(error)"]) },
-            onNotification: { [wake] notification in if notification.payload != probe { wake.signal() } })
+            onNotification: { [wake, reloads] notification in
+                if notification.channel == DefinedFunctions.channel {
+                    reloads.signal()
+                } else if notification.payload != probe {
+                    wake.signal()
+                }
+            })
         logger.info("worker started", metadata: [
             "concurrency": "\(options.concurrency)", "functions": "\(registry.functions.keys.sorted())",
         ])
@@ -49,9 +68,11 @@ public final class Worker: Service, Sendable {
                 group.addTask { await self.listen(listener, probe: probe) }
                 group.addTask { await self.poll() }
                 group.addTask { await self.heartbeat() }
+                if self.definedLoader != nil { group.addTask { await self.reloadLoop() } }
                 await self.claimLoop()
                 // The claim loop ends only on shutdown; the helpers follow it.
                 listener.stop()
+                reloads.finish()
                 wakeTimer.cancel()
                 group.cancelAll()
             }
@@ -71,6 +92,7 @@ public final class Worker: Service, Sendable {
             switch event {
             case .listening:
                 wake.signal()  // notifications may have been missed while disconnected
+                if definedLoader != nil { reloads.signal() }
                 if !probed {
                     probed = true
                     _ = try? await database.execute("select pg_notify('nightshift_runs', \(probe))")
@@ -91,6 +113,43 @@ public final class Worker: Service, Sendable {
                 }
             }
         }
+    }
+
+    /// Reloads the functions defined from SQL on each signal (NOTIFY, or a reconnected listener).
+    private func reloadLoop() async {
+        for await _ in reloads.stream {
+            if Task.isCancelled { break }
+            await reloadDefined()
+        }
+    }
+
+    /// Reads the functions defined from SQL; on failure keeps the ones loaded before.
+    func reloadDefined() async {
+        guard let definedLoader else { return }
+        do {
+            let (functions, problems) = try await definedLoader.load(from: database)
+            for problem in problems { logger.error("cannot run a function defined from SQL", metadata: ["problem": "\(problem)"]) }
+            let before = defined.withLock { current in
+                defer { current = functions }
+                return Set(current.keys)
+            }
+            if before != Set(functions.keys) {
+                logger.info("functions defined from SQL loaded", metadata: ["functions": "\(functions.keys.sorted())"])
+            }
+            wake.signal()  // runs of a newly defined function may be waiting
+        } catch {
+            if !Task.isCancelled { logger.warning("could not load the functions defined from SQL", metadata: ["error": "\(error)"]) }
+        }
+    }
+
+    /// The function to run for `id`: the registry's, else the one defined from SQL.
+    func function(_ id: String) -> NightshiftFunction? {
+        registry.functions[id] ?? defined.withLock { $0[id] }
+    }
+
+    /// Every function id this worker runs.
+    var functionIDs: [String] {
+        Array(Set(registry.functions.keys).union(defined.withLock { $0.keys }))
     }
 
     private func poll() async {
@@ -204,7 +263,7 @@ public final class Worker: Service, Sendable {
         do {
             // Measured on the database's clock: another host's clock may disagree with this one.
             milliseconds = try await database.query("""
-                select extract(epoch from nightshift.next_wake_at(\(Array(registry.functions.keys))) - clock_timestamp())::float8 * 1000
+                select extract(epoch from nightshift.next_wake_at(\(functionIDs)) - clock_timestamp())::float8 * 1000
                 """)[0].decode(Double?.self, at: 0)
         } catch {
             if !Task.isCancelled { logger.warning("could not read the next wake-up; polling", metadata: ["error": "\(error)"]) }
@@ -217,7 +276,7 @@ public final class Worker: Service, Sendable {
     }
 
     private func claim(_ count: Int) async throws -> [ClaimedRun] {
-        let functionIDs = Array(registry.functions.keys)
+        let functionIDs = self.functionIDs
         return try await database.query("""
             select c.*\(unescaped: options.bookkeepingCommits.selectSuffix)
             from nightshift.claim_runs(\(options.workerID), \(count)::int, \(options.leaseInterval)::interval, \(functionIDs)) c

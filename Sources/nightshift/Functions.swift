@@ -18,6 +18,13 @@ enum Functions {
     /// The jobs declared in config (`[functions."<id>"]` with `sql` or `http`). An HTTP job sends
     /// the service credential: a token minted per call (loopback only unless
     /// `[auth] allow_remote_service_token`), unless its headers carry their own Authorization.
+    /// The loader of the functions defined from SQL (`nightshift.define_function`), with the
+    /// same service credential as the config-declared HTTP jobs.
+    static func defined(config: NightshiftConfig, http: HTTPClient) -> DefinedFunctions {
+        let credential = ServiceCredential(auth: config.auth, projectID: config.projectID)
+        return DefinedFunctions(http: http, bearer: { url in try await credential.bearer(for: url) })
+    }
+
     static func declared(config: NightshiftConfig, http: HTTPClient) -> [NightshiftFunction] {
         let credential = ServiceCredential(auth: config.auth, projectID: config.projectID)
         return config.declaredJobs.values.sorted { $0.id < $1.id }.map { job in

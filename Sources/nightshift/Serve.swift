@@ -55,7 +55,8 @@ struct Serve: AsyncParsableCommand {
                 services.append(runtime.deliveryDispatcher)
                 services.append(Worker(
                     registry: runtime.registry, database: runtime.database,
-                    options: WorkerOptions(concurrency: concurrency, drainTimeout: shutdown.drainTimeout), logger: runtime.logger))
+                    options: WorkerOptions(concurrency: concurrency, drainTimeout: shutdown.drainTimeout), logger: runtime.logger,
+                    defined: Functions.defined(config: config, http: runtime.http)))
                 services.append(Ticker(database: runtime.database, logger: runtime.logger))
             }
             runtime.logger.info("serving", metadata: [

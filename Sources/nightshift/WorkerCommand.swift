@@ -47,7 +47,8 @@ struct WorkerCommand: AsyncParsableCommand {
             options: WorkerOptions(
                 concurrency: concurrency, lease: .seconds(leaseSeconds), drainTimeout: shutdown.drainTimeout,
                 bookkeepingCommits: syncCheckpoints ? .synchronous : .asynchronous),
-            logger: runtime.logger)
+            logger: runtime.logger,
+            defined: Functions.defined(config: runtime.config, http: runtime.http))
         services.append(contentsOf: [worker, runtime.deliveryDispatcher] as [any Service])
         if !noTicker { services.append(Ticker(database: runtime.database, logger: runtime.logger)) }
         try await runtime.serviceGroup(services, drain: shutdown.drainTimeout).run()

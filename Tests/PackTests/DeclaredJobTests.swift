@@ -1,5 +1,5 @@
 import Config
-import Engine
+@testable import Engine
 import Foundation
 import HTTPClient
 import JWTKit
@@ -171,6 +171,52 @@ struct DeclaredJobTests {
                 let claims = try await keys.verify(String(authorization.dropFirst("Bearer ".count)), as: Claims.self)
                 #expect(claims.role == "service_role")
             }
+        }
+    }
+
+    @Test("functions defined from SQL: loaded at worker start, a new one picked up on NOTIFY, a dropped one no longer run")
+    func definedFromSQL() async throws {
+        try await withPack { pack in
+            try await Self.setUp(pack)
+            let key = UUID().uuidString
+            let url = try await JobReceiver.url(key: key)
+            _ = try await pack.database.query("""
+                select nightshift.define_function('ops/defined-sql', 'sql', '"insert into public.job_marks (note) values (''defined'')"',
+                                                  retries => 0, timeout => '5 seconds')
+                """)
+            // A worker whose registry declares nothing of these (its own sync leaves them alone).
+            let registry = try await pack.registry([])
+            let credential = ServiceCredential(auth: pack.config.auth, projectID: pack.config.projectID)
+            let defined = DefinedFunctions(http: pack.http, bearer: { url in try await credential.bearer(for: url) })
+            let worker = Worker(
+                registry: registry, database: pack.appDatabase,
+                options: WorkerOptions(concurrency: 2, pollInterval: .milliseconds(100), drainTimeout: .seconds(2), workerID: "defined-tests"),
+                logger: PackHarness.logger, defined: defined)
+            let task = Task { try await worker.run() }
+            defer { task.cancel() }
+
+            let first = try await pack.wait(for: try await pack.trigger("ops/defined-sql"), status: "completed")
+            #expect(first.output == .object(["rows": .number(1)]))
+            #expect(try await Self.marks(pack) == ["defined"])
+
+            // Defined while the worker runs: the NOTIFY makes it load the new function.
+            _ = try await pack.database.query("""
+                select nightshift.define_function('crm/defined-http', 'http', \(#"{"url": "\#(url)", "method": "POST"}"#)::jsonb)
+                """)
+            let second = try await pack.wait(for: try await pack.trigger("crm/defined-http"), status: "completed")
+            #expect(second.output == .object(["ok": .bool(true), "hit": .number(1)]))
+            #expect(await JobReceiver.requests(key).first?.authorization?.hasPrefix("Bearer ") == true)
+
+            // Dropped: the worker unloads it, so a run queued anyway is left to the retired grace.
+            _ = try await pack.database.query("select nightshift.drop_function('ops/defined-sql')")
+            let deadline = ContinuousClock.now + .seconds(5)
+            while ContinuousClock.now < deadline, worker.function("ops/defined-sql") != nil {
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            #expect(worker.function("ops/defined-sql") == nil)
+            #expect(worker.function("crm/defined-http") != nil)
+            task.cancel()
+            _ = await task.result
         }
     }
 
