@@ -8,6 +8,8 @@ let package = Package(
         .executable(name: "nightshift", targets: ["nightshift"]),
         .library(name: "Postgres", targets: ["Postgres"]),
         .library(name: "HTTPClient", targets: ["HTTPClient"]),
+        .library(name: "Migrations", targets: ["Migrations"]),
+        .library(name: "NightshiftSQL", targets: ["NightshiftSQL"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -68,6 +70,15 @@ let package = Package(
         .target(
             name: "Migrations",
             dependencies: ["Postgres", .product(name: "Logging", package: "swift-log")]
+        ),
+        // The project's SQL as resources: sql/migrations/<component>/, one MigrationSet each.
+        .target(
+            name: "NightshiftSQL",
+            dependencies: ["Migrations"],
+            path: "sql",
+            exclude: ["tests", "seed"],
+            sources: ["NightshiftSQL.swift"],
+            resources: [.copy("migrations")]
         ),
         .target(
             name: "Engine",
@@ -138,7 +149,7 @@ let package = Package(
         .executableTarget(
             name: "nightshift",
             dependencies: [
-                "Postgres", "HTTPClient", "Config", "Migrations", "Observability", "Server", "EdgeFunctions", "Engine",
+                "Postgres", "HTTPClient", "Config", "Migrations", "NightshiftSQL", "Observability", "Server", "EdgeFunctions", "Engine",
                 "Notifications", "DossierPack", "CoveragePack", "PortfolioPack", "ServiceTokens",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -152,19 +163,19 @@ let package = Package(
         .executableTarget(name: "bench-postgres", dependencies: ["Postgres"], path: "bench/postgres/swift"),
         .executableTarget(
             name: "bench-engine",
-            dependencies: ["Engine", "Postgres", "Migrations", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["Engine", "Postgres", "Migrations", "NightshiftSQL", .product(name: "Logging", package: "swift-log")],
             path: "bench/engine/swift"
         ),
         .target(name: "BenchSupport", dependencies: ["Postgres"], path: "bench/support/swift"),
         .executableTarget(
             name: "bench-coverage",
-            dependencies: ["BenchSupport", "CoveragePack", "Engine", "Postgres", "Migrations", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["BenchSupport", "CoveragePack", "Engine", "Postgres", "Migrations", "NightshiftSQL", .product(name: "Logging", package: "swift-log")],
             path: "bench/coverage/swift"
         ),
         .executableTarget(
             name: "bench-dossier",
             dependencies: [
-                "Notifications", "Config", "Postgres", "Migrations",
+                "Notifications", "Config", "Postgres", "Migrations", "NightshiftSQL",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -174,7 +185,7 @@ let package = Package(
         .executableTarget(
             name: "bench-portfolio",
             dependencies: [
-                "BenchSupport", "PortfolioPack", "PortfolioProviderStub", "Server", "Engine", "Postgres", "Migrations", "Config", "HTTPClient",
+                "BenchSupport", "PortfolioPack", "PortfolioProviderStub", "Server", "Engine", "Postgres", "Migrations", "NightshiftSQL", "Config", "HTTPClient",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "JWTKit", package: "jwt-kit"),
@@ -187,7 +198,7 @@ let package = Package(
         .target(
             name: "TestSupport",
             dependencies: [
-                "Postgres", "Migrations",
+                "Postgres", "Migrations", "NightshiftSQL",
                 .product(name: "InMemoryTracing", package: "swift-distributed-tracing"),
                 .product(name: "Instrumentation", package: "swift-distributed-tracing"),
             ],
@@ -238,9 +249,9 @@ let package = Package(
             ]
         ),
         .testTarget(name: "ObservabilityTests", dependencies: ["Observability"]),
-        .testTarget(name: "MigrationsTests", dependencies: ["Migrations", "Postgres", "TestSupport"]),
+        .testTarget(name: "MigrationsTests", dependencies: ["Migrations", "NightshiftSQL", "Postgres", "TestSupport"]),
         // The `nightshift` binary run as a user would: output shapes, migrate --list, db reset, functions new.
-        .testTarget(name: "CLITests", dependencies: ["Postgres", "Migrations", "TestSupport"]),
+        .testTarget(name: "CLITests", dependencies: ["Postgres", "Migrations", "NightshiftSQL", "TestSupport"]),
         .testTarget(
             name: "PackTests",
             dependencies: [

@@ -1,19 +1,24 @@
-/// Why migrating stopped: the file, and where the database said so, the line and SQLSTATE.
+/// Why migrating stopped: the component and file, and where the database said so, the line and SQLSTATE.
 public struct MigrationError: Error, CustomStringConvertible {
+    /// The component the file belongs to, or the component a set-level problem is about (nil: unknown).
+    public let component: String?
+    /// The file name; empty when the problem is about a whole set (its order or requirements).
     public let file: String
     public let line: Int?
     public let sqlState: String?
     public let problem: String
 
-    public init(file: String, line: Int? = nil, sqlState: String? = nil, problem: String) {
+    public init(component: String? = nil, file: String, line: Int? = nil, sqlState: String? = nil, problem: String) {
+        self.component = component
         self.file = file
         self.line = line
         self.sqlState = sqlState
         self.problem = problem
     }
 
+    /// `engine/0005_nightshift_engine_worker.sql:12: SQLSTATE 42601: …`, or `dossier: …` for a set.
     public var description: String {
-        var text = file
+        var text = [component, file.isEmpty ? nil : file].compactMap { $0 }.joined(separator: "/")
         if let line { text += ":\(line)" }
         if let sqlState { text += ": SQLSTATE \(sqlState)" }
         return text + ": " + problem

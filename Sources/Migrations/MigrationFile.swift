@@ -1,8 +1,9 @@
 import Foundation
 
-/// One file under `sql/migrations/`: `NNNN_area_what.sql`, applied in name order.
+/// One migration file: `NNNN_area_what.sql`, applied in name order within its component
+/// (`sql/migrations/<component>/`, a `MigrationSet`).
 public struct MigrationFile: Sendable, Equatable {
-    /// The file name, which is also its key in `nightshift.schema_migrations`.
+    /// The file name, which with its component is its key in `nightshift.schema_migrations`.
     public let name: String
     public let sql: String
 

@@ -2,17 +2,34 @@ import Foundation
 import Logging
 import Postgres
 
-/// Applies `sql/migrations` in order, each file in its own transaction, recording name and
-/// checksum in `nightshift.schema_migrations`. A session advisory lock makes concurrent
-/// runners take turns; the second finds everything applied.
+/// One migration's key in `nightshift.schema_migrations`: its component and file name.
+public struct MigrationKey: Sendable, Hashable, CustomStringConvertible {
+    public var component: String
+    public var name: String
+
+    public init(component: String, name: String) {
+        self.component = component
+        self.name = name
+    }
+
+    /// `engine/0001_nightshift_schema.sql`.
+    public var description: String { component.isEmpty ? name : "\(component)/\(name)" }
+}
+
+/// Applies migration sets (the engine's, then each pack's, `MigrationSet.ordered`), each file in
+/// its own transaction, recording component, name and checksum in `nightshift.schema_migrations`.
+/// A session advisory lock makes concurrent runners take turns; the second finds everything applied.
+///
+/// Rows of a component it was not given (another application's pack, a pack left out with
+/// `--only`) are neither applied nor refused: `status` lists them as `notInBuild`.
 public struct Migrator: Sendable {
     /// The advisory lock key every migrator takes (an arbitrary constant owned by Nightshift).
     static let lockKey: Int64 = 0x4E53_4D49_4752  // "NSMIGR"
 
-    /// What one run did.
+    /// What one run did, in the order it went.
     public struct Outcome: Sendable, Equatable {
-        public var applied: [String] = []
-        public var alreadyApplied: [String] = []
+        public var applied: [MigrationKey] = []
+        public var alreadyApplied: [MigrationKey] = []
     }
 
     /// One file as the database records it (`nightshift migrate --list`).
@@ -22,65 +39,65 @@ public struct Migrator: Sendable {
             case applied
             /// Not recorded yet: the next `migrate` applies it.
             case pending
-            /// Recorded, but no longer in the migrations folder.
+            /// Recorded for a component this migrator has, but no longer one of its files.
             case missing
+            /// Recorded for a component this migrator was not given (another application's pack, or
+            /// one left out with `--only`): left alone, neither applied nor refused.
+            case notInBuild = "not-in-build"
         }
+        /// The component; empty for a row a migrator before components wrote whose name is no
+        /// file of any set given (its component cannot be told).
+        public var component: String
         public var name: String
         public var state: State
         public var appliedAt: Date?
         /// Whether the file still has the recorded checksum (nil unless applied).
         public var checksumMatches: Bool?
         public var durationMilliseconds: Int?
+
+        public var key: MigrationKey { MigrationKey(component: component, name: name) }
     }
 
-    let files: [MigrationFile]
+    let sets: [MigrationSet]
     let logger: Logger
-    /// Called after each file commits, with its name and how long it took (the CLI's progress line).
-    let onApplied: (@Sendable (_ name: String, _ milliseconds: Int) -> Void)?
+    /// Called after each file commits, with its component, name and how long it took (the CLI's progress line).
+    let onApplied: (@Sendable (_ component: String, _ name: String, _ milliseconds: Int) -> Void)?
 
     public init(
-        files: [MigrationFile], logger: Logger = Logger(label: "migrate"),
-        onApplied: (@Sendable (_ name: String, _ milliseconds: Int) -> Void)? = nil
+        sets: [MigrationSet], logger: Logger = Logger(label: "migrate"),
+        onApplied: (@Sendable (_ component: String, _ name: String, _ milliseconds: Int) -> Void)? = nil
     ) {
-        self.files = files
+        self.sets = sets
         self.logger = logger
         self.onApplied = onApplied
     }
 
-    /// Every file's state, and the recorded ones no longer in the folder, in name order.
-    /// Reads only: on a database never migrated every file is pending.
+    /// One set of `files`, component `default`, requiring nothing.
+    public init(
+        files: [MigrationFile], logger: Logger = Logger(label: "migrate"),
+        onApplied: (@Sendable (_ name: String, _ milliseconds: Int) -> Void)? = nil
+    ) {
+        var forward: (@Sendable (String, String, Int) -> Void)?
+        if let onApplied { forward = { @Sendable _, name, milliseconds in onApplied(name, milliseconds) } }
+        self.init(sets: [MigrationSet(component: "default", files: files)], logger: logger, onApplied: forward)
+    }
+
+    /// Every file's state in the order they apply (components in `MigrationSet.ordered` order, files
+    /// in name order, a component's missing files among them), then the rows of components not
+    /// given. Reads only: on a database never migrated every file is pending; on one a migrator
+    /// before components wrote, rows are matched to the given files by name.
     public func status(on connection: PostgresConnection) async throws -> [FileStatus] {
-        let exists = try await connection.query("select to_regclass('nightshift.schema_migrations') is not null")[0].decode(Bool.self, at: 0)
-        var recorded: [String: FileStatus] = [:]
-        if exists {
-            let rows = try await connection.query("select name, applied_at, duration_ms from nightshift.schema_migrations")
-            for row in rows {
-                let (name, appliedAt, duration) = try row.decode(String.self, Date.self, Int.self)
-                var matches: Bool?
-                if let file = files.first(where: { $0.name == name }) {
-                    matches = try await connection.query("""
-                        select checksum = encode(sha256(convert_to(\(file.sql), 'UTF8')), 'hex')
-                        from nightshift.schema_migrations where name = \(name)
-                        """)[0].decode(Bool.self, at: 0)
-                }
-                recorded[name] = FileStatus(
-                    name: name, state: matches == nil ? .missing : .applied, appliedAt: appliedAt, checksumMatches: matches,
-                    durationMilliseconds: duration)
-            }
-        }
-        var statuses = files.map { recorded[$0.name] ?? FileStatus(name: $0.name, state: .pending) }
-        statuses += recorded.values.filter { $0.state == .missing }
-        return statuses.sorted { $0.name < $1.name }
+        let ordered = try MigrationSet.ordered(sets)
+        let rows = try Self.assignComponents(try await Self.recorded(on: connection), sets: ordered)
+        return Self.statuses(ordered, rows: rows, checksums: try await Self.checksums(of: ordered, on: connection))
     }
 
     /// What `run` would apply, in order, after the same checks (a changed, missing or
     /// out-of-order file throws as `run` would); writes nothing (`migrate --dry-run`).
-    public func plan(on connection: PostgresConnection) async throws -> [String] {
+    public func plan(on connection: PostgresConnection) async throws -> [MigrationKey] {
         let statuses = try await status(on: connection)
-        var recorded: [String: Bool] = [:]
-        for status in statuses where status.state == .applied { recorded[status.name] = status.checksumMatches }
-        try checkHistory(recorded: recorded, known: statuses.filter { $0.state != .pending }.map(\.name).sorted())
-        return statuses.filter { $0.state == .pending }.map(\.name)
+        try Self.checkHistory(statuses)
+        return statuses.filter { $0.state == .pending }.map(\.key)
     }
 
     /// Connects with its own connection (the advisory lock is per session) and migrates.
@@ -93,9 +110,10 @@ public struct Migrator: Sendable {
 
     /// Migrates on a connection the caller owns.
     public func run(on connection: PostgresConnection) async throws -> Outcome {
+        let ordered = try MigrationSet.ordered(sets)
         _ = try await connection.query("select pg_advisory_lock(\(Self.lockKey))")
         do {
-            let outcome = try await migrateLocked(connection)
+            let outcome = try await migrateLocked(ordered, connection)
             _ = try await connection.query("select pg_advisory_unlock(\(Self.lockKey))")
             return outcome
         } catch {
@@ -104,65 +122,55 @@ public struct Migrator: Sendable {
         }
     }
 
-    private func migrateLocked(_ connection: PostgresConnection) async throws -> Outcome {
-        // Created under the lock, so two first-time runners cannot race on it.
-        try await connection.executeScript("""
-            create schema if not exists nightshift;
-            create table if not exists nightshift.schema_migrations (
-                name text primary key,
-                checksum text not null,
-                applied_at timestamptz not null default now(),
-                duration_ms integer not null default 0
-            );
-            """)
-        var recorded: [String: Bool] = [:]  // name -> file unchanged
-        for file in files {
-            let rows = try await connection.query("""
-                select checksum = encode(sha256(convert_to(\(file.sql), 'UTF8')), 'hex')
-                from nightshift.schema_migrations where name = \(file.name)
-                """)
-            if let row = rows.first { recorded[file.name] = try row.decode(Bool.self, at: 0) }
-        }
-        try checkHistory(recorded: recorded, known: try await appliedNames(connection))
+    private func migrateLocked(_ ordered: [MigrationSet], _ connection: PostgresConnection) async throws -> Outcome {
+        // Created or upgraded under the lock, so two first-time runners cannot race on it.
+        try await Self.prepareTable(on: connection)
+        let rows = try await Self.recorded(on: connection)
+        let assigned = try Self.assignComponents(rows, sets: ordered)
+        try await Self.recordComponents(from: rows, to: assigned, on: connection)
+        let statuses = Self.statuses(ordered, rows: assigned, checksums: try await Self.checksums(of: ordered, on: connection))
+        try Self.checkHistory(statuses)
 
         var outcome = Outcome()
-        for file in files {
-            if recorded[file.name] != nil {
-                outcome.alreadyApplied.append(file.name)
-                continue
+        outcome.alreadyApplied = statuses.filter { $0.state == .applied }.map(\.key)
+        let pending = Set(statuses.filter { $0.state == .pending }.map(\.key))
+        for set in ordered {
+            for file in set.files where pending.contains(MigrationKey(component: set.component, name: file.name)) {
+                try await apply(file, of: set.component, on: connection)
+                outcome.applied.append(MigrationKey(component: set.component, name: file.name))
             }
-            try await apply(file, on: connection)
-            outcome.applied.append(file.name)
         }
         return outcome
     }
 
-    private func appliedNames(_ connection: PostgresConnection) async throws -> [String] {
-        try await connection.query("select name from nightshift.schema_migrations order by name")
-            .map { try $0.decode(String.self, at: 0) }
-    }
-
-    /// Refuses a changed file, a deleted one, and one slipped in before the newest applied file.
-    private func checkHistory(recorded: [String: Bool], known: [String]) throws {
-        for file in files where recorded[file.name] == false {
+    /// Per component: refuses a changed file, a deleted one, and one slipped in before the
+    /// component's newest applied file. Components not given are not looked at.
+    static func checkHistory(_ statuses: [FileStatus]) throws {
+        if let changed = statuses.first(where: { $0.checksumMatches == false }) {
             throw MigrationError(
-                file: file.name,
+                component: changed.component, file: changed.name,
                 problem: "was changed after it was applied (its checksum differs from the one recorded); "
                     + "applied migrations are append-only: revert the edit and add a new migration instead")
         }
-        let names = Set(files.map(\.name))
-        if let missing = known.first(where: { !names.contains($0) }) {
-            throw MigrationError(file: missing, problem: "is recorded as applied but is missing from the migrations folder")
-        }
-        if let newestApplied = known.max(),
-           let late = files.first(where: { recorded[$0.name] == nil && $0.name < newestApplied }) {
+        if let missing = statuses.first(where: { $0.state == .missing }) {
             throw MigrationError(
-                file: late.name,
-                problem: "is not applied but sorts before the already applied \(newestApplied); renumber it after that one")
+                component: missing.component, file: missing.name,
+                problem: "is recorded as applied but is missing from the component's migrations")
+        }
+        var newestApplied: [String: String] = [:]
+        for status in statuses where status.state == .applied || status.state == .missing {
+            newestApplied[status.component] = max(newestApplied[status.component] ?? "", status.name)
+        }
+        for status in statuses where status.state == .pending {
+            if let newest = newestApplied[status.component], status.name < newest {
+                throw MigrationError(
+                    component: status.component, file: status.name,
+                    problem: "is not applied but sorts before the already applied \(newest) of its component; renumber it after that one")
+            }
         }
     }
 
-    private func apply(_ file: MigrationFile, on connection: PostgresConnection) async throws {
+    private func apply(_ file: MigrationFile, of component: String, on connection: PostgresConnection) async throws {
         let clock = ContinuousClock()
         let started = clock.now
         let script = SQLScript(file.sql)
@@ -177,27 +185,30 @@ public struct Migrator: Sendable {
             let elapsed = clock.now - started
             let milliseconds = Int(elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000)
             try await connection.query("""
-                insert into nightshift.schema_migrations (name, checksum, duration_ms)
-                values (\(file.name), encode(sha256(convert_to(\(file.sql), 'UTF8')), 'hex'), \(milliseconds))
+                insert into nightshift.schema_migrations (component, name, checksum, duration_ms)
+                values (\(component), \(file.name), encode(sha256(convert_to(\(file.sql), 'UTF8')), 'hex'), \(milliseconds))
                 """)
             try await connection.executeScript("commit")
-            logger.info("applied migration", metadata: ["file": "\(file.name)", "duration_ms": "\(milliseconds)"])
-            onApplied?(file.name, milliseconds)
+            logger.info(
+                "applied migration", metadata: ["component": "\(component)", "file": "\(file.name)", "duration_ms": "\(milliseconds)"])
+            onApplied?(component, file.name, milliseconds)
         } catch {
             try? await connection.executeScript("rollback")
-            throw Self.describe(error, file: file, statement: current)
+            throw Self.describe(error, component: component, file: file, statement: current)
         }
     }
 
-    private static func describe(_ error: any Error, file: MigrationFile, statement: SQLScript.Statement?) -> MigrationError {
+    private static func describe(
+        _ error: any Error, component: String, file: MigrationFile, statement: SQLScript.Statement?
+    ) -> MigrationError {
         guard let error = error as? PostgresError else {
-            return MigrationError(file: file.name, line: statement?.line, problem: "\(error)")
+            return MigrationError(component: component, file: file.name, line: statement?.line, problem: "\(error)")
         }
         var line = statement?.line
         if let statement, let position = error.position { line = statement.line(ofPosition: position) }
         var problem = error.message
         if let detail = error.detail { problem += " (detail: \(detail))" }
         if let hint = error.hint { problem += " (hint: \(hint))" }
-        return MigrationError(file: file.name, line: line, sqlState: error.sqlState, problem: problem)
+        return MigrationError(component: component, file: file.name, line: line, sqlState: error.sqlState, problem: problem)
     }
 }

@@ -10,19 +10,21 @@ struct DBCommand: AsyncParsableCommand {
 
     struct Reset: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Drop and re-create the configured database, then apply every migration.",
+            abstract: "Drop and re-create the configured database, then apply the migrations (all, or --only some components).",
             discussion: """
                 Logs in as the owner ([db] owner_url or DATABASE_OWNER_URL; else [db] url or
                 DATABASE_URL), drops the database it names (its connections are ended), creates it
                 again and migrates it: every schema and row in it is lost. Roles are the cluster's
                 and stay. Asks for the database's name on a terminal unless --yes; refuses a server
-                that is not on this machine (loopback or a local socket) unless --force.
+                that is not on this machine (loopback or a local socket) unless --force. --only
+                as for migrate: some components, with the ones they require.
                 """)
 
         @OptionGroup var options: GlobalOptions
 
-        @Option(help: "Folder of migration files.")
-        var migrations = "sql/migrations"
+        @OptionGroup var source: MigrationSourceOptions
+
+        @OptionGroup var selection: ComponentSelection
 
         @Flag(help: "Do not ask: drop the database without a confirmation.")
         var yes = false
@@ -60,7 +62,12 @@ struct DBCommand: AsyncParsableCommand {
         private func reset() async throws {
             let config = try options.loadConfig()
             let logger = try options.bootstrapLogging(component: "db-reset")
-            let files = try MigrationFile.load(from: migrations)
+            let sets: [MigrationSet]
+            do {
+                sets = try selection.select(from: try source.all())
+            } catch let error as MigrationError {
+                throw Refusal(message: "\(error)")
+            }
             let owner = PostgresConfiguration(url: config.database.migrationURL, applicationName: "nightshift-db-reset")
             let parameters = try owner.parameters()
             guard let database = parameters["dbname"] ?? parameters["user"], !database.isEmpty else {
@@ -100,8 +107,8 @@ struct DBCommand: AsyncParsableCommand {
             await admin.close()
             print("db reset: dropped and created database \(database) on \(server)")
             do {
-                let outcome = try await Migrator(files: files, logger: logger) { name, milliseconds in
-                    print("  applied \(name) (\(milliseconds) ms)")
+                let outcome = try await Migrator(sets: sets, logger: logger) { component, name, milliseconds in
+                    print("  applied \(component)/\(name) (\(milliseconds) ms)")
                     fflush(nil)
                 }.run(databaseURL: owner.url)
                 print("db reset: \(outcome.applied.count) migrations applied (\(secondsText(ContinuousClock.now - started)))")

@@ -10,7 +10,7 @@ struct Nightshift: AsyncParsableCommand {
         abstract: "Scheduled and event-driven background work on PostgreSQL.",
         discussion: """
             Start with `make run` (embedded database, migrations, server), or by hand:
-              nightshift migrate     apply sql/migrations to DATABASE_URL
+              nightshift migrate     apply the engine's and packs' migrations to DATABASE_URL
               nightshift serve       serve /health and /functions/v1/<name>
               nightshift status      show the database and migration state
             Listings (runs, schedules, status, functions list, migrate --list) take

@@ -10,8 +10,7 @@ struct Status: AsyncParsableCommand {
 
     @OptionGroup var options: GlobalOptions
 
-    @Option(help: "Folder of migration files.")
-    var migrations = "sql/migrations"
+    @OptionGroup var source: MigrationSourceOptions
 
     @OptionGroup var output: OutputOptions
 
@@ -19,7 +18,7 @@ struct Status: AsyncParsableCommand {
         var check, state, detail: String
     }
 
-    /// JSON keys: check (database, pg_cron, migrations, or migration NAME), state (up,
+    /// JSON keys: check (database, pg_cron, migrations, or migration COMPONENT/NAME), state (up,
     /// unreachable, available, not installed, N applied, pending), detail.
     static var listing: Listing<Check> { Listing(
         json: { [("check", .string($0.check)), ("state", .string($0.state)), ("detail", .string($0.detail))] },
@@ -28,7 +27,7 @@ struct Status: AsyncParsableCommand {
     func run() async throws {
         let config = try options.loadConfig()
         _ = try options.bootstrapLogging(component: "status")
-        let files = try MigrationFile.load(from: migrations)
+        let sets = try source.all()
         let connection: PostgresConnection
         do {
             connection = try await PostgresConnection.connect(
@@ -45,15 +44,14 @@ struct Status: AsyncParsableCommand {
         let cron = try await connection.query("select count(*) from pg_available_extensions where name = 'pg_cron'")
         let cronAvailable = try cron[0].decode(Int.self, at: 0) > 0
         checks.append(Check(check: "pg_cron", state: cronAvailable ? "available" : "not installed", detail: ""))
-        let table = try await connection.query("select to_regclass('nightshift.schema_migrations') is not null")
-        var applied: Set<String> = []
-        if try table[0].decode(Bool.self, at: 0) {
-            applied = Set(try await connection.query("select name from nightshift.schema_migrations").map { try $0.decode(String.self, at: 0) })
-        }
+        let statuses = try await Migrator(sets: sets).status(on: connection)
         await connection.close()
-        let pending = files.filter { !applied.contains($0.name) }
-        checks.append(Check(check: "migrations", state: "\(applied.count) applied", detail: "\(pending.count) pending"))
-        for file in pending { checks.append(Check(check: "migration \(file.name)", state: "pending", detail: "")) }
+        let pending = statuses.filter { $0.state == .pending }
+        let elsewhere = statuses.filter { $0.state == .notInBuild }.count
+        var detail = "\(pending.count) pending"
+        if elsewhere > 0 { detail += ", \(elsewhere) of components not in this build" }
+        checks.append(Check(check: "migrations", state: "\(statuses.count - pending.count) applied", detail: detail))
+        for file in pending { checks.append(Check(check: "migration \(file.key)", state: "pending", detail: "")) }
         print(Self.listing.render(checks, as: output.output))
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Migrations
+import NightshiftSQL
 import Postgres
 import TestSupport
 import Testing
@@ -54,31 +55,34 @@ struct CLITests {
 
     @Test("migrate --list and --dry-run write nothing, and tell pending, applied and changed files apart")
     func migrateListAndDryRun() async throws {
-        let files = try TestDatabase.projectMigrations()
+        let sets = try TestDatabase.projectMigrations()
+        let files = sets.flatMap { set in set.files.map { (component: set.component, name: $0.name) } }
         try await TestDatabase.withTemporaryDatabase { url async throws in
             let list = try await nightshift(["migrate", "--list", "--output", "json"], databaseURL: url)
             #expect(list.status == 0, "\(list.stderr)")
             let pending = try list.jsonArray()
             #expect(pending.map { $0["name"] as? String } == files.map(\.name))
+            #expect(pending.map { $0["component"] as? String } == files.map(\.component))
             #expect(pending.allSatisfy { $0["state"] as? String == "pending" && $0["applied_at"] is NSNull && $0["checksum"] is NSNull })
-            #expect(Set(pending[0].keys) == ["name", "state", "applied_at", "checksum", "duration_ms"])
+            #expect(Set(pending[0].keys) == ["component", "name", "state", "applied_at", "checksum", "duration_ms"])
 
             let dryRun = try await nightshift(["migrate", "--dry-run"], databaseURL: url)
             #expect(dryRun.status == 0, "\(dryRun.stderr)")
             #expect(dryRun.stdout.contains("\(files.count) would apply, 0 already applied; nothing written"), "\(dryRun.stdout)")
-            #expect(dryRun.stdout.contains("  would apply \(files[0].name)"))
+            #expect(dryRun.stdout.contains("  would apply engine/\(files[0].name)"))
             // Nothing written: not even the bookkeeping schema.
             #expect(try await scalar(url, "select to_regclass('nightshift.schema_migrations')::text") == nil)
 
             let migrate = try await nightshift(["migrate"], databaseURL: url)
             #expect(migrate.status == 0, "\(migrate.stderr)")
-            #expect(migrate.stdout.contains("  applied \(files[0].name) ("), "a progress line per file: \(migrate.stdout)")
+            #expect(migrate.stdout.contains("  applied engine/\(files[0].name) ("), "a progress line per file: \(migrate.stdout)")
+            #expect(migrate.stdout.contains("  applied portfolio/0044_portfolio_access.sql ("), "\(migrate.stdout)")
             #expect(migrate.stdout.contains("migrate: \(files.count) applied, 0 already applied"))
 
             let applied = try await nightshift(["migrate", "--list", "--output", "json"], databaseURL: url).jsonArray()
             #expect(applied.allSatisfy { $0["state"] as? String == "applied" && $0["checksum"] as? String == "ok" && $0["applied_at"] is String })
             let table = try await nightshift(["migrate", "--list"], databaseURL: url)
-            #expect(table.stdout.hasPrefix("migration"), "\(table.stdout)")
+            #expect(table.stdout.hasPrefix("component"), "\(table.stdout)")
             #expect(table.stdout.split(separator: "\n").count == files.count + 2)
             let nothing = try await nightshift(["migrate", "--dry-run", "--output", "json"], databaseURL: url)
             #expect(try nothing.jsonArray().isEmpty)
@@ -89,7 +93,87 @@ struct CLITests {
             #expect(changed.first { $0["name"] as? String == files[1].name }?["checksum"] as? String == "changed")
             let refused = try await nightshift(["migrate", "--dry-run"], databaseURL: url)
             #expect(refused.status != 0)
-            #expect(refused.stderr.contains("was changed after it was applied"), "\(refused.stderr)")
+            #expect(refused.stderr.contains("engine/\(files[1].name): was changed after it was applied"), "\(refused.stderr)")
+        }
+    }
+
+    @Test("migrate --only engine applies the engine's files alone (no dossier schema); a following migrate applies the packs")
+    func migrateOnlyEngine() async throws {
+        let sets = try TestDatabase.projectMigrations()
+        let engine = try #require(sets.first { $0.component == "engine" })
+        let total = sets.reduce(0) { $0 + $1.files.count }
+        try await TestDatabase.withTemporaryDatabase { url async throws in
+            let dryRun = try await nightshift(["migrate", "--only", "engine", "--dry-run", "--output", "json"], databaseURL: url)
+            #expect(dryRun.status == 0, "\(dryRun.stderr)")
+            #expect(try dryRun.jsonArray().map { $0["component"] as? String } == Array(repeating: "engine", count: engine.files.count))
+
+            let only = try await nightshift(["migrate", "--only", "engine"], databaseURL: url)
+            #expect(only.status == 0, "\(only.stdout)\n\(only.stderr)")
+            #expect(only.stdout.contains("migrate: \(engine.files.count) applied, 0 already applied"), "\(only.stdout)")
+            #expect(!only.stdout.contains("  applied dossier/"), "\(only.stdout)")
+            #expect(try await scalar(url, "select count(*)::text from nightshift.schema_migrations where component = 'engine'") == "\(engine.files.count)")
+            #expect(try await scalar(url, "select count(*)::text from nightshift.schema_migrations where component <> 'engine'") == "0")
+            #expect(try await scalar(url, "select to_regnamespace('dossier')::text") == nil)
+            #expect(try await scalar(url, "select to_regnamespace('api')::text") == "api")
+
+            let list = try await nightshift(["migrate", "--list", "--only", "engine", "--output", "json"], databaseURL: url).jsonArray()
+            #expect(list.count == engine.files.count)
+            #expect(list.allSatisfy { $0["state"] as? String == "applied" })
+
+            let rest = try await nightshift(["migrate"], databaseURL: url)
+            #expect(rest.status == 0, "\(rest.stdout)\n\(rest.stderr)")
+            #expect(rest.stdout.contains("migrate: \(total - engine.files.count) applied, \(engine.files.count) already applied"), "\(rest.stdout)")
+            #expect(rest.stdout.contains("  applied dossier/0011_dossier_schema.sql ("), "\(rest.stdout)")
+            #expect(try await scalar(url, "select to_regnamespace('dossier')::text") == "dossier")
+        }
+    }
+
+    @Test("--only pulls in what a pack requires, takes commas or repeats, and refuses an unknown name listing the known ones")
+    func migrateOnlyChoices() async throws {
+        try await TestDatabase.withTemporaryDatabase { url async throws in
+            let dossier = try await nightshift(["migrate", "--only", "dossier", "--dry-run", "--output", "json"], databaseURL: url)
+            #expect(Set(try dossier.jsonArray().compactMap { $0["component"] as? String }) == ["engine", "dossier"])
+            let two = try await nightshift(["migrate", "--only", "dossier,coverage", "--dry-run", "--output", "json"], databaseURL: url)
+            let repeated = try await nightshift(["migrate", "--only", "dossier", "--only", "coverage", "--dry-run", "--output", "json"], databaseURL: url)
+            #expect(Set(try two.jsonArray().compactMap { $0["component"] as? String }) == ["engine", "dossier", "coverage"])
+            #expect(try two.jsonArray().count == (try repeated.jsonArray().count))
+
+            for command in [["migrate", "--only", "billing"], ["db", "reset", "--yes", "--only", "engine,billing"]] {
+                let unknown = try await nightshift(command, databaseURL: url)
+                #expect(unknown.status == 64, "\(command): \(unknown.stderr)")
+                #expect(unknown.stderr.contains("no component is named billing (known: engine, dossier, coverage, portfolio)"), "\(unknown.stderr)")
+            }
+            #expect(try await scalar(url, "select to_regclass('nightshift.schema_migrations')::text") == nil, "nothing written")
+        }
+    }
+
+    @Test("the migrations come from the binary's bundle, not the current folder; --migrations-dir reads component folders instead")
+    func bundledAndMigrationsDir() async throws {
+        let sets = try TestDatabase.projectMigrations()
+        let total = sets.reduce(0) { $0 + $1.files.count }
+        let elsewhere = FileManager.default.temporaryDirectory.appendingPathComponent("nightshift-migrations-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.copyItem(at: TestDatabase.projectRoot.appendingPathComponent("sql/migrations"), to: elsewhere)
+        defer { try? FileManager.default.removeItem(at: elsewhere) }
+        try await TestDatabase.withTemporaryDatabase { url async throws in
+            // The config file is the one path still read from the current folder: named here.
+            let config = TestDatabase.projectRoot.appendingPathComponent("supabase-like-config/config.toml").path
+            let fromTmp = try await nightshift(
+                ["migrate", "--dry-run", "--output", "json"], databaseURL: url, environment: ["NIGHTSHIFT_CONFIG": config],
+                directory: FileManager.default.temporaryDirectory)
+            #expect(fromTmp.status == 0, "\(fromTmp.stderr)")
+            #expect(try fromTmp.jsonArray().count == total)
+
+            try "create table public.from_folder (id int);".write(
+                to: elsewhere.appendingPathComponent("engine/0999_engine_from_folder.sql"), atomically: true, encoding: .utf8)
+            let folder = try await nightshift(["migrate", "--only", "engine", "--migrations-dir", elsewhere.path], databaseURL: url)
+            #expect(folder.status == 0, "\(folder.stderr)")
+            #expect(folder.stdout.contains("  applied engine/0999_engine_from_folder.sql ("), "\(folder.stdout)")
+            #expect(try await scalar(url, "select to_regclass('public.from_folder')::text") == "from_folder")
+
+            try FileManager.default.createDirectory(at: elsewhere.appendingPathComponent("billing"), withIntermediateDirectories: true)
+            let stranger = try await nightshift(["migrate", "--migrations-dir", elsewhere.path], databaseURL: url)
+            #expect(stranger.status == 64, "\(stranger.stderr)")
+            #expect(stranger.stderr.contains("billing is not a component this binary knows"), "\(stranger.stderr)")
         }
     }
 
@@ -170,7 +254,7 @@ struct CLITests {
 
     @Test("db reset --yes drops the database's contents and migrates it anew")
     func dbReset() async throws {
-        let files = try TestDatabase.projectMigrations()
+        let files = try TestDatabase.projectMigrations().flatMap(\.files)
         try await TestDatabase.withMigratedDatabase { url async throws in
             try await execute(url, "create table public.leftover (id int)")
             let reset = try await nightshift(["db", "reset", "--yes"], databaseURL: url)
@@ -179,6 +263,12 @@ struct CLITests {
             #expect(reset.stdout.contains("\(files.count) migrations applied"), "\(reset.stdout)")
             #expect(try await scalar(url, "select to_regclass('public.leftover')::text") == nil)
             #expect(try await scalar(url, "select count(*)::text from nightshift.schema_migrations") == "\(files.count)")
+
+            let engine = try NightshiftSQL.engineMigrations().files.count
+            let engineOnly = try await nightshift(["db", "reset", "--yes", "--only", "engine"], databaseURL: url)
+            #expect(engineOnly.status == 0, "\(engineOnly.stdout)\n\(engineOnly.stderr)")
+            #expect(engineOnly.stdout.contains("\(engine) migrations applied"), "\(engineOnly.stdout)")
+            #expect(try await scalar(url, "select string_agg(distinct component, ',') from nightshift.schema_migrations") == "engine")
         }
     }
 

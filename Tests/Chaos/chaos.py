@@ -233,6 +233,10 @@ class Suite:
         os.makedirs(os.path.dirname(BIN), exist_ok=True)
         shutil.copy2(BUILT, BIN + ".new")
         os.replace(BIN + ".new", BIN)
+        # The migrations the binary carries live in its resource bundle, beside it.
+        bundle = os.path.join(os.path.dirname(BUILT), "nightshift_NightshiftSQL.resources")
+        shutil.rmtree(os.path.join(os.path.dirname(BIN), os.path.basename(bundle)), ignore_errors=True)
+        shutil.copytree(bundle, os.path.join(os.path.dirname(BIN), os.path.basename(bundle)))
         net.remove_namespaces()  # a previous run that died before its clean-up
         kill_leftovers()
         if self.args.net == "proxy" or (self.args.net == "auto" and not net.namespaces_available()):
@@ -249,17 +253,22 @@ class Suite:
         self.cluster.create()
         self.cluster.start()
         env = self.env(self.cluster.url)
-        migrations = os.path.join(ROOT, "sql", "migrations")
+        migrate = [BIN, "migrate"]
         if self.args.extra_migration:
-            # A branch's migration the binary already needs (testing a merge before it lands).
+            # A branch's migration the binary already needs (testing a merge before it lands): the
+            # checkout's component folders plus each extra file, in the component folder it came
+            # from (sql/migrations/<component>/NNNN_x.sql), else the engine's.
             folder = os.path.join(STATE, "migrations")
             shutil.rmtree(folder, ignore_errors=True)
-            shutil.copytree(migrations, folder)
+            shutil.copytree(os.path.join(ROOT, "sql", "migrations"), folder)
             for extra in self.args.extra_migration:
-                shutil.copy2(extra, folder)
-            migrations = folder
+                component = os.path.basename(os.path.dirname(os.path.abspath(extra)))
+                if not os.path.isdir(os.path.join(folder, component)):
+                    component = "engine"
+                shutil.copy2(extra, os.path.join(folder, component))
+            migrate += ["--migrations-dir", folder]
             self.notes.append(f"extra migrations applied: {[os.path.basename(e) for e in self.args.extra_migration]}")
-        subprocess.run([BIN, "migrate", "--migrations", migrations], env=env, cwd=ROOT, check=True,
+        subprocess.run(migrate, env=env, cwd=ROOT, check=True,
                        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         with psycopg.connect(self.cluster.url, autocommit=True) as db:
             with open(os.path.join(os.path.dirname(__file__), "schema.sql")) as f:

@@ -28,7 +28,8 @@ struct MigratorTests {
         try await TestDatabase.withTemporaryDatabase { url async throws in
             // Given in the wrong order: the runner sorts by name, so 0002 finds its table.
             let outcome = try await Migrator(files: [first, second].sorted { $0.name < $1.name }).run(databaseURL: url)
-            #expect(outcome.applied == ["0001_things.sql", "0002_things_seed.sql"])
+            #expect(outcome.applied.map(\.name) == ["0001_things.sql", "0002_things_seed.sql"])
+            #expect(outcome.applied.allSatisfy { $0.component == "default" })
             #expect(try await count(url, "select count(*) from things") == 2)
             #expect(try await names(url) == ["0001_things.sql", "0002_things_seed.sql"])
             #expect(try await count(url, "select count(*) from nightshift.schema_migrations where checksum ~ '^[0-9a-f]{64}$'") == 2)
@@ -118,16 +119,15 @@ struct MigratorTests {
 
     @Test("the project's own migrations apply to an empty database, twice without change")
     func projectMigrations() async throws {
-        let directory = URL(fileURLWithPath: #filePath)
-            .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent("sql/migrations").path
-        let files = try MigrationFile.load(from: directory)
-        #expect(!files.isEmpty)
+        let sets = try TestDatabase.projectMigrations()
+        let count = sets.reduce(0) { $0 + $1.files.count }
+        #expect(count > 0)
         try await TestDatabase.withTemporaryDatabase { url async throws in
-            let outcome = try await Migrator(files: files).run(databaseURL: url)
-            #expect(outcome.applied.count == files.count)
-            let again = try await Migrator(files: files).run(databaseURL: url)
+            let outcome = try await Migrator(sets: sets).run(databaseURL: url)
+            #expect(outcome.applied.count == count)
+            let again = try await Migrator(sets: sets).run(databaseURL: url)
             #expect(again.applied.isEmpty)
+            #expect(again.alreadyApplied.count == count)
         }
     }
 

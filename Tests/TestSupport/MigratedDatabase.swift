@@ -1,5 +1,6 @@
 import Foundation
 import Migrations
+import NightshiftSQL
 import Postgres
 
 extension TestDatabase {
@@ -7,9 +8,11 @@ extension TestDatabase {
     public static let projectRoot = URL(fileURLWithPath: #filePath)
         .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
-    /// The project's migrations.
-    public static func projectMigrations() throws -> [MigrationFile] {
-        try MigrationFile.load(from: projectRoot.appendingPathComponent("sql/migrations").path)
+    /// The project's migrations as the binary bundles them: the engine's, then each pack's.
+    public static func projectMigrations() throws -> [MigrationSet] {
+        try NightshiftSQL.components.map { component in
+            component == "engine" ? try NightshiftSQL.engineMigrations() : try NightshiftSQL.migrations(component)
+        }
     }
 
     /// A temporary database with every project migration applied.
@@ -17,9 +20,9 @@ extension TestDatabase {
         isolation: isolated (any Actor)? = #isolation,
         _ body: (String) async throws -> Result
     ) async throws -> Result {
-        let files = try projectMigrations()
+        let sets = try projectMigrations()
         return try await withTemporaryDatabase { url in
-            _ = try await Migrator(files: files).run(databaseURL: url)
+            _ = try await Migrator(sets: sets).run(databaseURL: url)
             return try await body(url)
         }
     }

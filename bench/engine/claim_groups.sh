@@ -41,10 +41,12 @@ echo "$ENV_TEXT"
 
 echo "== $DB: migrating"
 psql "$SERVER/postgres" -Xq -c "drop database if exists $DB with (force)" -c "create database $DB" >/dev/null || exit 1
-Q -c "create schema nightshift; create table nightshift.schema_migrations (name text primary key, checksum text not null,
-      applied_at timestamptz not null default now(), duration_ms integer not null default 0)"
-for f in sql/migrations/*.sql; do
-  { cat "$f"; echo; echo "insert into nightshift.schema_migrations (name, checksum) values ('$(basename "$f")', '$(sha256sum "$f" | cut -d' ' -f1)');"; } \
+# The engine's migrations alone (claiming is the engine's), recorded as the migrator records them.
+Q -c "create schema nightshift; create table nightshift.schema_migrations (name text not null, checksum text not null,
+      applied_at timestamptz not null default now(), duration_ms integer not null default 0,
+      component text not null default '', primary key (component, name))"
+for f in sql/migrations/engine/*.sql; do
+  { cat "$f"; echo; echo "insert into nightshift.schema_migrations (component, name, checksum) values ('engine', '$(basename "$f")', '$(sha256sum "$f" | cut -d' ' -f1)');"; } \
     | Q -1 >/dev/null 2>"$WORK/migrate.err" || { cat "$WORK/migrate.err"; echo "claim_groups: $f failed"; exit 1; }
 done
 

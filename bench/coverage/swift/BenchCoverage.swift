@@ -3,6 +3,7 @@ import Engine
 import Foundation
 import Logging
 import Migrations
+import NightshiftSQL
 import BenchSupport
 import Postgres
 
@@ -87,7 +88,7 @@ final class Bench: BenchRun {
         // pg_stat_user_functions then sums the time spent inside each function, per database.
         try await admin.executeScript("alter database \(name) set track_functions = 'all'")
         await admin.close()
-        _ = try await Migrator(files: try MigrationFile.load(from: "sql/migrations"), logger: Self.logger).run(databaseURL: url)
+        _ = try await Migrator(sets: [try NightshiftSQL.engineMigrations(), try NightshiftSQL.migrations("coverage")], logger: Self.logger).run(databaseURL: url)
         let migrateSeconds = (clock.now - started).seconds
         say("database \(name): created and migrated in \(f(migrateSeconds, 1)) s")
 

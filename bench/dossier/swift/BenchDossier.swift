@@ -3,6 +3,7 @@ import Foundation
 import Hummingbird
 import Logging
 import Migrations
+import NightshiftSQL
 import Notifications
 import Postgres
 import ServiceLifecycle
@@ -84,7 +85,7 @@ struct BenchDossier {
         }
         try await admin.executeScript("drop database if exists \(name) with (force)")
         try await admin.executeScript("create database \(name) template template0")
-        _ = try await Migrator(files: try MigrationFile.load(from: "sql/migrations"), logger: logger).run(databaseURL: server + "/" + name)
+        _ = try await Migrator(sets: [try NightshiftSQL.engineMigrations(), try NightshiftSQL.migrations("dossier")], logger: logger).run(databaseURL: server + "/" + name)
     }
 
     let url: String

@@ -2,6 +2,7 @@ import Engine
 import Foundation
 import Logging
 import Migrations
+import NightshiftSQL
 import Postgres
 import Synchronization
 
@@ -48,14 +49,14 @@ struct BenchEngine {
         return logger
     }()
 
-    /// Drops and recreates `name` on the server, then applies the project's migrations.
+    /// Drops and recreates `name` on the server, then applies the engine's migrations (the bundled ones).
     static func freshDatabase(server: String, name: String) async throws -> String {
         let admin = try await PostgresConnection.connect(PostgresConfiguration(url: server + "/postgres"))
         try await admin.executeScript("drop database if exists \(name) with (force)")
         try await admin.executeScript("create database \(name) template template0")
         await admin.close()
         let url = server + "/" + name
-        _ = try await Migrator(files: try MigrationFile.load(from: "sql/migrations"), logger: logger).run(databaseURL: url)
+        _ = try await Migrator(sets: [try NightshiftSQL.engineMigrations()], logger: logger).run(databaseURL: url)
         return url
     }
 

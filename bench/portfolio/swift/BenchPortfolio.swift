@@ -6,6 +6,7 @@ import Hummingbird
 import JWTKit
 import Logging
 import Migrations
+import NightshiftSQL
 import PortfolioPack
 import PortfolioProviderStub
 import BenchSupport
@@ -114,7 +115,7 @@ final class Bench: BenchRun, @unchecked Sendable {
         try await admin.executeScript("drop database if exists \(name) with (force)")
         try await admin.executeScript("create database \(name) template template0")
         await admin.close()
-        _ = try await Migrator(files: try MigrationFile.load(from: "sql/migrations"), logger: Self.logger).run(databaseURL: url)
+        _ = try await Migrator(sets: [try NightshiftSQL.engineMigrations(), try NightshiftSQL.migrations("portfolio")], logger: Self.logger).run(databaseURL: url)
         let migrateSeconds = (clock.now - started).seconds
         say("database \(name): created and migrated in \(f(migrateSeconds, 1)) s")
 
