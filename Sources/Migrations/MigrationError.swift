@@ -16,7 +16,7 @@ public struct MigrationError: Error, CustomStringConvertible {
         self.problem = problem
     }
 
-    /// `engine/0005_nightshift_engine_worker.sql:12: SQLSTATE 42601: …`, or `dossier: …` for a set.
+    /// `engine/0005_nightshift_engine_worker.sql:12: SQLSTATE 42601: …`, or `billing: …` for a set.
     public var description: String {
         var text = [component, file.isEmpty ? nil : file].compactMap { $0 }.joined(separator: "/")
         if let line { text += ":\(line)" }

@@ -6,7 +6,7 @@ import Foundation
 /// the checks a run makes (a changed file, a missing one, one slipped in before the newest applied)
 /// look at one component at a time, so a pack's files can be added after the engine's newer ones.
 public struct MigrationSet: Sendable, Equatable {
-    /// `engine`, `dossier`, `hello`: lowercase letters, digits, `_` and `-`, starting with a letter.
+    /// `engine`, `billing`, `hello`: lowercase letters, digits, `_` and `-`, starting with a letter.
     public let component: String
     /// The components that must be applied first (a pack: `["engine"]`).
     public let requires: [String]
@@ -33,7 +33,7 @@ public struct MigrationSet: Sendable, Equatable {
     /// The sets in an order that applies each after what it requires (otherwise in the order given).
     ///
     /// `only` (nil: every set) selects components by name, and ALWAYS pulls in what they require,
-    /// transitively: `only: ["dossier"]` gives the engine and the dossier. Refused with a
+    /// transitively: `only: ["billing"]` gives the engine and the billing pack. Refused with a
     /// `MigrationError`: a name in `only` that no set has, a requirement no set provides, a cycle
     /// of requirements, two sets with one name, an invalid component name, a file name twice in a set.
     public static func ordered(_ sets: [MigrationSet], only: Set<String>? = nil) throws -> [MigrationSet] {

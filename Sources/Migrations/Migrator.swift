@@ -190,7 +190,7 @@ public struct Migrator: Sendable {
                 """)
             try await connection.executeScript("commit")
             logger.info(
-                "applied migration", metadata: ["component": "\(component)", "file": "\(file.name)", "duration_ms": "\(milliseconds)"])
+                "applied migration", metadata: ["migration_component": "\(component)", "file": "\(file.name)", "duration_ms": "\(milliseconds)"])
             onApplied?(component, file.name, milliseconds)
         } catch {
             try? await connection.executeScript("rollback")

@@ -14,8 +14,8 @@ struct Migrate: AsyncParsableCommand {
             own transaction, and are recorded with component and checksum in
             nightshift.schema_migrations; a line per file with its duration is printed as it
             commits. A changed applied file stops the run; two runners at once take turns on an
-            advisory lock. --only engine applies the engine's alone; --only dossier the engine's
-            and the dossier pack's (what a component requires always comes along).
+            advisory lock. --only engine applies the engine's alone; --only PACK the engine's and
+            the pack's (what a component requires always comes along).
             --list shows every file (applied or pending, when, checksum ok or changed; rows of
             components not in this build as not-in-build) and --dry-run what would apply after
             the same checks; neither writes anything.

@@ -39,7 +39,7 @@ struct ComponentSelection: ParsableArguments {
     @Option(
         name: .customLong("only"),
         help: ArgumentHelp(
-            "Only this component and the components it requires (repeatable, or comma-separated: --only engine, --only dossier,coverage).",
+            "Only this component and the components it requires (repeatable, or comma-separated: --only engine, --only PACK1,PACK2).",
             valueName: "component"))
     var only: [String] = []
 
