@@ -64,7 +64,7 @@ struct CLITests {
             #expect(pending.map { $0["name"] as? String } == files.map(\.name))
             #expect(pending.map { $0["component"] as? String } == files.map(\.component))
             #expect(pending.allSatisfy { $0["state"] as? String == "pending" && $0["applied_at"] is NSNull && $0["checksum"] is NSNull })
-            #expect(Set(pending[0].keys) == ["component", "name", "state", "applied_at", "checksum", "duration_ms"])
+            #expect(Set(try #require(pending.first).keys) == ["component", "name", "state", "applied_at", "checksum", "duration_ms"])
 
             let dryRun = try await nightshift(["migrate", "--dry-run"], databaseURL: url)
             #expect(dryRun.status == 0, "\(dryRun.stderr)")
