@@ -41,7 +41,7 @@ clean-db: ## stop and delete the embedded cluster and .nightshift/ (all local da
 build: ## build the nightshift binary and the demo's market-data provider stub (debug)
 	@SWIFT_FLAGS='$(SWIFT_FLAGS)' bash supabase-like-config/build.sh nightshift portfolio-provider
 
-migrate: db build apply-migrations ## apply sql/migrations to the database
+migrate: db build apply-migrations ## apply the migrations (engine, then packs; built into the binary) to the database
 
 apply-migrations:
 	$(BIN) migrate
