@@ -7,7 +7,7 @@ import Testing
 struct DeclaredJobConfigTests {
     @Test("sql and http entries are jobs; the others stay edge-function settings")
     func parsesJobs() throws {
-        let config = try NightshiftConfig.parse(minimal + """
+        let config = try NightshiftConfig.parseWithPacks(minimal + """
 
             [functions.hello]
             verify_jwt = false
@@ -38,7 +38,7 @@ struct DeclaredJobConfigTests {
 
     @Test("an http job's method defaults to POST; a job without cron is triggered by hand")
     func defaults() throws {
-        let config = try NightshiftConfig.parse(minimal + "\n[functions.\"a/b\"]\nhttp = { url = \"http://127.0.0.1:9/x\" }\n", source: "test.toml")
+        let config = try NightshiftConfig.parseWithPacks(minimal + "\n[functions.\"a/b\"]\nhttp = { url = \"http://127.0.0.1:9/x\" }\n", source: "test.toml")
         #expect(config.declaredJobs["a/b"] == DeclaredJob(id: "a/b", work: .http(.init(url: "http://127.0.0.1:9/x"))))
     }
 
