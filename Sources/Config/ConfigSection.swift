@@ -1,16 +1,16 @@
-/// A table of `config.toml` that a pack (or an application) reads for itself: `[portfolio]`,
-/// `[dossier]`. The core config knows none of them by name; ``NightshiftConfig/load(path:environment:sections:)``
+/// A table of `config.toml` that a pack (or an application) reads for itself: `[billing]`,
+/// `[reports]`. The core config knows none of them by name; ``NightshiftConfig/load(path:environment:sections:)``
 /// is given their types, reads each table through a ``TOMLSection``, refuses keys it left
 /// unread, and refuses a top-level table no section type claims.
 public protocol ConfigSection: Sendable, Equatable {
-    /// The table's name: `portfolio` reads `[portfolio]`.
+    /// The table's name: `billing` reads `[billing]`.
     static var name: String { get }
     /// The settings when the file has no such table.
     init()
     /// Reads the table's keys with the section's typed getters (every error names the key).
     init(reading section: inout TOMLSection) throws
     /// Applies the environment variables this section honours, after the file was read. A
-    /// pack's variables may also set its own jobs' overrides (`COVERAGE_JOB_CRON`).
+    /// pack's variables may also set its own jobs' overrides (`BILLING_JOB_CRON`).
     mutating func applyEnvironment(_ environment: ConfigEnvironment, jobs: inout [String: JobSettings]) throws
     /// Checks what no single key can; `source` is the config file, for errors.
     func validate(source: String) throws

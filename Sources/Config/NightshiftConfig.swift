@@ -5,7 +5,7 @@ public struct NightshiftConfig: Sendable, Equatable {
     public var api: APISettings
     public var auth: AuthSettings
     public var scheduler: SchedulerSettings
-    /// Per-job overrides, keyed by function id (`coverage/nightly-recompute`).
+    /// Per-job overrides, keyed by function id (`reports/nightly-refresh`).
     public var jobs: [String: JobSettings]
     /// Per-edge-function settings, keyed by function name (`hello`).
     public var functions: [String: FunctionSettings]
@@ -13,7 +13,7 @@ public struct NightshiftConfig: Sendable, Equatable {
     public var declaredJobs: [String: DeclaredJob] = [:]
     public var notifications: NotificationSettings
     public var observability: ObservabilitySettings
-    /// The packs' own tables (`[portfolio]`), by name: every ``ConfigSection`` type the config was
+    /// The packs' own tables (`[billing]`), by name: every ``ConfigSection`` type the config was
     /// loaded with, read from the file or defaulted. Read one with ``section(_:)``.
     public var sections: [String: any ConfigSection] = [:]
     /// The file this was read from.

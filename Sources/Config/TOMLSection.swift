@@ -17,7 +17,7 @@ public struct TOMLSection {
         self.file = file
     }
 
-    /// The dotted path of `key` in this table, as errors name it (`portfolio.rates_url`).
+    /// The dotted path of `key` in this table, as errors name it (`billing.invoice_url`).
     public func keyPath(_ key: String) -> String {
         let quoted = Self.quotedKey(key)
         return path.isEmpty ? quoted : "\(path).\(quoted)"

@@ -4,7 +4,7 @@ import Foundation
 /// A durable function: its id, what triggers it, how it retries and how many may run at once,
 /// and the handler that does the work in checkpointed steps.
 public struct NightshiftFunction: Sendable {
-    /// A stable id such as `coverage/nightly-recompute`.
+    /// A stable id such as `reports/nightly-refresh`: a folder-like prefix, then the job.
     public let id: String
     public var triggers: [Trigger]
     /// Retries after the first attempt (so `retries + 1` attempts in all).

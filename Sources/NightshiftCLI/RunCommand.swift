@@ -8,7 +8,7 @@ import ServiceLifecycle
 struct RunCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "run",
-        abstract: "Trigger a function now (e.g. nightshift run dossier/refresh-health-scores --wait).",
+        abstract: "Trigger a function now (e.g. nightshift run reports/nightly-refresh --wait).",
         discussion: """
             Without --wait it prints the run id and leaves the run to the workers. With --wait it
             also executes runs of this function in this process until this one finishes (runs it

@@ -22,7 +22,7 @@ import Server
 public protocol Pack: Sendable {
     /// The pack's name: lower case, `[a-z][a-z0-9_-]*`. Its migrations are recorded under it.
     var name: String { get }
-    /// The config tables the pack reads (`[portfolio]`); a table no pack reads is refused.
+    /// The config tables the pack reads (`[billing]`); a table no pack reads is refused.
     var configSections: [any ConfigSection.Type] { get }
     /// The pack's functions, built from the loaded config. Every process of a deployment must
     /// declare the same set: a worker's start-up retires the functions it does not declare.

@@ -3,7 +3,7 @@ import Hummingbird
 import Postgres
 
 /// Routes a pack (or an application) adds to the API beside the engine's and the edge
-/// functions: the portfolio dashboard, the coverage admin trigger. The server knows none of
+/// functions (a dashboard read, an admin trigger). The server knows none of
 /// them by name; ``NightshiftServer/makeApplication(config:database:functions:routes:metrics:logger:)``
 /// is given them.
 public protocol APIRoutes: Sendable {
