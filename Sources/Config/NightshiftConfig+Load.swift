@@ -167,6 +167,13 @@ extension NightshiftConfig {
             throw fail("db.url", "is missing (set it in the file or DATABASE_URL)")
         }
         try validateWebhooks()
+        for job in declaredJobs.values.sorted(by: { $0.id < $1.id }) {
+            guard let channel = job.onFailure, notifications.channels[channel] == nil else { continue }
+            let configured = notifications.channels.keys.sorted()
+            throw fail(
+                "functions.\(TOMLSection.quotedKey(job.id)).on_failure",
+                "names no [notifications.channels.\(TOMLSection.quotedKey(channel))] (configured: \(configured.isEmpty ? "none" : configured.joined(separator: ", ")))")
+        }
         for (key, url) in [("portfolio.rates_url", portfolio.ratesURL), ("portfolio.prices_url", portfolio.pricesURL)] {
             if let url, !Self.isHTTPURL(url) {
                 throw fail(key, "must be an http(s) URL, got \"\(url)\"")

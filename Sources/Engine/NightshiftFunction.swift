@@ -20,6 +20,9 @@ public struct NightshiftFunction: Sendable {
     public var enabled: Bool
     /// Called once when a run ends `failed`, to raise an alert.
     public var onFailure: (@Sendable (FailedRun) async -> Void)?
+    /// A notification channel (`[notifications.channels.<name>]`) the database alerts once when
+    /// a run ends `failed`, by whatever path (recorded as `nightshift.functions.on_failure`).
+    public var onFailureChannel: String? = nil
     /// The SQL statement or HTTP call of a config-declared job (nil for Swift code): what
     /// `sync_functions` records as the function's kind and body.
     public internal(set) var declared: DeclaredJob.Work? = nil
