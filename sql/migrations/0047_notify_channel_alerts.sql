@@ -1,4 +1,5 @@
--- Channel alerts (issue 13 §2: a declared or SQL-defined job's onFailure notifies a channel).
+-- Channel alerts (issue 13 §2: a declared or SQL-defined job's onFailure notifies a channel),
+-- and no credentials in nightshift.functions.
 --
 --  * notify.alert(channel, title, message, metadata, dedupe_key): a notification for a channel
 --    rather than a user. It is a row of notify.notifications with user_id null (in nobody's
@@ -7,6 +8,9 @@
 --  * nightshift.functions.on_failure: the channel a function's failed runs alert. Set by a
 --    worker's sync (the spec's "on_failure", from `on_failure = "<channel>"` in config) or by
 --    define_function(on_failure => '<channel>'), which checks the channel is configured.
+--  * define_function refuses an http header that carries a credential in plain text
+--    (Authorization, Cookie, X-Api-Key, ...token..., ...secret...) unless it references the
+--    worker's environment as ${NAME}, which the worker expands at each call.
 --  * The alert is raised in SQL, by a trigger on nightshift.runs when a run becomes failed,
 --    not by the worker's Swift onFailure: a run fails by several paths (fail_run on its last
 --    attempt or a non-retriable error; claim_runs quarantining a run whose worker was killed
@@ -228,6 +232,7 @@ declare
     v_spec jsonb;
     v_function nightshift.functions;
     v_channels text;
+    v_header text;
 begin
     if not auth.is_service() then
         raise exception 'only the service role may define functions'
@@ -247,6 +252,23 @@ begin
     -- Shorthand: the statement or the URL alone, as a JSON string.
     if pg_catalog.jsonb_typeof(v_body) = 'string' then
         v_body := pg_catalog.jsonb_build_object(case define_function.kind when 'sql' then 'sql' else 'url' end, v_body);
+    end if;
+    -- A credential written out in full would sit in plain text in nightshift.functions.body,
+    -- readable by the service role and kept in every backup. The worker expands ${NAME} from
+    -- its environment at each call; a header that carries credentials must use that.
+    if pg_catalog.jsonb_typeof(v_body -> 'headers') = 'object' then
+        select h.key into v_header
+        from pg_catalog.jsonb_each_text(v_body -> 'headers') h
+        where (pg_catalog.lower(h.key) in ('authorization', 'proxy-authorization', 'cookie')
+               or pg_catalog.lower(h.key) ~ '(token|secret|api[-_]?key|password)')
+          and pg_catalog.strpos(h.value, '${') = 0
+        order by h.key
+        limit 1;
+        if v_header is not null then
+            raise exception 'header "%" of function "%" holds a credential in plain text', v_header, define_function.id
+                using errcode = 'invalid_parameter_value',
+                      hint = 'Reference the worker''s environment instead, e.g. "Bearer ${CRM_TOKEN}": the worker expands it at each call.';
+        end if;
     end if;
     if define_function.retries is null or define_function.retries < 0 then
         raise exception 'retries must be zero or more, got %', coalesce(define_function.retries::text, 'null')
