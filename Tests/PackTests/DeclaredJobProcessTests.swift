@@ -9,11 +9,11 @@ import Testing
 @Suite("declared jobs through the binary", .serialized)
 struct DeclaredJobProcessTests {
     /// The committed config, its `ops` channel posting to `webhook`, plus two declared jobs.
-    static func configFile(webhook: String) throws -> String {
+    static func configFile(webhook: String, jobs: String? = nil) throws -> String {
         let committed = TestDatabase.projectRoot.appendingPathComponent("supabase-like-config/config.toml")
         var text = try String(contentsOf: committed, encoding: .utf8)
         text = text.replacingOccurrences(of: "http://127.0.0.1:54330/hooks/ops", with: webhook)
-        text += """
+        text += jobs ?? """
 
             [functions."ops/every-second"]
             cron = "1 seconds"
@@ -96,6 +96,69 @@ struct DeclaredJobProcessTests {
             #expect(metadata["failed_at"] is String)
             #expect(try await count("select count(*) from notify.deliveries where channel = 'ops' and status = 'delivered'") == 2)
             #expect(try await count("select count(*) from nightshift.runs where id = \(defined) and output = '{\"rows\": 1}'") == 1)
+        }
+    }
+
+    @Test("a worker killed -9 mid-run, again and again: the run is quarantined by lease expiry, and the channel alerted once")
+    func killedWorkerAlerts() async throws {
+        let key = UUID().uuidString
+        let config = try Self.configFile(webhook: try await JobReceiver.url(key: key), jobs: """
+
+            [functions."ops/hangs"]
+            sql = "select pg_sleep(20)"
+            retries = 0
+            on_failure = "ops"
+
+            """)
+        defer { try? FileManager.default.removeItem(atPath: config) }
+        try await TestDatabase.withMigratedDatabase { url async throws in
+            let database = PostgresPool(configuration: PostgresConfiguration(url: url, applicationName: "declared-process-tests"), maxConnections: 2)
+            defer { Task { await database.close() } }
+            func waitUntil(_ what: String, timeout: Duration = .seconds(30), _ condition: () async throws -> Bool) async throws {
+                let deadline = ContinuousClock.now + timeout
+                while try await !condition() {
+                    guard ContinuousClock.now < deadline else { throw CLIWaitError(what: what) }
+                    try await Task.sleep(for: .milliseconds(100))
+                }
+            }
+            func status() async throws -> (String, String?) {
+                try await database.query("select status, lease_owner from nightshift.runs where function_id = 'ops/hangs'")[0]
+                    .decode(String.self, String?.self)
+            }
+
+            // crash_limit is 3: killed three times without progress, the fourth claim quarantines it.
+            var owners: Set<String> = []
+            for round in 1...3 {
+                let worker = try WorkerProcess(databaseURL: url, name: "killed-\(round)", leaseSeconds: 2, config: config)
+                if round == 1 {
+                    try await waitUntil("the worker's sync") {
+                        try await database.query("select count(*) from nightshift.functions where id = 'ops/hangs'")[0].decode(Int.self, at: 0) == 1
+                    }
+                    _ = try await database.query("select nightshift.trigger('ops/hangs')")
+                }
+                // Running in this worker (not a lease left over from the one killed before).
+                try await waitUntil("round \(round): the run running in a new worker") {
+                    let (state, owner) = try await status()
+                    return state == "running" && owner.map { !owners.contains($0) } == true
+                }
+                owners.insert(try await status().1!)
+                worker.kill()
+            }
+            let last = try WorkerProcess(databaseURL: url, name: "survivor", leaseSeconds: 2, config: config)
+            defer { last.stop() }
+            try await waitUntil("the quarantine") { try await status().0 == "failed" }
+            try await waitUntil("the alert") { await JobReceiver.requests(key).count >= 1 }
+            try await Task.sleep(for: .seconds(2))
+            let requests = await JobReceiver.requests(key)
+            #expect(requests.count == 1, "\(requests.map(\.body))\n\(last.output)")
+            let payload = try #require(try JSONSerialization.jsonObject(with: Data((requests.first?.body ?? "{}").utf8)) as? [String: Any])
+            let metadata = try #require(payload["metadata"] as? [String: Any])
+            #expect(metadata["function_id"] as? String == "ops/hangs")
+            #expect((metadata["error"] as? [String: Any])?["outcome"] as? String == "quarantined", "\(metadata)")
+            #expect(try await database.query("""
+                select count(*) from nightshift.run_attempts a join nightshift.runs r on r.id = a.run_id
+                where r.function_id = 'ops/hangs' and a.outcome = 'crashed'
+                """)[0].decode(Int.self, at: 0) == 3)
         }
     }
 }
