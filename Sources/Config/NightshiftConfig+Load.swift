@@ -179,6 +179,13 @@ extension NightshiftConfig {
             throw fail("db.url", "is missing (set it in the file or DATABASE_URL)")
         }
         try validateWebhooks()
+        for job in declaredJobs.values.sorted(by: { $0.id < $1.id }) {
+            guard let channel = job.onFailure, notifications.channels[channel] == nil else { continue }
+            let configured = notifications.channels.keys.sorted()
+            throw fail(
+                "functions.\(TOMLSection.quotedKey(job.id)).on_failure",
+                "names no [notifications.channels.\(TOMLSection.quotedKey(channel))] (configured: \(configured.isEmpty ? "none" : configured.joined(separator: ", ")))")
+        }
         if let endpoint = observability.otlpEndpoint, !Self.isHTTPURL(endpoint) {
             throw fail("observability.otlp_endpoint", "must be an http(s) URL (set it in the file or OTEL_EXPORTER_OTLP_ENDPOINT), got \"\(endpoint)\"")
         }
