@@ -16,7 +16,7 @@ APT_PACKAGES := postgresql-15 postgresql-client-15 postgresql-15-cron postgresql
                 libtap-parser-sourcehandler-pgtap-perl postgresql-15-plpgsql-check \
                 libpq-dev libcurl4-openssl-dev python3-venv
 
-.PHONY: help setup db stop build build-tests migrate apply-migrations run serve demo test test-swift test-sql bench clean-db webhook-verifier fuzz first-run
+.PHONY: help setup db stop build build-tests migrate apply-migrations run serve demo test test-swift test-sql bench clean-db webhook-verifier fuzz first-run boundaries example
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -60,12 +60,21 @@ serve: migrate ## serve the API (without the setup step)
 	DATABASE_URL=$(APP_DATABASE_URL) $(BIN) serve
 
 
-test: setup db first-run build-tests apply-migrations test-swift test-sql chaos-short fuzz-short ## every test: first run, swift test, pg_prove over sql/tests, the short chaos suite, the short fuzzer
+test: setup db first-run boundaries build-tests apply-migrations test-swift test-sql example chaos-short fuzz-short ## every test: first run, module boundaries, swift test, pg_prove over sql/tests, the example application, the short chaos suite, the short fuzzer
 
 # A fresh clone in 0700 folders runs `make db`: as root (the cluster then lives where postgres
 # can work), as an ordinary user, and against a taken port. No Swift build; about a minute.
 first-run: ## the first-run test: make db from a fresh clone as root, as a user, on a taken port
 	bash Tests/FirstRun/first_run.sh
+
+# Examples/hello-nightshift: an application of its own importing this package by path, built and
+# run against the embedded database (migrate, serve, an edge function, a cron and an event function).
+example: db ## build and run Examples/hello-nightshift against the embedded database
+	DATABASE_URL=$(DATABASE_URL) bash Examples/hello-nightshift/run.sh
+
+# The platform's modules name no pack, and depend on none (Tests/Boundaries/check.sh).
+boundaries: ## check that the engine, server, config and CLI modules name no pack
+	bash Tests/Boundaries/check.sh
 
 test-swift: webhook-verifier
 	swift test $(SWIFT_FLAGS) --skip-build

@@ -6,10 +6,18 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "nightshift", targets: ["nightshift"]),
+        // What an application imports (Examples/hello-nightshift): the command line for its packs
+        // and the Pack protocol; the engine; the server core; config; the two clients.
+        .library(name: "Nightshift", targets: ["NightshiftCLI", "NightshiftKit"]),
+        .library(name: "NightshiftEngine", targets: ["Engine"]),
+        .library(name: "NightshiftServer", targets: ["Server"]),
+        .library(name: "NightshiftConfig", targets: ["Config"]),
         .library(name: "Postgres", targets: ["Postgres"]),
         .library(name: "HTTPClient", targets: ["HTTPClient"]),
         .library(name: "Migrations", targets: ["Migrations"]),
         .library(name: "NightshiftSQL", targets: ["NightshiftSQL"]),
+        // This repository's three workloads, for an application that wants them too.
+        .library(name: "NightshiftPacks", targets: ["DossierPack", "CoveragePack", "PortfolioPack"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -113,11 +121,16 @@ let package = Package(
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ]
         ),
+        // The plug-in point: what a pack contributes (functions, edge functions, routes, config, migrations).
+        .target(
+            name: "NightshiftKit",
+            dependencies: ["Config", "Engine", "Server", "HTTPClient", .product(name: "Logging", package: "swift-log")]
+        ),
         // Packs: each workload's jobs, thin Swift over its SQL schema.
         .target(
             name: "DossierPack",
             dependencies: [
-                "Engine", "Postgres", "HTTPClient", "Config", "ServiceTokens",
+                "NightshiftKit", "Server", "Engine", "Postgres", "HTTPClient", "Config", "ServiceTokens",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
             ],
@@ -126,7 +139,8 @@ let package = Package(
         .target(
             name: "CoveragePack",
             dependencies: [
-                "Engine", "Postgres",
+                "NightshiftKit", "Server", "Engine", "Postgres", "Config",
+                .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Sources/Packs/Coverage"
@@ -134,7 +148,8 @@ let package = Package(
         .target(
             name: "PortfolioPack",
             dependencies: [
-                "Engine", "Postgres", "HTTPClient", "Config",
+                "NightshiftKit", "Server", "Engine", "Postgres", "HTTPClient", "Config",
+                .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Tracing", package: "swift-distributed-tracing"),
             ],
@@ -146,16 +161,25 @@ let package = Package(
             dependencies: ["Server", "Postgres", "Engine"],
             path: "functions"
         ),
-        .executableTarget(
-            name: "nightshift",
+        // Every command, for the packs an application hands it.
+        .target(
+            name: "NightshiftCLI",
             dependencies: [
-                "Postgres", "HTTPClient", "Config", "Migrations", "NightshiftSQL", "Observability", "Server", "EdgeFunctions", "Engine",
-                "Notifications", "DossierPack", "CoveragePack", "PortfolioPack", "ServiceTokens",
+                "NightshiftKit", "Postgres", "HTTPClient", "Config", "Migrations", "NightshiftSQL", "Observability", "Server", "Engine",
+                "Notifications", "ServiceTokens",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "TextTable", package: "TextTable"),
+            ]
+        ),
+        // This repository's binary: the CLI with the three packs and functions/.
+        .executableTarget(
+            name: "nightshift",
+            dependencies: [
+                "NightshiftCLI", "NightshiftKit", "EdgeFunctions", "DossierPack", "CoveragePack", "PortfolioPack",
+                "Engine", "Notifications", "Postgres",
             ]
         ),
 
@@ -185,7 +209,7 @@ let package = Package(
         .executableTarget(
             name: "bench-portfolio",
             dependencies: [
-                "BenchSupport", "PortfolioPack", "PortfolioProviderStub", "Server", "Engine", "Postgres", "Migrations", "NightshiftSQL", "Config", "HTTPClient",
+                "BenchSupport", "PortfolioPack", "NightshiftKit", "PortfolioProviderStub", "Server", "Engine", "Postgres", "Migrations", "NightshiftSQL", "Config", "HTTPClient",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "JWTKit", package: "jwt-kit"),
@@ -226,7 +250,7 @@ let package = Package(
             name: "HTTPClientTests",
             dependencies: ["HTTPClient", .product(name: "Hummingbird", package: "hummingbird")]
         ),
-        .testTarget(name: "ConfigTests", dependencies: ["Config"]),
+        .testTarget(name: "ConfigTests", dependencies: ["Config", "DossierPack", "CoveragePack", "PortfolioPack"]),
         .testTarget(
             name: "EngineTests",
             dependencies: [
@@ -255,7 +279,7 @@ let package = Package(
         .testTarget(
             name: "PackTests",
             dependencies: [
-                "DossierPack", "CoveragePack", "PortfolioPack", "Engine", "Server", "EdgeFunctions", "HTTPClient", "Config", "Postgres", "TestSupport",
+                "DossierPack", "CoveragePack", "PortfolioPack", "NightshiftKit", "Engine", "Server", "EdgeFunctions", "HTTPClient", "Config", "Postgres", "TestSupport",
                 "ServiceTokens",
                 "PortfolioProviderStub",
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -270,7 +294,7 @@ let package = Package(
         .testTarget(
             name: "ServerTests",
             dependencies: [
-                "Server", "EdgeFunctions", "Config", "Postgres", "TestSupport", "Engine", "ServiceTokens",
+                "Server", "EdgeFunctions", "DossierPack", "CoveragePack", "PortfolioPack", "NightshiftKit", "Config", "Postgres", "TestSupport", "Engine", "ServiceTokens",
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Hummingbird", package: "hummingbird"),

@@ -1,14 +1,10 @@
 import Server
 
-/// Every edge function under `functions/`, one folder each; the server serves these.
+/// This project's own edge functions under `functions/`, one folder each (`nightshift functions
+/// new NAME` adds one here). The packs bring their own (`Pack.edgeFunctions`).
 public enum Catalog {
     public static let all: [any EdgeFunction] = [
         Hello(),
-        DossierStats(),
-        CalculateHealthScore(),
-        DetectOverdueCommitments(),
-        RefreshCommitmentStats(),
-        TriggerHealthRecalculation(),
         ListNotifications(),
         MarkNotificationRead(),
     ]

@@ -48,10 +48,12 @@ public struct DeclaredJob: Sendable, Equatable {
     public var catchUp: CatchUp?
     /// Limit of one attempt (for SQL, the statement's `statement_timeout` too).
     public var timeout: Duration?
+    /// The `[notifications.channels.<name>]` alerted once when a run fails for good (`on_failure`).
+    public var onFailure: String?
 
     public init(
         id: String, work: Work, cron: String? = nil, timezone: String? = nil, retries: Int? = nil,
-        maxConcurrency: Int? = nil, catchUp: CatchUp? = nil, timeout: Duration? = nil
+        maxConcurrency: Int? = nil, catchUp: CatchUp? = nil, timeout: Duration? = nil, onFailure: String? = nil
     ) {
         self.id = id
         self.work = work
@@ -61,6 +63,54 @@ public struct DeclaredJob: Sendable, Equatable {
         self.maxConcurrency = maxConcurrency
         self.catchUp = catchUp
         self.timeout = timeout
+        self.onFailure = onFailure
+    }
+
+    /// A `${NAME}` in a header value that cannot be expanded.
+    public struct ExpansionError: Error, CustomStringConvertible, Equatable {
+        public let description: String
+    }
+
+    /// A header value with each `${NAME}` replaced by the environment variable NAME (letters,
+    /// digits and `_`, not starting with a digit). The worker expands at each call, so a secret
+    /// lives in its environment, never in config or in `nightshift.functions`. Throws, naming
+    /// the variable, for one that is not set, and for a `${` that is not a valid reference.
+    public static func expand(_ value: String, environment: [String: String]) throws -> String {
+        try expand(value) { environment[$0] }
+    }
+
+    static func expand(_ value: String, lookup: (String) -> String?) throws -> String {
+        guard value.contains("${") else { return value }
+        var result = ""
+        var rest = Substring(value)
+        while let start = rest.range(of: "${") {
+            result += rest[..<start.lowerBound]
+            let after = rest[start.upperBound...]
+            guard let end = after.firstIndex(of: "}") else {
+                throw ExpansionError(description: "\"${\" without a closing \"}\"")
+            }
+            let name = String(after[..<end])
+            guard name.wholeMatch(of: /[A-Za-z_][A-Za-z0-9_]*/) != nil else {
+                throw ExpansionError(description: "\"${\(name)}\" is not a variable reference (use ${NAME}: letters, digits and _)")
+            }
+            guard let text = lookup(name) else {
+                throw ExpansionError(description: "${\(name)} is not set in the worker's environment")
+            }
+            result += text
+            rest = after[after.index(after: end)...]
+        }
+        return result + rest
+    }
+
+    /// Whether a header would carry a credential written out in full: a name that carries
+    /// credentials (Authorization, Cookie, X-Api-Key, …token…, …secret…) with no `${NAME}` in
+    /// its value. Config and `nightshift.define_function` refuse those: the value would sit in
+    /// plain text in `nightshift.functions.body` (readable by the service role, in every backup).
+    public static func isLiteralSecret(header name: String, value: String) -> Bool {
+        let lower = name.lowercased()
+        let sensitive = ["authorization", "proxy-authorization", "cookie"].contains(lower)
+            || lower.range(of: "token|secret|api[-_]?key|password", options: .regularExpression) != nil
+        return sensitive && !value.contains("${")
     }
 
     /// The methods an HTTP job may use (as `nightshift._check_body` allows).
@@ -102,7 +152,17 @@ public struct DeclaredJob: Sendable, Equatable {
             var call = HTTPCall(url: url, method: method, timeout: try http.duration("timeout", range: timeouts))
             if var headers = try http.section("headers") {
                 for name in headers.table.keys.sorted() {
-                    call.headers[name] = try headers.string(name)
+                    let value = try headers.string(name) ?? ""
+                    if isLiteralSecret(header: name, value: value) {
+                        throw headers.error(name, "holds a credential in plain text: reference the worker's environment instead, e.g. \"Bearer ${CRM_TOKEN}\"")
+                    }
+                    // The references' syntax now; the variables are the worker's, at each call.
+                    do {
+                        _ = try expand(value) { _ in "" }
+                    } catch let error as ExpansionError {
+                        throw headers.error(name, error.description)
+                    }
+                    call.headers[name] = value
                 }
                 try headers.rejectUnknownKeys()
             }
@@ -126,6 +186,8 @@ public struct DeclaredJob: Sendable, Equatable {
             job.catchUp = catchUp
         }
         job.timeout = try section.duration("timeout", range: timeouts)
+        // Checked against [notifications.channels] once the whole file is read (validate()).
+        job.onFailure = try section.string("on_failure")
         if job.timezone != nil, job.cron == nil {
             throw section.error("timezone", "has no cron to apply to")
         }

@@ -1,19 +1,10 @@
 import Foundation
 
 extension NightshiftConfig {
-    /// Function ids whose schedule the seed documents' own variables set.
-    public enum SeedJob {
-        public static let overnightScoring = "portfolio/overnight-scoring"
-        public static let coverageRecompute = "coverage/nightly-recompute"
-        public static let refreshHealthScores = "dossier/refresh-health-scores"
-        public static let detectOverdueCommitments = "dossier/detect-overdue-commitments"
-    }
-
-    /// Applies environment overrides: `DATABASE_URL`, `DATABASE_OWNER_URL`, `NIGHTSHIFT_*` (`NIGHTSHIFT_WEBHOOK_SECRET_<CHANNEL>` too), OpenTelemetry's
-    /// `OTEL_EXPORTER_OTLP_ENDPOINT`, `COVERAGE_JOB_CRON`, `PORTFOLIO_RATES_URL`, `PORTFOLIO_PRICES_URL`, and the seed documents' `OVERNIGHT_JOB_CRON`,
-    /// `ENABLE_SCHEDULED_JOBS`, `HEALTH_REFRESH_INTERVAL_MINUTES`, `OVERDUE_CHECK_HOUR`.
+    /// Applies environment overrides: `DATABASE_URL`, `DATABASE_OWNER_URL`, `NIGHTSHIFT_*` (`NIGHTSHIFT_WEBHOOK_SECRET_<CHANNEL>` too),
+    /// OpenTelemetry's `OTEL_EXPORTER_OTLP_ENDPOINT` and `ENABLE_SCHEDULED_JOBS`; then each section's own variables.
     mutating func applyEnvironment(_ environment: [String: String]) throws {
-        let reader = EnvironmentReader(environment: environment)
+        let reader = ConfigEnvironment(environment: environment)
 
         if let value = reader.string("NIGHTSHIFT_PROJECT_ID") { projectID = value }
         if let port = try reader.int("NIGHTSHIFT_DB_PORT", range: 1...65535) {
@@ -44,22 +35,11 @@ extension NightshiftConfig {
         // OpenTelemetry's own name, so a deployment that sets it for every service needs nothing else.
         if let endpoint = reader.string("OTEL_EXPORTER_OTLP_ENDPOINT") { observability.otlpEndpoint = endpoint }
 
-        if let url = reader.string("PORTFOLIO_RATES_URL") { portfolio.ratesURL = url }
-        if let url = reader.string("PORTFOLIO_PRICES_URL") { portfolio.pricesURL = url }
-
         if let enabled = try reader.bool("ENABLE_SCHEDULED_JOBS") { scheduler.enabled = enabled }
-        if let cron = reader.string("COVERAGE_JOB_CRON") {
-            jobs[SeedJob.coverageRecompute, default: JobSettings()].cron = cron
-        }
-        if let cron = reader.string("OVERNIGHT_JOB_CRON") {
-            jobs[SeedJob.overnightScoring, default: JobSettings()].cron = cron
-        }
-        if let minutes = try reader.int("HEALTH_REFRESH_INTERVAL_MINUTES", range: 1...60) {
-            jobs[SeedJob.refreshHealthScores, default: JobSettings()].cron =
-                minutes == 60 ? "0 * * * *" : "*/\(minutes) * * * *"
-        }
-        if let hour = try reader.int("OVERDUE_CHECK_HOUR", range: 0...23) {
-            jobs[SeedJob.detectOverdueCommitments, default: JobSettings()].cron = "0 \(hour) * * *"
+        for name in sections.keys.sorted() {
+            guard var section = sections[name] else { continue }
+            try section.applyEnvironment(reader, jobs: &jobs)
+            sections[name] = section
         }
     }
 
@@ -71,19 +51,27 @@ extension NightshiftConfig {
 }
 
 /// Typed reads of environment variables, with errors that name the variable.
-struct EnvironmentReader {
-    let environment: [String: String]
+public struct ConfigEnvironment: Sendable {
+    /// The variables, usually the process's.
+    public let environment: [String: String]
 
-    func error(_ name: String, _ problem: String) -> ConfigError {
+    public init(environment: [String: String]) {
+        self.environment = environment
+    }
+
+    /// An error naming the variable.
+    public func error(_ name: String, _ problem: String) -> ConfigError {
         ConfigError(key: name, source: "environment", problem: problem)
     }
 
-    func string(_ name: String) -> String? {
+    /// The variable's value; unset and empty are both nil.
+    public func string(_ name: String) -> String? {
         guard let value = environment[name], !value.isEmpty else { return nil }
         return value
     }
 
-    func int(_ name: String, range: ClosedRange<Int>) throws -> Int? {
+    /// An integer in `range`, or nil when unset.
+    public func int(_ name: String, range: ClosedRange<Int>) throws -> Int? {
         guard let raw = string(name) else { return nil }
         guard let value = Int(raw.trimmingCharacters(in: .whitespaces)) else {
             throw error(name, "must be an integer, got \"\(raw)\"")
@@ -94,7 +82,8 @@ struct EnvironmentReader {
         return value
     }
 
-    func bool(_ name: String) throws -> Bool? {
+    /// true/1/yes/on or false/0/no/off (any case), or nil when unset.
+    public func bool(_ name: String) throws -> Bool? {
         guard let raw = string(name) else { return nil }
         switch raw.lowercased() {
         case "true", "1", "yes", "on": return true

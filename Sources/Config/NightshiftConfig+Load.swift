@@ -8,9 +8,11 @@ extension NightshiftConfig {
     }
 
     /// Reads and validates the config file, then applies the environment's overrides.
+    /// `sections` are the packs' tables this config may hold (a table no type claims is refused).
     public static func load(
         path: String,
-        environment: [String: String] = ProcessInfo.processInfo.environment
+        environment: [String: String] = ProcessInfo.processInfo.environment,
+        sections: [any ConfigSection.Type] = []
     ) throws -> NightshiftConfig {
         let text: String
         do {
@@ -18,14 +20,15 @@ extension NightshiftConfig {
         } catch {
             throw ConfigError(key: "(file)", source: path, problem: "cannot be read: \(error.localizedDescription)")
         }
-        return try parse(text, source: path, environment: environment)
+        return try parse(text, source: path, environment: environment, sections: sections)
     }
 
     /// Parses config text; `source` names it in errors.
     public static func parse(
         _ text: String,
         source: String,
-        environment: [String: String] = [:]
+        environment: [String: String] = [:],
+        sections: [any ConfigSection.Type] = []
     ) throws -> NightshiftConfig {
         let table: TOMLTable
         do {
@@ -35,14 +38,14 @@ extension NightshiftConfig {
                 key: "(syntax)", source: source,
                 problem: "\(error.description) at line \(error.source.begin.line), column \(error.source.begin.column)")
         }
-        var config = try read(TOMLSection(table, path: "", file: source))
+        var config = try read(TOMLSection(table, path: "", file: source), sections: sections)
         try config.applyEnvironment(environment)
         try config.loadJWKS()
         try config.validate()
         return config
     }
 
-    private static func read(_ root: TOMLSection) throws -> NightshiftConfig {
+    private static func read(_ root: TOMLSection, sections sectionTypes: [any ConfigSection.Type]) throws -> NightshiftConfig {
         var root = root
         let projectID = try root.string("project_id") ?? "nightshift"
 
@@ -138,23 +141,32 @@ extension NightshiftConfig {
         let observability = ObservabilitySettings(otlpEndpoint: try observabilitySection?.string("otlp_endpoint"))
         try observabilitySection?.rejectUnknownKeys()
 
-        var portfolioSection = try root.section("portfolio")
-        let portfolioDefaults = PortfolioSettings()
-        let portfolio = PortfolioSettings(
-            ratesURL: try portfolioSection?.string("rates_url"),
-            pricesURL: try portfolioSection?.string("prices_url"),
-            ratesBase: try portfolioSection?.string("rates_base") ?? portfolioDefaults.ratesBase,
-            usersPerBatch: try portfolioSection?.int("users_per_batch", range: 1...10_000) ?? portfolioDefaults.usersPerBatch,
-            symbolsPerRequest: try portfolioSection?.int("symbols_per_request", range: 1...100) ?? portfolioDefaults.symbolsPerRequest)
-        try portfolioSection?.rejectUnknownKeys()
+        var sections: [String: any ConfigSection] = [:]
+        for type in sectionTypes {
+            guard sections[type.name] == nil else {
+                throw ConfigError(key: type.name, source: root.file, problem: "two config sections share this name")
+            }
+            sections[type.name] = try readSection(type, from: &root)
+        }
 
-        try root.rejectUnknownKeys()
+        if let unknown = root.unreadKey() {
+            throw root.error(unknown, root.isTable(unknown) ? "unknown key: no pack of this build reads a [\(unknown)] table" : "unknown key")
+        }
         var config = NightshiftConfig(
             projectID: projectID, database: database, api: api, auth: auth, scheduler: scheduler,
             jobs: jobs, functions: functions, notifications: notifications, observability: observability,
-            portfolio: portfolio, source: root.file)
+            source: root.file)
         config.declaredJobs = declaredJobs
+        config.sections = sections
         return config
+    }
+
+    /// One pack's table, or its defaults when the file has none; its unread keys are refused.
+    private static func readSection<S: ConfigSection>(_ type: S.Type, from root: inout TOMLSection) throws -> S {
+        guard var table = try root.section(S.name) else { return S() }
+        let value = try S(reading: &table)
+        try table.rejectUnknownKeys()
+        return value
     }
 
     /// Checks what no single key can: secrets present and strong enough, URLs usable.
@@ -167,20 +179,21 @@ extension NightshiftConfig {
             throw fail("db.url", "is missing (set it in the file or DATABASE_URL)")
         }
         try validateWebhooks()
-        for (key, url) in [("portfolio.rates_url", portfolio.ratesURL), ("portfolio.prices_url", portfolio.pricesURL)] {
-            if let url, !Self.isHTTPURL(url) {
-                throw fail(key, "must be an http(s) URL, got \"\(url)\"")
-            }
-        }
-        if portfolio.ratesBase.range(of: "^[A-Z]{3}$", options: .regularExpression) == nil {
-            throw fail("portfolio.rates_base", "must be an ISO 4217 code such as USD, got \"\(portfolio.ratesBase)\"")
+        for job in declaredJobs.values.sorted(by: { $0.id < $1.id }) {
+            guard let channel = job.onFailure, notifications.channels[channel] == nil else { continue }
+            let configured = notifications.channels.keys.sorted()
+            throw fail(
+                "functions.\(TOMLSection.quotedKey(job.id)).on_failure",
+                "names no [notifications.channels.\(TOMLSection.quotedKey(channel))] (configured: \(configured.isEmpty ? "none" : configured.joined(separator: ", ")))")
         }
         if let endpoint = observability.otlpEndpoint, !Self.isHTTPURL(endpoint) {
             throw fail("observability.otlp_endpoint", "must be an http(s) URL (set it in the file or OTEL_EXPORTER_OTLP_ENDPOINT), got \"\(endpoint)\"")
         }
+        for name in sections.keys.sorted() { try sections[name]?.validate(source: source) }
     }
 
-    static func isHTTPURL(_ text: String) -> Bool {
+    /// Whether `text` is an absolute http(s) URL with a host (what every URL setting must be).
+    public static func isHTTPURL(_ text: String) -> Bool {
         guard let url = URL(string: text), let scheme = url.scheme else { return false }
         return ["http", "https"].contains(scheme.lowercased()) && url.host != nil
     }

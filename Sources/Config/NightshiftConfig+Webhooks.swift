@@ -17,7 +17,7 @@ extension NightshiftConfig {
     /// Sets each configured channel's secret from its variable, over the file's. A variable
     /// can only name a channel the file declares (the URL lives there); two channels whose
     /// names map to the same set variable are refused rather than both given one secret.
-    mutating func applyWebhookSecrets(_ reader: EnvironmentReader) throws {
+    mutating func applyWebhookSecrets(_ reader: ConfigEnvironment) throws {
         let byVariable = Dictionary(grouping: notifications.channels.keys.sorted(), by: Self.webhookSecretVariable(channel:))
         for (variable, channels) in byVariable.sorted(by: { $0.key < $1.key }) {
             guard let text = reader.string(variable) else { continue }

@@ -5,7 +5,7 @@ public struct NightshiftConfig: Sendable, Equatable {
     public var api: APISettings
     public var auth: AuthSettings
     public var scheduler: SchedulerSettings
-    /// Per-job overrides, keyed by function id (`coverage/nightly-recompute`).
+    /// Per-job overrides, keyed by function id (`reports/nightly-refresh`).
     public var jobs: [String: JobSettings]
     /// Per-edge-function settings, keyed by function name (`hello`).
     public var functions: [String: FunctionSettings]
@@ -13,9 +13,20 @@ public struct NightshiftConfig: Sendable, Equatable {
     public var declaredJobs: [String: DeclaredJob] = [:]
     public var notifications: NotificationSettings
     public var observability: ObservabilitySettings
-    public var portfolio: PortfolioSettings
+    /// The packs' own tables (`[billing]`), by name: every ``ConfigSection`` type the config was
+    /// loaded with, read from the file or defaulted. Read one with ``section(_:)``.
+    public var sections: [String: any ConfigSection] = [:]
     /// The file this was read from.
     public var source: String
+
+    public static func == (lhs: NightshiftConfig, rhs: NightshiftConfig) -> Bool {
+        lhs.projectID == rhs.projectID && lhs.database == rhs.database && lhs.api == rhs.api && lhs.auth == rhs.auth
+            && lhs.scheduler == rhs.scheduler && lhs.jobs == rhs.jobs && lhs.functions == rhs.functions
+            && lhs.declaredJobs == rhs.declaredJobs && lhs.notifications == rhs.notifications
+            && lhs.observability == rhs.observability && lhs.source == rhs.source
+            && lhs.sections.keys.sorted() == rhs.sections.keys.sorted()
+            && lhs.sections.allSatisfy { name, section in rhs.sections[name].map(section.isEqual(to:)) ?? false }
+    }
 
     /// Settings of one edge function; a function absent from the config verifies JWTs.
     public func functionSettings(_ name: String) -> FunctionSettings {
@@ -129,30 +140,5 @@ public struct ObservabilitySettings: Sendable, Equatable {
 
     public init(otlpEndpoint: String? = nil) {
         self.otlpEndpoint = otlpEndpoint
-    }
-}
-
-/// `[portfolio]`: the market-data providers of the overnight scoring and its batch size.
-public struct PortfolioSettings: Sendable, Equatable {
-    /// Exchange rates in the Frankfurter format: `GET <ratesURL>/latest?base=<ratesBase>`.
-    public var ratesURL: String?
-    /// Prices: `GET <pricesURL>/prices?symbols=MARKET:SYMBOL,...` (README "Portfolio pack").
-    public var pricesURL: String?
-    /// The currency rates are fetched against; every conversion crosses through it.
-    public var ratesBase: String
-    /// Users scored per checkpointed step.
-    public var usersPerBatch: Int
-    /// Symbols per price request.
-    public var symbolsPerRequest: Int
-
-    public init(
-        ratesURL: String? = nil, pricesURL: String? = nil, ratesBase: String = "USD",
-        usersPerBatch: Int = 50, symbolsPerRequest: Int = 100
-    ) {
-        self.ratesURL = ratesURL
-        self.pricesURL = pricesURL
-        self.ratesBase = ratesBase
-        self.usersPerBatch = usersPerBatch
-        self.symbolsPerRequest = symbolsPerRequest
     }
 }

@@ -1,12 +1,14 @@
 import TOMLKit
 
 /// Reads one TOML table with typed getters, remembering which keys were read so that
-/// every key nobody asked for can be reported as unknown.
-struct TOMLSection {
+/// every key nobody asked for can be reported as unknown. A pack's ``ConfigSection`` reads its
+/// table through one of these.
+public struct TOMLSection {
     let table: TOMLTable
     /// Dotted path of this table (`""` for the root).
-    let path: String
-    let file: String
+    public let path: String
+    /// The config file, named in errors.
+    public let file: String
     private(set) var consumed: Set<String> = []
 
     init(_ table: TOMLTable, path: String, file: String) {
@@ -15,7 +17,8 @@ struct TOMLSection {
         self.file = file
     }
 
-    func keyPath(_ key: String) -> String {
+    /// The dotted path of `key` in this table, as errors name it (`billing.invoice_url`).
+    public func keyPath(_ key: String) -> String {
         let quoted = Self.quotedKey(key)
         return path.isEmpty ? quoted : "\(path).\(quoted)"
     }
@@ -25,7 +28,8 @@ struct TOMLSection {
         key.contains(where: { !($0.isLetter || $0.isNumber || $0 == "_" || $0 == "-") }) ? "\"\(key)\"" : key
     }
 
-    func error(_ key: String, _ problem: String) -> ConfigError {
+    /// An error naming `key` of this table and the file.
+    public func error(_ key: String, _ problem: String) -> ConfigError {
         ConfigError(key: keyPath(key), source: file, problem: problem)
     }
 
@@ -38,13 +42,13 @@ struct TOMLSection {
         error(key, "must be \(expected), got \(value.type) \(value.debugDescription)")
     }
 
-    mutating func string(_ key: String) throws -> String? {
+    public mutating func string(_ key: String) throws -> String? {
         guard let value = value(key) else { return nil }
         guard let string = value.string else { throw typeError(key, expected: "a string", got: value) }
         return string
     }
 
-    mutating func int(_ key: String, range: ClosedRange<Int>? = nil) throws -> Int? {
+    public mutating func int(_ key: String, range: ClosedRange<Int>? = nil) throws -> Int? {
         guard let value = value(key) else { return nil }
         guard let int = value.int else { throw typeError(key, expected: "an integer", got: value) }
         if let range, !range.contains(int) {
@@ -53,14 +57,14 @@ struct TOMLSection {
         return int
     }
 
-    mutating func bool(_ key: String) throws -> Bool? {
+    public mutating func bool(_ key: String) throws -> Bool? {
         guard let value = value(key) else { return nil }
         guard let bool = value.bool else { throw typeError(key, expected: "true or false", got: value) }
         return bool
     }
 
     /// A duration written as a string with a unit: `"250ms"`, `"15s"`, `"10m"`, `"1h"`, `"14d"`.
-    mutating func duration(_ key: String, range: ClosedRange<Duration>? = nil) throws -> Duration? {
+    public mutating func duration(_ key: String, range: ClosedRange<Duration>? = nil) throws -> Duration? {
         guard let text = try string(key) else { return nil }
         guard let duration = Self.parseDuration(text) else {
             throw error(key, "must be a duration such as \"250ms\", \"15s\", \"10m\", \"1h\" or \"14d\", got \"\(text)\"")
@@ -84,22 +88,32 @@ struct TOMLSection {
     }
 
     /// A nested table; `nil` when absent.
-    mutating func section(_ key: String) throws -> TOMLSection? {
+    public mutating func section(_ key: String) throws -> TOMLSection? {
         guard let value = value(key) else { return nil }
         guard let table = value.table else { throw typeError(key, expected: "a table", got: value) }
         return TOMLSection(table, path: keyPath(key), file: file)
     }
 
     /// Every sub-table of this table, by key (for `[jobs."id"]`-style maps).
-    mutating func sections() throws -> [(key: String, section: TOMLSection)] {
+    public mutating func sections() throws -> [(key: String, section: TOMLSection)] {
         try table.keys.sorted().map { key in
             guard let section = try section(key) else { throw error(key, "is missing") }
             return (key, section)
         }
     }
 
+    /// The first key (in name order) that no getter asked for, if any.
+    func unreadKey() -> String? {
+        table.keys.sorted().first(where: { !consumed.contains($0) })
+    }
+
+    /// Whether `key` holds a table.
+    func isTable(_ key: String) -> Bool {
+        table[key]?.table != nil
+    }
+
     /// Throws for the first key in this table that no getter asked for.
-    func rejectUnknownKeys() throws {
+    public func rejectUnknownKeys() throws {
         if let unknown = table.keys.sorted().first(where: { !consumed.contains($0) }) {
             throw error(unknown, "unknown key")
         }

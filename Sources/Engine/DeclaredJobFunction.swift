@@ -55,15 +55,41 @@ extension NightshiftFunction {
             }
         }
         function.declared = job.work
+        function.onFailureChannel = job.onFailure
         return function
     }
 }
 
 /// A declared job's attempt failed in a way that may pass on a later attempt (5xx, 429, network).
-public struct DeclaredJobTransientError: Error, CustomStringConvertible, TransienceClassified {
+public struct DeclaredJobTransientError: Error, CustomStringConvertible, TransienceClassified, RunErrorFields {
     public let message: String
+    /// The answer's status, when there was one (5xx, 429).
+    public var httpStatus: Int? = nil
     public var isTransient: Bool { true }
     public var description: String { message }
+    var errorFields: [String: Any] { httpStatus.map { ["http_status": $0] } ?? [:] }
+}
+
+/// A declared job's attempt failed for good: another attempt would fail the same way. Its
+/// SQLSTATE or HTTP status goes into the run's error (`sqlstate`, `http_status`), and from
+/// there into the `on_failure` alert.
+public struct DeclaredJobFailure: Error, CustomStringConvertible, TransienceClassified, RunErrorFields {
+    public let message: String
+    public var sqlState: String? = nil
+    public var httpStatus: Int? = nil
+    public var isTransient: Bool { false }
+    public var description: String { message }
+    var errorFields: [String: Any] {
+        var fields: [String: Any] = [:]
+        if let sqlState { fields["sqlstate"] = sqlState }
+        if let httpStatus { fields["http_status"] = httpStatus }
+        return fields
+    }
+}
+
+/// Extra keys an error adds to the run's error object (`Worker.describe`).
+protocol RunErrorFields {
+    var errorFields: [String: Any] { get }
 }
 
 enum DeclaredJobRunner {
@@ -89,17 +115,29 @@ enum DeclaredJobRunner {
         if let state, state == "40001" || state == "40P01" || state.hasPrefix("08") { return error }
         if state == nil, error.kind == .connection { return error }
         if state == "57014", let timeout { return RunTimedOut(limit: timeout) }
-        return NonRetriableError("SQLSTATE \(state ?? "(none)"): \(error.message)")
+        return DeclaredJobFailure(message: "SQLSTATE \(state ?? "(none)"): \(error.message)", sqlState: state)
     }
 
     static func call(
         _ call: DeclaredJob.HTTPCall, payload: JSONValue, http: HTTPClient,
-        bearer: @Sendable (String) async throws -> String
+        bearer: @Sendable (String) async throws -> String,
+        environment: [String: String] = ProcessInfo.processInfo.environment
     ) async throws -> JSONValue {
         guard let method = HTTPMethod(rawValue: call.method) else {
             throw NonRetriableError("unsupported HTTP method \(call.method)")
         }
-        var headers = HTTPHeaders(call.headers.sorted { $0.key < $1.key }.map { ($0.key, $0.value) })
+        // ${NAME} in a header value is the worker's environment variable, read at each call:
+        // secrets stay out of config and out of nightshift.functions. A missing one fails the
+        // run (no literal "${…}" is ever sent).
+        var expanded: [(String, String)] = []
+        for (name, value) in call.headers.sorted(by: { $0.key < $1.key }) {
+            do {
+                expanded.append((name, try DeclaredJob.expand(value, environment: environment)))
+            } catch let error as DeclaredJob.ExpansionError {
+                throw NonRetriableError("header \"\(name)\" of \(call.method) \(call.url): \(error.description)")
+            }
+        }
+        var headers = HTTPHeaders(expanded)
         if !headers.contains("Authorization") {
             do {
                 headers.set("Authorization", "Bearer \(try await bearer(call.url))")
@@ -126,10 +164,10 @@ enum DeclaredJobRunner {
         let excerpt = String(response.text.prefix(512))
         let answer = "\(call.method) \(call.url) answered HTTP \(response.status)\(excerpt.isEmpty ? "" : ": \(excerpt)")"
         if response.status == 429 || response.status >= 500 {
-            throw DeclaredJobTransientError(message: answer)
+            throw DeclaredJobTransientError(message: answer, httpStatus: response.status)
         }
         if response.status >= 400 {
-            throw NonRetriableError(answer)
+            throw DeclaredJobFailure(message: answer, httpStatus: response.status)
         }
         if !response.body.isEmpty, let json = try? JSONValue(json: response.text) {
             return json

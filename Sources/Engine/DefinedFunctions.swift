@@ -5,7 +5,8 @@ import Postgres
 
 /// The functions defined from SQL (`nightshift.define_function`, `defined_in = 'sql'`): what a
 /// worker needs to run them, read from `nightshift.functions`. The worker loads them at start,
-/// when its listener (re)connects, and on each NOTIFY `nightshift_functions`.
+/// when its listener (re)connects, on each NOTIFY `nightshift_functions`, and when its periodic
+/// check (`WorkerOptions.definedFunctionsCheck`) sees `version` change.
 ///
 /// Only the work and the attempt's timeout come from here: retries, backoff, concurrency,
 /// schedule and catch-up are the database's (claim, fail_run and tick read them there).
@@ -15,11 +16,31 @@ public struct DefinedFunctions: Sendable {
 
     let http: HTTPClient
     let bearer: @Sendable (String) async throws -> String
+    /// Only these ids (nil: every one).
+    var ids: Set<String>? = nil
 
     /// `bearer` gives the service token for an HTTP function's URL (`ServiceCredential.bearer(for:)`).
     public init(http: HTTPClient, bearer: @escaping @Sendable (String) async throws -> String) {
         self.http = http
         self.bearer = bearer
+    }
+
+    /// The same loader narrowed to `ids`: `nightshift run <id> --wait` runs its own run and
+    /// leaves the other functions' runs to the workers.
+    public func only(_ ids: Set<String>) -> DefinedFunctions {
+        var narrowed = self
+        narrowed.ids = ids
+        return narrowed
+    }
+
+    /// A value that changes whenever a function defined from SQL is defined, redefined, dropped
+    /// or taken over by a worker's code (all of them move `updated_at` or the count): what the
+    /// worker's periodic check compares, one index-free scan of a small table.
+    public static func version(of database: PostgresPool) async throws -> String {
+        try await database.query("""
+            select count(*)::text || '/' || coalesce(max(updated_at)::text, '-') from nightshift.functions
+            where defined_in = 'sql'
+            """)[0].decode(String.self, at: 0)
     }
 
     /// Every active function defined from SQL, by id; a row whose body cannot be read is
@@ -33,6 +54,7 @@ public struct DefinedFunctions: Sendable {
         var problems: [String] = []
         for row in rows {
             let (id, kind, bodyText, maxAttempts, timeoutMs) = try row.decode(String.self, String.self, String?.self, Int.self, Int?.self)
+            if let ids, !ids.contains(id) { continue }
             guard let work = Self.work(kind: kind, body: bodyText) else {
                 problems.append("\(id): cannot read its \(kind) body \(bodyText ?? "null")")
                 continue

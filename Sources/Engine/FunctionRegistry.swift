@@ -100,6 +100,7 @@ public struct FunctionRegistry: Sendable {
             "events": function.eventNames,
             "enabled": function.enabled,
             "schedule": schedule,
+            "on_failure": function.onFailureChannel ?? NSNull(),
         ]
         switch function.declared {
         case nil:

@@ -4,7 +4,7 @@ import Foundation
 /// A durable function: its id, what triggers it, how it retries and how many may run at once,
 /// and the handler that does the work in checkpointed steps.
 public struct NightshiftFunction: Sendable {
-    /// A stable id such as `coverage/nightly-recompute`.
+    /// A stable id such as `reports/nightly-refresh`: a folder-like prefix, then the job.
     public let id: String
     public var triggers: [Trigger]
     /// Retries after the first attempt (so `retries + 1` attempts in all).
@@ -20,6 +20,9 @@ public struct NightshiftFunction: Sendable {
     public var enabled: Bool
     /// Called once when a run ends `failed`, to raise an alert.
     public var onFailure: (@Sendable (FailedRun) async -> Void)?
+    /// A notification channel (`[notifications.channels.<name>]`) the database alerts once when
+    /// a run ends `failed`, by whatever path (recorded as `nightshift.functions.on_failure`).
+    public var onFailureChannel: String? = nil
     /// The SQL statement or HTTP call of a config-declared job (nil for Swift code): what
     /// `sync_functions` records as the function's kind and body.
     public internal(set) var declared: DeclaredJob.Work? = nil
@@ -107,7 +110,8 @@ extension JSONDecoder {
         let decoder = JSONDecoder()
         decoder.dateDecodingStrategy = .custom { decoder in
             let text = try decoder.singleValueContainer().decode(String.self)
-            if let date = try? ISO8601Dates.fractional.parse(text) ?? ISO8601Dates.whole.parse(text) { return date }
+            // Each parse throws on a mismatch: try them one by one (one `try?` over both would never reach the second).
+            if let date = (try? ISO8601Dates.fractional.parse(text)) ?? (try? ISO8601Dates.whole.parse(text)) { return date }
             throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "not an ISO 8601 date: \(text)"))
         }
         return decoder

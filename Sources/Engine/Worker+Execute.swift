@@ -131,6 +131,7 @@ extension Worker {
             "retriable": retriable,
         ]
         if let postgres = error as? PostgresError, let sqlState = postgres.sqlState { object["sqlstate"] = sqlState }
+        if let fields = error as? any RunErrorFields { object.merge(fields.errorFields) { _, new in new } }
         let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data("{}".utf8)
         return String(decoding: data, as: UTF8.self)
     }

@@ -25,10 +25,13 @@ public final class Worker: Service, Sendable {
     let definedLoader: DefinedFunctions?
     /// The functions defined from SQL as last loaded; the registry's win on a shared id.
     let defined = Mutex<[String: NightshiftFunction]>([:])
+    /// `DefinedFunctions.version` as read before the last load: the periodic check compares.
+    let definedVersion = Mutex<String?>(nil)
     private let reloads = WakeSignal()
 
     /// `defined`: also run the functions defined from SQL (`nightshift.define_function`),
-    /// loaded at start and reloaded on NOTIFY `nightshift_functions`.
+    /// loaded at start and reloaded on NOTIFY `nightshift_functions`, and when the periodic
+    /// check (`options.definedFunctionsCheck`) finds them changed.
     public init(
         registry: FunctionRegistry, database: PostgresPool, options: WorkerOptions = WorkerOptions(), logger: Logger,
         defined: DefinedFunctions? = nil
@@ -68,7 +71,10 @@ public final class Worker: Service, Sendable {
                 group.addTask { await self.listen(listener, probe: probe) }
                 group.addTask { await self.poll() }
                 group.addTask { await self.heartbeat() }
-                if self.definedLoader != nil { group.addTask { await self.reloadLoop() } }
+                if self.definedLoader != nil {
+                    group.addTask { await self.reloadLoop() }
+                    group.addTask { await self.checkDefined() }
+                }
                 await self.claimLoop()
                 // The claim loop ends only on shutdown; the helpers follow it.
                 listener.stop()
@@ -123,11 +129,29 @@ public final class Worker: Service, Sendable {
         }
     }
 
+    /// Reloads when the functions defined from SQL changed since the last load, checked every
+    /// `definedFunctionsCheck`: the NOTIFY does not reach a worker behind a transaction pooler,
+    /// and a notification is lost while the listener reconnects.
+    private func checkDefined() async {
+        while !Task.isCancelled {
+            try? await Task.sleep(for: options.definedFunctionsCheck)
+            if Task.isCancelled { break }
+            guard let version = try? await DefinedFunctions.version(of: database) else { continue }
+            if definedVersion.withLock({ $0 }) != version {
+                logger.debug("the functions defined from SQL changed (periodic check)")
+                reloads.signal()
+            }
+        }
+    }
+
     /// Reads the functions defined from SQL; on failure keeps the ones loaded before.
     func reloadDefined() async {
         guard let definedLoader else { return }
         do {
+            // Read before the load: a change committed in between is seen again by the next check.
+            let version = try await DefinedFunctions.version(of: database)
             let (functions, problems) = try await definedLoader.load(from: database)
+            definedVersion.withLock { $0 = version }
             for problem in problems { logger.error("cannot run a function defined from SQL", metadata: ["problem": "\(problem)"]) }
             let before = defined.withLock { current in
                 defer { current = functions }

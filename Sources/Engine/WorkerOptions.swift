@@ -16,12 +16,17 @@ public struct WorkerOptions: Sendable {
     public var workerID: String
     /// Whether claims and `step.run` checkpoints wait for their commit to reach disk.
     public var bookkeepingCommits: CommitDurability
+    /// How often a worker that runs the functions defined from SQL checks, without a NOTIFY,
+    /// whether they changed (one cheap query; behind a transaction pooler LISTEN hears nothing).
+    public var definedFunctionsCheck: Duration
 
     public init(
         concurrency: Int = 50, claimBatch: Int = 500, lease: Duration = .seconds(30),
         pollInterval: Duration = .milliseconds(500), drainTimeout: Duration = .seconds(25),
-        workerID: String = WorkerOptions.defaultWorkerID(), bookkeepingCommits: CommitDurability = .asynchronous
+        workerID: String = WorkerOptions.defaultWorkerID(), bookkeepingCommits: CommitDurability = .asynchronous,
+        definedFunctionsCheck: Duration = .seconds(30)
     ) {
+        self.definedFunctionsCheck = definedFunctionsCheck
         self.bookkeepingCommits = bookkeepingCommits
         self.concurrency = concurrency
         self.claimBatch = claimBatch

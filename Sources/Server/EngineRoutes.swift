@@ -51,7 +51,7 @@ struct EngineRoutes<Context: RequestContext>: Sendable {
     }
 
     func addRoutes(to router: Router<Context>) {
-        // Function ids contain slashes (coverage/nightly-recompute), so the id is the path
+        // Function ids contain slashes (reports/nightly-refresh), so the id is the path
         // between /functions/ and the final /runs.
         router.post("/api/v1/functions/**") { request, context in
             let client = try await serviceClient(request, writing: true)

@@ -51,8 +51,8 @@ extension Envelope where Payload == Empty {
 /// A payload that is never present (the data half of an error envelope).
 public struct Empty: Encodable, Sendable {}
 
-/// Builds JSON responses in the envelope.
-enum JSONResponse {
+/// Builds JSON responses in the envelope: `{"data": …, "error": null}`.
+public enum JSONResponse {
     static let encoder: JSONEncoder = {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
@@ -68,7 +68,8 @@ enum JSONResponse {
             body: ResponseBody(byteBuffer: ByteBuffer(bytes: data)))
     }
 
-    static func success(_ data: some Encodable & Sendable, status: HTTPResponse.Status = .ok) -> Response {
+    /// `data` in a success envelope, encoded with sorted keys and ISO 8601 dates.
+    public static func success(_ data: some Encodable & Sendable, status: HTTPResponse.Status = .ok) -> Response {
         make(status, Envelope(data: data, error: nil))
     }
 
@@ -76,5 +77,17 @@ enum JSONResponse {
         var response = make(error.status, Envelope<Empty>.failure(error))
         response.headers.append(contentsOf: error.headers)
         return response
+    }
+}
+
+/// A success envelope around JSON text that is already serialised.
+public enum RawJSON {
+    /// `json` as the envelope's data, unparsed: decimal strings stay exact, nothing is decoded twice.
+    public static func success(_ json: String, status: HTTPResponse.Status = .ok) -> Response {
+        var buffer = ByteBuffer()
+        buffer.writeString(#"{"data":"#)
+        buffer.writeString(json)
+        buffer.writeString(#","error":null}"#)
+        return Response(status: status, headers: [.contentType: "application/json; charset=utf-8"], body: ResponseBody(byteBuffer: buffer))
     }
 }

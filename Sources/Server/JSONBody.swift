@@ -1,10 +1,10 @@
 import Foundation
 
 /// Parses request bodies into messages that say what was wrong and where.
-enum JSONBody {
+public enum JSONBody {
     /// Fails unless `bytes` is one well-formed JSON value that PostgreSQL can store: no string
     /// or key holds a NUL character (`\u0000`), which neither text nor jsonb can hold.
-    static func validate(_ bytes: [UInt8]) throws(APIError) {
+    public static func validate(_ bytes: [UInt8]) throws(APIError) {
         let value: Any
         do {
             value = try JSONSerialization.jsonObject(with: Data(bytes), options: [.fragmentsAllowed])
@@ -39,7 +39,7 @@ enum JSONBody {
         }
     }
 
-    static func decode<T: Decodable>(_ type: T.Type, from bytes: [UInt8]) throws(APIError) -> T {
+    public static func decode<T: Decodable>(_ type: T.Type, from bytes: [UInt8]) throws(APIError) -> T {
         do {
             return try JSONDecoder().decode(type, from: Data(bytes))
         } catch let error as DecodingError {

@@ -6,13 +6,15 @@ import Logging
 import Postgres
 import Prometheus
 
-/// The HTTP face of Nightshift: health, edge functions, and (later) the admin API.
+/// The HTTP face of Nightshift: health, the engine's API, metrics, the edge functions and the
+/// routes packs contribute, behind one error envelope.
 public enum NightshiftServer {
     /// Builds the router with every route and the error envelope.
     public static func makeRouter(
         config: NightshiftConfig,
         database: PostgresPool,
         functions: [any EdgeFunction],
+        routes: [any APIRoutes] = [],
         authenticator: Authenticator,
         metrics: PrometheusCollectorRegistry? = nil
     ) throws -> Router<BasicRequestContext> {
@@ -24,10 +26,8 @@ public enum NightshiftServer {
             .addRoutes(to: router)
         EngineRoutes(database: database, authenticator: authenticator, writes: writes, maxBodyBytes: config.api.maxBodyBytes)
             .addRoutes(to: router)
-        AdminRoutes(database: database, authenticator: authenticator, writes: writes, maxBodyBytes: config.api.maxBodyBytes)
-            .addRoutes(to: router)
-        PortfolioRoutes(database: database, authenticator: authenticator, writes: writes, maxBodyBytes: config.api.maxBodyBytes)
-            .addRoutes(to: router)
+        let context = APIRouteContext(config: config, database: database, authenticator: authenticator, writes: writes)
+        for contributed in routes { contributed.addRoutes(to: router, context: context) }
         if let metrics { MetricsRoutes(registry: metrics, authenticator: authenticator, database: database).addRoutes(to: router) }
         }
         // The error middleware must come first, yet answers 405 from the routes added after it:
@@ -46,13 +46,14 @@ public enum NightshiftServer {
         config: NightshiftConfig,
         database: PostgresPool,
         functions: [any EdgeFunction],
+        routes: [any APIRoutes] = [],
         metrics: PrometheusCollectorRegistry? = nil,
         logger: Logger
     ) async throws -> some ApplicationProtocol {
         try DevelopmentSecrets.check(config)
         let authenticator = try await checkedAuthenticator(config: config)
         let router = try makeRouter(
-            config: config, database: database, functions: functions, authenticator: authenticator, metrics: metrics)
+            config: config, database: database, functions: functions, routes: routes, authenticator: authenticator, metrics: metrics)
         return Application(
             router: router, server: .http1(configuration: http1Configuration(config.api)),
             configuration: .init(address: .hostname(config.api.host, port: config.api.port), serverName: "nightshift"),

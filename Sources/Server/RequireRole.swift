@@ -2,7 +2,7 @@ import Hummingbird
 
 extension Authenticator {
     /// The caller, who must hold one of `roles` (401 without a valid token, 403 with another role).
-    func require(_ roles: Set<Principal.Role>, for request: Request) async throws(APIError) -> Principal {
+    public func require(_ roles: Set<Principal.Role>, for request: Request) async throws(APIError) -> Principal {
         guard let principal = try await principal(for: request) else {
             throw .unauthorized("missing token: send \"Authorization: Bearer <jwt>\" or an apikey header")
         }
@@ -15,7 +15,7 @@ extension Authenticator {
 
 extension Request {
     /// Reads a JSON body of at most `limit` bytes into `T`, with errors naming what is wrong.
-    func decodeJSON<T: Decodable>(_ type: T.Type, limit: Int) async throws(APIError) -> T {
+    public func decodeJSON<T: Decodable>(_ type: T.Type, limit: Int) async throws(APIError) -> T {
         let bytes = try await readBody(limit: limit)
         let body = bytes.isEmpty ? Array("{}".utf8) : bytes
         try JSONBody.validate(body)
@@ -23,7 +23,7 @@ extension Request {
     }
 
     /// The whole body, refused with 413 past `limit` (announced or actual size).
-    func readBody(limit: Int) async throws(APIError) -> [UInt8] {
+    public func readBody(limit: Int) async throws(APIError) -> [UInt8] {
         if let length = headers[.contentLength].flatMap(Int.init), length > limit {
             throw .payloadTooLarge(limit: limit)
         }

@@ -3,7 +3,7 @@ import Hummingbird
 /// At most `perMinute` writes (triggers, events, criteria, recalculations) per caller, as a
 /// token bucket each: a burst of `perMinute`, refilled evenly over the minute. In memory, per
 /// process; idle callers' buckets are dropped once full again, so memory stays bounded.
-actor WriteRateLimiter {
+public actor WriteRateLimiter {
     private struct Bucket {
         var tokens: Double
         var updated: ContinuousClock.Instant
@@ -19,7 +19,7 @@ actor WriteRateLimiter {
     }
 
     /// Takes one write for `principal`; 429 with `Retry-After` when its bucket is empty.
-    func admit(_ principal: Principal) throws(APIError) {
+    public func admit(_ principal: Principal) throws(APIError) {
         guard perMinute > 0 else { return }
         if let wait = take(Self.key(principal), now: .now) {
             let seconds = max(1, Int((Double(wait.components.seconds) + Double(wait.components.attoseconds) / 1e18).rounded(.up)))

@@ -1,5 +1,6 @@
 import Engine
 import Foundation
+import NightshiftKit
 import Notifications
 import Postgres
 
@@ -8,7 +9,11 @@ import Postgres
 /// Declared only when `NIGHTSHIFT_CHAOS_WORKLOAD=1`: an ordinary deployment never has them, and
 /// the harness's processes all set it (every process must declare the same set). Schema `chaos`
 /// belongs to the harness (Tests/Chaos/schema.sql), not to a migration.
-enum ChaosWorkload {
+struct ChaosWorkload: Pack {
+    let name = "chaos"
+
+    func functions(_ context: PackContext) throws -> [NightshiftFunction] { Self.functions }
+
     /// Whether this process declares the workload.
     static var isEnabled: Bool { ProcessInfo.processInfo.environment["NIGHTSHIFT_CHAOS_WORKLOAD"] == "1" }
 

@@ -21,26 +21,94 @@ struct CLITests {
         try await connection.executeScript(sql)
     }
 
-    @Test("functions list: a JSON array with the documented keys, and a table with its header")
+    /// The keys of `functions list --output json`, from the database or the binary alike.
+    static let functionKeys: Set<String> = [
+        "id", "kind", "defined_in", "declared", "enabled", "retired", "cron", "timezone", "events", "concurrency", "retries",
+        "max_attempts", "timeout_ms", "on_failure", "source",
+    ]
+
+    @Test("functions list without a database: the binary's registry, the documented keys, a note, and a table with its header")
     func functionsList() async throws {
-        let json = try await nightshift(["functions", "list", "--output", "json"])
+        let unreachable = ["DATABASE_URL": "postgresql://postgres@127.0.0.1:1/none"]
+        let json = try await nightshift(["functions", "list", "--output", "json"], environment: unreachable)
         #expect(json.status == 0, "\(json.stderr)")
+        #expect(json.stderr.contains("showing what this binary declares"), "\(json.stderr)")
         let functions = try json.jsonArray()
         #expect(functions.contains { $0["id"] as? String == "nightshift/noop" })
         for function in functions {
-            #expect(Set(function.keys) == ["id", "cron", "timezone", "events", "concurrency", "retries", "max_attempts", "timeout_ms", "enabled"])
+            #expect(Set(function.keys) == Self.functionKeys)
+            #expect(function["source"] as? String == "binary" && function["declared"] as? Bool == true)
         }
         let scheduled = try #require(functions.first { $0["id"] as? String == "dossier/refresh-health-scores" })
         #expect(scheduled["cron"] is String)
         #expect(scheduled["timezone"] is String)
+        #expect(scheduled["kind"] as? String == "swift")
 
-        let table = try await nightshift(["functions", "list"])
+        let table = try await nightshift(["functions", "list"], environment: unreachable)
         #expect(table.status == 0, "\(table.stderr)")
         let lines = table.stdout.split(separator: "\n")
         #expect(lines.first?.split(separator: " ", omittingEmptySubsequences: true).map(String.init)
-            == ["function", "triggers", "concurrency", "retries", "enabled"])
+            == ["function", "kind", "defined_in", "triggers", "concurrency", "retries", "enabled", "retired", "declared"])
         #expect(lines.count == functions.count + 2)  // header, rule, one line each
         #expect(table.stdout.contains("nightshift/noop"))
+    }
+
+    @Test("functions list with the database: SQL-defined, retired and this binary's functions, kind and defined_in")
+    func functionsListFromDatabase() async throws {
+        try await TestDatabase.withMigratedDatabase { url async throws in
+            _ = try await nightshift(["schedules"], databaseURL: url)  // syncs the declarations
+            try await execute(url, """
+                select nightshift.define_function('ops/defined', 'http', '"http://127.0.0.1:9/x"', cron => '*/5 * * * *');
+                select nightshift.define_function('ops/dropped', 'sql', '"select 1"');
+                select nightshift.drop_function('ops/dropped');
+                select nightshift.sync_functions((select jsonb_agg(jsonb_build_object('id', id)) from nightshift.functions
+                                                  where defined_in = 'code' and retired_at is null) || '[{"id": "other/swift"}]');
+                """)
+            let json = try await nightshift(["functions", "list", "--output", "json"], databaseURL: url)
+            #expect(json.status == 0, "\(json.stderr)")
+            #expect(json.stderr.isEmpty, "\(json.stderr)")
+            let functions = try json.jsonArray()
+            for function in functions { #expect(Set(function.keys) == Self.functionKeys) }
+            func row(_ id: String) -> [String: Any]? { functions.first { $0["id"] as? String == id } }
+            let defined = try #require(row("ops/defined"))
+            #expect(defined["kind"] as? String == "http" && defined["defined_in"] as? String == "sql")
+            #expect(defined["declared"] as? Bool == false && defined["source"] as? String == "database")
+            #expect(defined["cron"] as? String == "*/5 * * * *" && defined["enabled"] as? Bool == true)
+            #expect(row("ops/dropped")?["retired"] as? Bool == true)
+            #expect(row("other/swift")?["declared"] as? Bool == false, "another binary's function")
+            let noop = try #require(row("nightshift/noop"))
+            #expect(noop["kind"] as? String == "swift" && noop["declared"] as? Bool == true && noop["source"] as? String == "database")
+        }
+    }
+
+    @Test("run --wait runs a function defined from SQL, and a config-declared one; stops at once on one nothing here can run")
+    func runWaitDefined() async throws {
+        try await TestDatabase.withMigratedDatabase { url async throws in
+            _ = try await nightshift(["schedules"], databaseURL: url)  // syncs the declarations
+            try await execute(url, """
+                select nightshift.define_function('ops/defined', 'sql', '"select 1"', retries => 0);
+                select nightshift.sync_functions((select jsonb_agg(jsonb_build_object('id', id)) from nightshift.functions
+                                                  where defined_in = 'code' and retired_at is null) || '[{"id": "other/swift"}]');
+                """)
+            let result = try await nightshift(["run", "ops/defined", "--wait"], databaseURL: url)
+            #expect(result.status == 0, "\(result.stdout)\n\(result.stderr)")
+            #expect(result.stdout.contains("run completed after 1 attempt(s)") && result.stdout.contains(#"output: {"rows":1}"#), "\(result.stdout)")
+
+            let committed = TestDatabase.projectRoot.appendingPathComponent("supabase-like-config/config.toml")
+            let config = FileManager.default.temporaryDirectory.appendingPathComponent("nightshift-run-\(UUID().uuidString.prefix(8)).toml")
+            try (try String(contentsOf: committed, encoding: .utf8) + "\n[functions.\"ops/configured\"]\nsql = \"select 1 union all select 2\"\n")
+                .write(to: config, atomically: true, encoding: .utf8)
+            defer { try? FileManager.default.removeItem(at: config) }
+            let configured = try await nightshift(["run", "ops/configured", "--wait"], databaseURL: url, environment: ["NIGHTSHIFT_CONFIG": config.path])
+            #expect(configured.status == 0, "\(configured.stdout)\n\(configured.stderr)")
+            #expect(configured.stdout.contains(#"output: {"rows":2}"#), "\(configured.stdout)")
+
+            // Another binary's Swift function: this binary's sync retires it, and the trigger says
+            // so (rather than --wait waiting for ever on a run nothing here can run).
+            let other = try await nightshift(["run", "other/swift", "--wait"], databaseURL: url)
+            #expect(other.status == 1, "\(other.stdout)\n\(other.stderr)")
+            #expect(other.stderr.contains(#"function "other/swift" is retired"#), "\(other.stderr)")
+        }
     }
 
     @Test("--output takes table or json only, and says so")

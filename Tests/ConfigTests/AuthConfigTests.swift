@@ -19,7 +19,7 @@ struct AuthConfigTests {
 
     @Test("defaults: 30 s leeway, no issuer or audience, HS256 with the secret, service tokens on loopback only")
     func defaults() throws {
-        let auth = try NightshiftConfig.parse(minimal, source: "test.toml").auth
+        let auth = try NightshiftConfig.parseWithPacks(minimal, source: "test.toml").auth
         #expect(auth.leeway == .seconds(30))
         #expect(auth.issuer == nil && auth.audience == nil)
         #expect(auth.jwksPath == nil && auth.jwks == nil && !auth.usesJWKS)
@@ -28,7 +28,7 @@ struct AuthConfigTests {
 
     @Test("leeway, issuer, audience and allow_remote_service_token are read")
     func read() throws {
-        let auth = try NightshiftConfig.parse(minimal + """
+        let auth = try NightshiftConfig.parseWithPacks(minimal + """
 
             leeway = "5s"
             issuer = "https://abcdefghijklmnop.supabase.co/auth/v1"
@@ -62,10 +62,10 @@ struct AuthConfigTests {
     @Test("jwks_path reads the file; no secret is needed then")
     func jwksRead() throws {
         let path = try Self.writeTemporary(Self.jwks)
-        let auth = try NightshiftConfig.parse(Self.keysOnly + "\njwks_path = \"\(path)\"\n", source: "test.toml").auth
+        let auth = try NightshiftConfig.parseWithPacks(Self.keysOnly + "\njwks_path = \"\(path)\"\n", source: "test.toml").auth
         #expect(auth.usesJWKS)
         #expect(auth.jwks == Self.jwks)
-        let fromEnvironment = try NightshiftConfig.parse(Self.keysOnly, source: "test.toml", environment: ["NIGHTSHIFT_JWKS_PATH": path]).auth
+        let fromEnvironment = try NightshiftConfig.parseWithPacks(Self.keysOnly, source: "test.toml", environment: ["NIGHTSHIFT_JWKS_PATH": path]).auth
         #expect(fromEnvironment.jwksPath == path && fromEnvironment.jwks == Self.jwks)
     }
 

@@ -1,7 +1,23 @@
+import CoveragePack
+import DossierPack
 import Foundation
+import PortfolioPack
 import Testing
 
 @testable import Config
+
+/// The tables of this repository's packs, as the `nightshift` binary loads the config.
+let packSections: [any ConfigSection.Type] = [DossierSettings.self, CoverageSettings.self, PortfolioSettings.self]
+
+extension NightshiftConfig {
+    static func parseWithPacks(_ text: String, source: String, environment: [String: String] = [:]) throws -> NightshiftConfig {
+        try parse(text, source: source, environment: environment, sections: packSections)
+    }
+
+    static func loadWithPacks(path: String, environment: [String: String]) throws -> NightshiftConfig {
+        try load(path: path, environment: environment, sections: packSections)
+    }
+}
 
 /// The smallest valid config, with the development secrets.
 let minimal = """
@@ -14,7 +30,7 @@ let minimal = """
 
 func parseError(_ text: String, environment: [String: String] = [:]) -> ConfigError? {
     do {
-        _ = try NightshiftConfig.parse(text, source: "test.toml", environment: environment)
+        _ = try NightshiftConfig.parseWithPacks(text, source: "test.toml", environment: environment)
         return nil
     } catch let error as ConfigError {
         return error
@@ -31,7 +47,7 @@ struct ConfigFileTests {
     @Test("the committed config parses and holds every section")
     func committedConfig() throws {
         let path = Self.projectRoot.appendingPathComponent("supabase-like-config/config.toml").path
-        let config = try NightshiftConfig.load(path: path, environment: [:])
+        let config = try NightshiftConfig.loadWithPacks(path: path, environment: [:])
         #expect(config.projectID == "nightshift-local")
         #expect(config.database.port == 54329)
         #expect(config.api.port == 54321)
@@ -41,13 +57,13 @@ struct ConfigFileTests {
         #expect(config.notifications.dailyCapPerUser == 10)
         #expect(config.notifications.channels["ops"]?.webhookURL.hasPrefix("http://127.0.0.1") == true)
         #expect(config.observability.otlpEndpoint == nil, "the committed config exports no traces")
-        #expect(config.portfolio.ratesURL == "http://127.0.0.1:54331")
-        #expect(config.portfolio.usersPerBatch == 50)
+        #expect(config.section(PortfolioSettings.self).ratesURL == "http://127.0.0.1:54331")
+        #expect(config.section(PortfolioSettings.self).usersPerBatch == 50)
     }
 
     @Test("defaults fill what the file leaves out")
     func defaults() throws {
-        let config = try NightshiftConfig.parse(minimal, source: "test.toml")
+        let config = try NightshiftConfig.parseWithPacks(minimal, source: "test.toml")
         #expect(config.api.maxBodyBytes == 1_048_576)
         #expect(config.scheduler.enabled)
         #expect(config.functionSettings("anything").verifyJWT)
@@ -56,7 +72,7 @@ struct ConfigFileTests {
 
     @Test("[observability] otlp_endpoint is read")
     func otlpEndpoint() throws {
-        let config = try NightshiftConfig.parse(minimal + "\n[observability]\notlp_endpoint = \"http://collector.test:4318\"\n", source: "test.toml")
+        let config = try NightshiftConfig.parseWithPacks(minimal + "\n[observability]\notlp_endpoint = \"http://collector.test:4318\"\n", source: "test.toml")
         #expect(config.observability.otlpEndpoint == "http://collector.test:4318")
     }
 
@@ -70,15 +86,30 @@ struct ConfigFileTests {
 
     @Test("[portfolio] is read, defaults fill the rest, and PORTFOLIO_*_URL override it")
     func portfolio() throws {
-        let unset = try NightshiftConfig.parse(minimal, source: "test.toml")
-        #expect(unset.portfolio == PortfolioSettings(), "no provider configured: the job says so when it runs")
+        let unset = try NightshiftConfig.parseWithPacks(minimal, source: "test.toml")
+        #expect(unset.section(PortfolioSettings.self) == PortfolioSettings(), "no provider configured: the job says so when it runs")
         let text = minimal + "\n[portfolio]\nrates_url = \"http://rates.test\"\nprices_url = \"https://prices.test/v1\"\nusers_per_batch = 10\n"
-        let file = try NightshiftConfig.parse(text, source: "test.toml")
-        #expect(file.portfolio == PortfolioSettings(ratesURL: "http://rates.test", pricesURL: "https://prices.test/v1", usersPerBatch: 10))
+        let file = try NightshiftConfig.parseWithPacks(text, source: "test.toml")
+        #expect(file.section(PortfolioSettings.self) == PortfolioSettings(ratesURL: "http://rates.test", pricesURL: "https://prices.test/v1", usersPerBatch: 10))
         let environment = ["PORTFOLIO_RATES_URL": "http://env-rates.test", "PORTFOLIO_PRICES_URL": "http://env-prices.test"]
-        let overridden = try NightshiftConfig.parse(text, source: "test.toml", environment: environment)
-        #expect(overridden.portfolio.ratesURL == "http://env-rates.test")
-        #expect(overridden.portfolio.pricesURL == "http://env-prices.test")
+        let overridden = try NightshiftConfig.parseWithPacks(text, source: "test.toml", environment: environment)
+        #expect(overridden.section(PortfolioSettings.self).ratesURL == "http://env-rates.test")
+        #expect(overridden.section(PortfolioSettings.self).pricesURL == "http://env-prices.test")
+    }
+
+    @Test("a pack's table is the pack's: without its section type the core refuses it, and an unknown table is named")
+    func packTables() throws {
+        let text = minimal + "\n[portfolio]\nrates_url = \"http://rates.test\"\n"
+        #expect(throws: ConfigError(key: "portfolio", source: "test.toml", problem: "unknown key: no pack of this build reads a [portfolio] table")) {
+            try NightshiftConfig.parse(text, source: "test.toml")
+        }
+        #expect(try NightshiftConfig.parse(text, source: "test.toml", sections: [PortfolioSettings.self])
+            .section(PortfolioSettings.self).ratesURL == "http://rates.test")
+        #expect(parseError(minimal + "\n[billing]\nx = 1\n")?.problem == "unknown key: no pack of this build reads a [billing] table")
+        #expect(parseError(minimal + "\nstray = 1\n")?.problem == "unknown key")
+        #expect(throws: ConfigError.self) {
+            try NightshiftConfig.parse(minimal, source: "test.toml", sections: [PortfolioSettings.self, PortfolioSettings.self])
+        }
     }
 
     @Test("a bad [portfolio] value names its key", arguments: [
@@ -94,12 +125,12 @@ struct ConfigFileTests {
 
     @Test("[db] timeouts and pool sizes are durations with units, defaults otherwise")
     func databaseTimeouts() throws {
-        let defaults = try NightshiftConfig.parse(minimal, source: "test.toml", environment: [:]).database
+        let defaults = try NightshiftConfig.parseWithPacks(minimal, source: "test.toml", environment: [:]).database
         #expect(defaults.apiStatementTimeout == .seconds(30))
         #expect(defaults.workerStatementTimeout == .seconds(900))
         #expect(defaults.idleInTransactionTimeout == .seconds(60))
         #expect(defaults.idleTimeout == .seconds(60) && defaults.minIdle == 1)
-        let set = try NightshiftConfig.parse(minimal + """
+        let set = try NightshiftConfig.parseWithPacks(minimal + """
 
             [db]
             api_statement_timeout = "250ms"
@@ -116,9 +147,9 @@ struct ConfigFileTests {
 
     @Test("[scheduler] housekeeping: retention, prune_every and retired_grace, in days too")
     func schedulerHousekeeping() throws {
-        let unset = try NightshiftConfig.parse(minimal, source: "test.toml", environment: [:]).scheduler
+        let unset = try NightshiftConfig.parseWithPacks(minimal, source: "test.toml", environment: [:]).scheduler
         #expect(unset.retention == nil && unset.pruneEvery == nil && unset.retiredGrace == nil, "the database's own values stay")
-        let set = try NightshiftConfig.parse(minimal + """
+        let set = try NightshiftConfig.parseWithPacks(minimal + """
 
             [scheduler]
             retention = "30d"
@@ -207,7 +238,7 @@ struct ConfigFileTests {
 struct EnvironmentOverrideTests {
     @Test("DATABASE_URL, NIGHTSHIFT_* and the seed variables override the file")
     func overrides() throws {
-        let config = try NightshiftConfig.parse(minimal, source: "test.toml", environment: [
+        let config = try NightshiftConfig.parseWithPacks(minimal, source: "test.toml", environment: [
             "DATABASE_URL": "postgresql://u@db.test:5432/x",
             "NIGHTSHIFT_API_PORT": "8080",
             "NIGHTSHIFT_JWT_SECRET": "fedcba9876543210fedcba9876543210",
@@ -229,7 +260,7 @@ struct EnvironmentOverrideTests {
 
     @Test("NIGHTSHIFT_DB_PORT moves the configured URL to that port")
     func databasePort() throws {
-        let config = try NightshiftConfig.parse(
+        let config = try NightshiftConfig.parseWithPacks(
             minimal + "\n[db]\nurl = \"postgresql://postgres@127.0.0.1:54329/nightshift\"\n",
             source: "test.toml", environment: ["NIGHTSHIFT_DB_PORT": "6000"])
         #expect(config.database.url == "postgresql://postgres@127.0.0.1:6000/nightshift")
@@ -237,7 +268,7 @@ struct EnvironmentOverrideTests {
 
     @Test("[api] limits: idle and request timeouts, header bytes, writes per minute; defaults otherwise; out of range named")
     func apiLimits() throws {
-        let config = try NightshiftConfig.parse(minimal + """
+        let config = try NightshiftConfig.parseWithPacks(minimal + """
 
             [api]
             idle_timeout = "5s"
@@ -249,7 +280,7 @@ struct EnvironmentOverrideTests {
         #expect(config.api.requestTimeout == .seconds(2))
         #expect(config.api.maxHeaderBytes == 4096)
         #expect(config.api.writesPerMinute == 0)
-        let defaults = try NightshiftConfig.parse(minimal, source: "test.toml").api
+        let defaults = try NightshiftConfig.parseWithPacks(minimal, source: "test.toml").api
         #expect(defaults.idleTimeout == .seconds(60) && defaults.requestTimeout == .seconds(30))
         #expect(defaults.maxHeaderBytes == 16_384 && defaults.writesPerMinute == 120)
         let error = parseError(minimal + "\n[api]\nmax_header_bytes = 10\n")
@@ -264,21 +295,21 @@ struct EnvironmentOverrideTests {
             url = "postgresql://nightshift_app@127.0.0.1:54329/nightshift"
             owner_url = "postgresql://postgres@127.0.0.1:54329/nightshift"
             """
-        let fromFile = try NightshiftConfig.parse(file, source: "test.toml", environment: ["NIGHTSHIFT_DB_PORT": "6000"])
+        let fromFile = try NightshiftConfig.parseWithPacks(file, source: "test.toml", environment: ["NIGHTSHIFT_DB_PORT": "6000"])
         #expect(fromFile.database.url == "postgresql://nightshift_app@127.0.0.1:6000/nightshift")
         #expect(fromFile.database.migrationURL == "postgresql://postgres@127.0.0.1:6000/nightshift")
 
         // A test or a script that names its database must never have migrations go elsewhere.
-        let oneDatabase = try NightshiftConfig.parse(file, source: "test.toml", environment: ["DATABASE_URL": "postgresql://postgres@db/x"])
+        let oneDatabase = try NightshiftConfig.parseWithPacks(file, source: "test.toml", environment: ["DATABASE_URL": "postgresql://postgres@db/x"])
         #expect(oneDatabase.database.url == "postgresql://postgres@db/x")
         #expect(oneDatabase.database.migrationURL == "postgresql://postgres@db/x")
 
-        let split = try NightshiftConfig.parse(file, source: "test.toml", environment: [
+        let split = try NightshiftConfig.parseWithPacks(file, source: "test.toml", environment: [
             "DATABASE_URL": "postgresql://nightshift_app@db/x", "DATABASE_OWNER_URL": "postgresql://owner@db/x",
         ])
         #expect(split.database.url == "postgresql://nightshift_app@db/x")
         #expect(split.database.migrationURL == "postgresql://owner@db/x")
-        #expect(try NightshiftConfig.parse(minimal, source: "test.toml").database.migrationURL
+        #expect(try NightshiftConfig.parseWithPacks(minimal, source: "test.toml").database.migrationURL
                 == "postgresql://nightshift_app@127.0.0.1:54329/nightshift", "no owner_url: migrations use url")
     }
 
@@ -298,20 +329,20 @@ struct EnvironmentOverrideTests {
     @Test("OTEL_EXPORTER_OTLP_ENDPOINT sets or overrides [observability] otlp_endpoint")
     func otlpEndpointFromEnvironment() throws {
         let environment = ["OTEL_EXPORTER_OTLP_ENDPOINT": "http://env.test:4318"]
-        let unset = try NightshiftConfig.parse(minimal, source: "test.toml", environment: environment)
+        let unset = try NightshiftConfig.parseWithPacks(minimal, source: "test.toml", environment: environment)
         #expect(unset.observability.otlpEndpoint == "http://env.test:4318")
-        let set = try NightshiftConfig.parse(
+        let set = try NightshiftConfig.parseWithPacks(
             minimal + "\n[observability]\notlp_endpoint = \"http://file.test:4318\"\n", source: "test.toml", environment: environment)
         #expect(set.observability.otlpEndpoint == "http://env.test:4318")
         // Empty counts as unset, as for every other variable.
-        let empty = try NightshiftConfig.parse(minimal, source: "test.toml", environment: ["OTEL_EXPORTER_OTLP_ENDPOINT": ""])
+        let empty = try NightshiftConfig.parseWithPacks(minimal, source: "test.toml", environment: ["OTEL_EXPORTER_OTLP_ENDPOINT": ""])
         #expect(empty.observability.otlpEndpoint == nil)
     }
 
     @Test("a secret missing from the file can come from the environment")
     func secretFromEnvironment() throws {
         let text = minimal.split(separator: "\n").filter { !$0.hasPrefix("anon_key") }.joined(separator: "\n")
-        let config = try NightshiftConfig.parse(text, source: "test.toml", environment: ["NIGHTSHIFT_ANON_KEY": "k"])
+        let config = try NightshiftConfig.parseWithPacks(text, source: "test.toml", environment: ["NIGHTSHIFT_ANON_KEY": "k"])
         #expect(config.auth.anonKey == "k")
     }
 }

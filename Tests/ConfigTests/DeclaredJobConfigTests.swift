@@ -7,7 +7,7 @@ import Testing
 struct DeclaredJobConfigTests {
     @Test("sql and http entries are jobs; the others stay edge-function settings")
     func parsesJobs() throws {
-        let config = try NightshiftConfig.parse(minimal + """
+        let config = try NightshiftConfig.parseWithPacks(minimal + """
 
             [functions.hello]
             verify_jwt = false
@@ -38,7 +38,7 @@ struct DeclaredJobConfigTests {
 
     @Test("an http job's method defaults to POST; a job without cron is triggered by hand")
     func defaults() throws {
-        let config = try NightshiftConfig.parse(minimal + "\n[functions.\"a/b\"]\nhttp = { url = \"http://127.0.0.1:9/x\" }\n", source: "test.toml")
+        let config = try NightshiftConfig.parseWithPacks(minimal + "\n[functions.\"a/b\"]\nhttp = { url = \"http://127.0.0.1:9/x\" }\n", source: "test.toml")
         #expect(config.declaredJobs["a/b"] == DeclaredJob(id: "a/b", work: .http(.init(url: "http://127.0.0.1:9/x"))))
     }
 
@@ -66,6 +66,50 @@ struct DeclaredJobConfigTests {
             let error = parseError(minimal + "\n[functions.\"a/b\"]\n\(entry)\n")
             #expect(error?.key == key, "\(entry): \(String(describing: error))")
             #expect(error?.problem.contains(problem) == true, "\(entry): \(String(describing: error))")
+        }
+    }
+
+    @Test("on_failure names a configured channel; another name is refused, naming the key and the channels")
+    func onFailure() throws {
+        let channel = "\n[notifications.channels.ops]\nwebhook_url = \"http://127.0.0.1:9/hooks/ops\"\n"
+        let config = try NightshiftConfig.parse(
+            minimal + "\n[functions.\"a/b\"]\nsql = \"select 1\"\non_failure = \"ops\"\n" + channel, source: "test.toml")
+        #expect(config.declaredJobs["a/b"]?.onFailure == "ops")
+        let error = parseError(minimal + "\n[functions.\"a/b\"]\nsql = \"select 1\"\non_failure = \"pager\"\n" + channel)
+        #expect(error?.key == "functions.\"a/b\".on_failure", "\(String(describing: error))")
+        #expect(error?.problem.contains("[notifications.channels.pager]") == true && error?.problem.contains("configured: ops") == true,
+                "\(String(describing: error))")
+    }
+
+    @Test("a header carrying a credential must reference the environment; ${NAME} references are checked")
+    func secretHeaders() throws {
+        let config = try NightshiftConfig.parse(minimal + """
+
+            [functions."crm/sync"]
+            http = { url = "https://crm.internal/sync", headers = { "Authorization" = "Bearer ${CRM_TOKEN}", "X-Team" = "crm" } }
+            """, source: "test.toml")
+        guard case .http(let call)? = config.declaredJobs["crm/sync"]?.work else { Issue.record("not an http job"); return }
+        #expect(call.headers["Authorization"] == "Bearer ${CRM_TOKEN}", "stored as written, expanded by the worker at each call")
+        let cases: [(String, String, String)] = [
+            ("{ \"Authorization\" = \"Bearer sk_live_123\" }", "functions.\"a/b\".http.headers.Authorization", "plain text"),
+            ("{ \"X-Api-Key\" = \"abc\" }", "functions.\"a/b\".http.headers.X-Api-Key", "plain text"),
+            ("{ \"X-Team\" = \"${TEAM\" }", "functions.\"a/b\".http.headers.X-Team", "closing"),
+            ("{ \"X-Team\" = \"${1TEAM}\" }", "functions.\"a/b\".http.headers.X-Team", "not a variable reference"),
+        ]
+        for (headers, key, problem) in cases {
+            let error = parseError(minimal + "\n[functions.\"a/b\"]\nhttp = { url = \"http://x.test\", headers = \(headers) }\n")
+            #expect(error?.key == key, "\(headers): \(String(describing: error))")
+            #expect(error?.problem.contains(problem) == true, "\(headers): \(String(describing: error))")
+        }
+    }
+
+    @Test("${NAME} expands from the environment; a missing variable is an error naming it")
+    func expansion() throws {
+        #expect(try DeclaredJob.expand("Bearer ${CRM_TOKEN}", environment: ["CRM_TOKEN": "t0k"]) == "Bearer t0k")
+        #expect(try DeclaredJob.expand("${A}-${B}$x", environment: ["A": "1", "B": "2"]) == "1-2$x")
+        #expect(try DeclaredJob.expand("plain", environment: [:]) == "plain")
+        #expect(throws: DeclaredJob.ExpansionError(description: "${CRM_TOKEN} is not set in the worker's environment")) {
+            try DeclaredJob.expand("Bearer ${CRM_TOKEN}", environment: [:])
         }
     }
 }

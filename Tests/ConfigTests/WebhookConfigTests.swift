@@ -14,7 +14,7 @@ struct WebhookConfigTests {
 
     @Test("webhook_secret is read and decoded: the HMAC key is the base64 after whsec_")
     func readsSecret() throws {
-        let config = try NightshiftConfig.parse(Self.channel("https://hooks.example.test/ops", secret: Self.secret), source: "test.toml")
+        let config = try NightshiftConfig.parseWithPacks(Self.channel("https://hooks.example.test/ops", secret: Self.secret), source: "test.toml")
         let secret = try #require(config.notifications.channels["ops"]?.webhookSecret)
         #expect(secret.key == Array(Data(base64Encoded: "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw")!))
         #expect(secret.key.count == 24)
@@ -60,7 +60,7 @@ struct WebhookConfigTests {
     @Test("an unsigned webhook on loopback is allowed (development)",
           arguments: ["http://127.0.0.1:54330/hooks/ops", "http://127.8.9.10/h", "http://localhost:8080/h", "http://LOCALHOST/h", "http://[::1]:8080/h"])
     func unsignedLoopbackIsAllowed(url: String) throws {
-        let config = try NightshiftConfig.parse(Self.channel(url), source: "test.toml")
+        let config = try NightshiftConfig.parseWithPacks(Self.channel(url), source: "test.toml")
         #expect(config.notifications.channels["ops"]?.webhookSecret == nil)
         #expect(config.notifications.channels["ops"]?.isLoopback == true)
     }
@@ -81,11 +81,11 @@ struct WebhookConfigTests {
     @Test("NIGHTSHIFT_WEBHOOK_SECRET_<NAME> sets the secret, over the file's, and signs a remote channel")
     func secretFromEnvironment() throws {
         let other = "whsec_" + Data(repeating: 1, count: 32).base64EncodedString()
-        let unsigned = try NightshiftConfig.parse(
+        let unsigned = try NightshiftConfig.parseWithPacks(
             Self.channel("https://hooks.example.test/b", name: "billing-eu"), source: "test.toml",
             environment: ["NIGHTSHIFT_WEBHOOK_SECRET_BILLING_EU": Self.secret])
         #expect(unsigned.notifications.channels["billing-eu"]?.webhookSecret?.key.count == 24)
-        let overridden = try NightshiftConfig.parse(
+        let overridden = try NightshiftConfig.parseWithPacks(
             Self.channel("https://hooks.example.test/ops", secret: Self.secret), source: "test.toml",
             environment: ["NIGHTSHIFT_WEBHOOK_SECRET_OPS": other])
         #expect(overridden.notifications.channels["ops"]?.webhookSecret?.key == Array(repeating: 1, count: 32))
@@ -110,7 +110,7 @@ struct WebhookConfigTests {
     @Test("the committed config signs its ops channel with a development secret")
     func committedConfigIsSigned() throws {
         let path = ConfigFileTests.projectRoot.appendingPathComponent("supabase-like-config/config.toml").path
-        let config = try NightshiftConfig.load(path: path, environment: [:])
+        let config = try NightshiftConfig.loadWithPacks(path: path, environment: [:])
         #expect(config.notifications.channels["ops"]?.webhookSecret != nil)
     }
 }

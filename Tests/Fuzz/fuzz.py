@@ -73,8 +73,12 @@ warnings.filterwarnings("ignore", message="Generating overly large repr")
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 CONFIG = os.path.join(ROOT, "supabase-like-config", "config.toml")
 README = os.path.join(ROOT, "README.md")
-CATALOG = os.path.join(ROOT, "functions", "Catalog.swift")
-FUNCTIONS_DIR = os.path.join(ROOT, "functions")
+# Where the served edge functions are listed: the project's own, and each pack's.
+CATALOGS = [os.path.join(ROOT, "functions", "Catalog.swift")] + sorted(
+    os.path.join(ROOT, "Sources", "Packs", pack, f"{pack}Pack.swift")
+    for pack in os.listdir(os.path.join(ROOT, "Sources", "Packs"))
+    if "static let edgeFunctions" in open(os.path.join(ROOT, "Sources", "Packs", pack, f"{pack}Pack.swift"), encoding="utf-8").read())
+SOURCE_DIRS = [os.path.join(ROOT, "functions"), os.path.join(ROOT, "Sources", "Packs")]
 PORTFOLIO_SEED = os.path.join(ROOT, "sql", "seed", "portfolio_seed.sql")
 RESULTS = os.path.join(ROOT, "bench", "results")
 LOGS = os.path.join(ROOT, ".nightshift", "fuzz")
@@ -150,19 +154,23 @@ def readme_routes():
 
 
 def catalog_functions():
-    """{name: {"roles": [...] or None}} for every function Catalog.swift lists."""
-    catalog = open(CATALOG, encoding="utf-8").read()
-    body = re.search(r"static\s+let\s+all\b[^=]*=\s*\[(.*?)\]", catalog, re.S)
-    if not body:
-        raise SetupError(f"{CATALOG}: no `static let all = [...]`")
-    types = re.findall(r"\b([A-Z][A-Za-z0-9_]*)\s*\(", body.group(1))
+    """{name: {"roles": [...] or None}} for every edge function the binary serves: those
+    functions/Catalog.swift lists and those each pack lists (`static let edgeFunctions`)."""
+    types = []
+    for catalog in CATALOGS:
+        text = open(catalog, encoding="utf-8").read()
+        body = re.search(r"static\s+let\s+(?:all|edgeFunctions)\b[^=]*=\s*\[(.*?)\]", text, re.S)
+        if not body:
+            raise SetupError(f"{catalog}: no `static let all = [...]` or `static let edgeFunctions = [...]`")
+        types += [(catalog, name) for name in re.findall(r"\b([A-Z][A-Za-z0-9_]*)\s*\(", body.group(1))]
     sources = {}
-    for folder, _, files in os.walk(FUNCTIONS_DIR):
-        for name in files:
-            if name.endswith(".swift"):
-                sources[os.path.join(folder, name)] = open(os.path.join(folder, name), encoding="utf-8").read()
+    for root in SOURCE_DIRS:
+        for folder, _, files in os.walk(root):
+            for name in files:
+                if name.endswith(".swift"):
+                    sources[os.path.join(folder, name)] = open(os.path.join(folder, name), encoding="utf-8").read()
     found = {}
-    for type_name in types:
+    for catalog, type_name in types:
         for path, source in sources.items():
             decl = re.search(r"struct\s+" + type_name + r"\s*:[^{]*\bEdgeFunction\b[^{]*\{", source)
             if not decl:
@@ -178,7 +186,7 @@ def catalog_functions():
             }
             break
         else:
-            raise SetupError(f"{CATALOG} lists {type_name}(), but no `struct {type_name}: EdgeFunction` is under functions/")
+            raise SetupError(f"{catalog} lists {type_name}(), but no `struct {type_name}: EdgeFunction` is under functions/ or Sources/Packs/")
     return found
 
 
@@ -188,10 +196,10 @@ def check_coverage():
     problems = []
     for name in functions:
         if name not in EDGE_FIELDS:
-            problems.append(f"edge function \"{name}\" (functions/Catalog.swift) is not fuzzed: add its fields to EDGE_FIELDS in Tests/Fuzz/fuzz.py")
+            problems.append(f"edge function \"{name}\" (functions/Catalog.swift or a pack) is not fuzzed: add its fields to EDGE_FIELDS in Tests/Fuzz/fuzz.py")
     for name in EDGE_FIELDS:
         if name not in functions:
-            problems.append(f"EDGE_FIELDS names \"{name}\", which functions/Catalog.swift does not list")
+            problems.append(f"EDGE_FIELDS names \"{name}\", which neither functions/Catalog.swift nor a pack lists")
     listed = readme_routes()
     for route in listed:
         if route != EDGE_ROW and route not in API_ROUTES:

@@ -30,7 +30,7 @@ struct CoverageJobTests {
         try await withPack { pack in
             let institutions = try await Self.seed(pack, institutions: 2)
             #expect(institutions.count == 2)
-            let registry = try await pack.registry(CoveragePack.functions)
+            let registry = try await pack.registry(pack.functions(CoveragePack()))
             try await pack.withWorker(registry) {
                 let first = try await Self.run(pack)
                 #expect(Self.output(first, "institutionsProcessed") == 2)
@@ -76,7 +76,7 @@ struct CoverageJobTests {
                     create trigger break_one before insert on coverage.coverage_snapshots for each row execute function public.break_one();
                     """)
             }
-            let registry = try await pack.registry(CoveragePack.functions)
+            let registry = try await pack.registry(pack.functions(CoveragePack()))
             try await pack.withWorker(registry) {
                 let run = try await Self.run(pack)
                 #expect(Self.output(run, "institutionsProcessed") == 1)
@@ -106,7 +106,7 @@ struct CoverageJobTests {
                     create trigger flaky before insert on coverage.coverage_snapshots for each row execute function public.flaky();
                     """)
             }
-            let registry = try await pack.registry(CoveragePack.functions)
+            let registry = try await pack.registry(pack.functions(CoveragePack()))
             try await pack.withWorker(registry) {
                 let run = try await Self.run(pack)
                 #expect(Self.output(run, "institutionsProcessed") == 1)
@@ -142,7 +142,7 @@ struct CoverageJobTests {
                     create trigger slow before insert on coverage.coverage_snapshots for each row execute function public.slow();
                     """)
             }
-            _ = try await pack.registry(CoveragePack.functions)
+            _ = try await pack.registry(pack.functions(CoveragePack()))
             let id = try await pack.trigger("coverage/nightly-recompute")
             let doomed = try WorkerProcess(databaseURL: pack.url, name: "coverage-doomed", ticker: false)
             let deadline = ContinuousClock.now + .seconds(40)
@@ -166,7 +166,7 @@ struct CoverageJobTests {
     func oneInstitution() async throws {
         try await withPack { pack in
             let institutions = try await Self.seed(pack, institutions: 2)
-            let registry = try await pack.registry(CoveragePack.functions)
+            let registry = try await pack.registry(pack.functions(CoveragePack()))
             let job = try await pack.database.query("select (coverage.request_recompute(\(institutions[1])) ->> 'job_id')::uuid")[0].decode(UUID.self, at: 0)
             try await pack.withWorker(registry) {
                 let run = try await pack.wait(for: job, status: "completed")

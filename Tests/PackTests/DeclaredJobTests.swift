@@ -241,4 +241,96 @@ struct DeclaredJobTests {
             #expect(await JobReceiver.requests(plain).first?.method == "GET")
         }
     }
+
+    @Test("an HTTP header's ${NAME} is the worker's environment at call time; a missing variable fails the run, naming it")
+    func httpJobHeaderFromEnvironment() async throws {
+        try await withPack { pack in
+            let token = "tok-\(UUID().uuidString.prefix(8))"
+            setenv("NS_DECL_TEST_CRM_TOKEN", token, 1)
+            unsetenv("NS_DECL_TEST_MISSING")
+            let sent = UUID().uuidString, unsent = UUID().uuidString
+            let jobs = [
+                DeclaredJob(id: "crm/env", work: .http(.init(
+                    url: try await JobReceiver.url(key: sent), headers: ["Authorization": "Bearer ${NS_DECL_TEST_CRM_TOKEN}"])), retries: 0),
+                DeclaredJob(id: "crm/missing", work: .http(.init(
+                    url: try await JobReceiver.url(key: unsent), headers: ["Authorization": "Bearer ${NS_DECL_TEST_MISSING}"])), retries: 2),
+            ]
+            let registry = try await pack.registry(jobs.map { Self.function($0, pack) })
+            let stored = try await pack.database.query("""
+                select body->'headers'->>'Authorization' from nightshift.functions where id = 'crm/env'
+                """)[0].decode(String.self, at: 0)
+            #expect(stored == "Bearer ${NS_DECL_TEST_CRM_TOKEN}", "the database holds the reference, not the secret")
+            try await pack.withWorker(registry) {
+                _ = try await pack.wait(for: try await pack.trigger("crm/env"), status: "completed")
+                let failed = try await pack.wait(for: try await pack.trigger("crm/missing"), status: "failed")
+                #expect(failed.attempt == 1, "not retried: the variable will not appear by itself")
+                #expect("\(String(describing: failed.error))".contains("${NS_DECL_TEST_MISSING} is not set in the worker"),
+                        "\(String(describing: failed.error))")
+            }
+            #expect(await JobReceiver.requests(sent).map(\.authorization) == ["Bearer \(token)"])
+            #expect(await JobReceiver.requests(unsent).isEmpty, "nothing is sent with a literal ${…}")
+        }
+    }
+
+    @Test("a failed SQL job's error carries its SQLSTATE, a failed HTTP job's its status")
+    func errorFields() async throws {
+        try await withPack { pack in
+            let jobs = [
+                DeclaredJob(id: "ops/div", work: .sql("select 1 / 0"), retries: 0),
+                DeclaredJob(id: "crm/gone", work: .http(.init(url: try await JobReceiver.url(key: UUID().uuidString, failures: 5, status: 404))), retries: 0),
+            ]
+            let registry = try await pack.registry(jobs.map { Self.function($0, pack) })
+            try await pack.withWorker(registry) {
+                let div = try await pack.wait(for: try await pack.trigger("ops/div"), status: "failed")
+                let gone = try await pack.wait(for: try await pack.trigger("crm/gone"), status: "failed")
+                func fields(_ id: UUID) async throws -> (String?, String?) {
+                    try await pack.database.query("select error->>'sqlstate', error->>'http_status' from nightshift.runs where id = \(id)")[0]
+                        .decode(String?.self, String?.self)
+                }
+                let divFields = try await fields(div.id), goneFields = try await fields(gone.id)
+                #expect(divFields.0 == "22012" && divFields.1 == nil, "ops/div: \(divFields)")
+                #expect(goneFields.0 == nil && goneFields.1 == "404", "crm/gone: \(goneFields)")
+            }
+        }
+    }
+
+    @Test("without the NOTIFY, the periodic check picks up a new function defined from SQL, and a dropped one")
+    func definedReloadWithoutNotify() async throws {
+        try await withPack { pack in
+            let registry = try await pack.registry([])
+            let credential = ServiceCredential(auth: pack.config.auth, projectID: pack.config.projectID)
+            let defined = DefinedFunctions(http: pack.http, bearer: { url in try await credential.bearer(for: url) })
+            let worker = Worker(
+                registry: registry, database: pack.appDatabase,
+                options: WorkerOptions(
+                    concurrency: 2, pollInterval: .milliseconds(100), drainTimeout: .seconds(2), workerID: "silent-tests",
+                    definedFunctionsCheck: .milliseconds(200)),
+                logger: PackHarness.logger, defined: defined)
+            let task = Task { try await worker.run() }
+            defer { task.cancel() }
+            try await Task.sleep(for: .milliseconds(300))  // started, its first load done
+
+            // Defined as define_function does, minus its NOTIFY: what a worker behind a
+            // transaction pooler sees (LISTEN hears nothing there).
+            try await pack.database.withConnection { connection in
+                try await connection.executeScript("""
+                    select nightshift._upsert_function('{"id": "ops/silent", "kind": "sql", "body": {"sql": "select 1"}, "max_attempts": 1}');
+                    update nightshift.functions set defined_in = 'sql', updated_at = now() where id = 'ops/silent';
+                    """)
+            }
+            let run = try await pack.wait(for: try await pack.trigger("ops/silent"), status: "completed", timeout: .seconds(10))
+            #expect(run.output == .object(["rows": .number(1)]))
+
+            try await pack.database.withConnection { connection in
+                try await connection.executeScript("update nightshift.functions set retired_at = now(), updated_at = now() where id = 'ops/silent'")
+            }
+            let deadline = ContinuousClock.now + .seconds(5)
+            while ContinuousClock.now < deadline, worker.function("ops/silent") != nil {
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            #expect(worker.function("ops/silent") == nil, "the retired function is unloaded")
+            task.cancel()
+            _ = await task.result
+        }
+    }
 }

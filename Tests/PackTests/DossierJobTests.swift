@@ -27,15 +27,15 @@ struct DossierJobTests {
         }
     }
 
-    static func functions(_ pack: PackHarness) -> [NightshiftFunction] {
-        DossierPack.functions(config: pack.config, http: pack.http)
+    static func functions(_ pack: PackHarness) throws -> [NightshiftFunction] {
+        try pack.functions(DossierPack())
     }
 
     @Test("refresh-health-scores: both views refreshed, every score fresh, a drop below 60 notified once")
     func refreshHealthScores() async throws {
         try await withPack { pack in
             try await Self.seed(pack)
-            let registry = try await pack.registry(Self.functions(pack))
+            let registry = try await pack.registry(try Self.functions(pack))
             try await pack.withWorker(registry) {
                 let first = try await pack.wait(for: try await pack.trigger("dossier/refresh-health-scores"), status: "completed")
                 guard case .object(let output) = first.output else { Issue.record("no output"); return }
@@ -73,7 +73,7 @@ struct DossierJobTests {
                 insert into dossier.commitments (dossier_id, owner_id, description, due_date, status)
                 values (\(Self.desk), '00000000-0000-4000-8000-00000000000b', 'Sign the MoU', current_date - 10, 'in_progress')
                 """)
-            let registry = try await pack.registry(Self.functions(pack))
+            let registry = try await pack.registry(try Self.functions(pack))
             try await pack.withServer {
                 try await pack.withWorker(registry) {
                     let dry = try await pack.wait(for: try await pack.trigger("dossier/detect-overdue-commitments", payload: #"{"dryRun": true}"#), status: "completed")
@@ -98,7 +98,7 @@ struct DossierJobTests {
     @Test("with the API down, the overdue check fails its attempt as transient and is retried after the backoff")
     func apiDown() async throws {
         try await withPack { pack in
-            let registry = try await pack.registry(Self.functions(pack))
+            let registry = try await pack.registry(try Self.functions(pack))
             try await pack.withWorker(registry) {
                 let id = try await pack.trigger("dossier/detect-overdue-commitments")
                 let deadline = ContinuousClock.now + .seconds(20)
@@ -136,7 +136,7 @@ struct DossierJobTests {
     @Test("ENABLE_SCHEDULED_JOBS=false turns both schedules off; the jobs still run by hand")
     func schedulesDisabled() async throws {
         try await withPack(schedulesEnabled: false) { pack in
-            let registry = try await pack.registry(Self.functions(pack))
+            let registry = try await pack.registry(try Self.functions(pack))
             #expect(try await pack.count("select count(*) from nightshift.schedules where function_id like 'dossier/%' and enabled") == 0)
             #expect(try await pack.count("select nightshift.tick(now() + interval '1 day')") == 0)
             try await pack.withWorker(registry) {
@@ -157,7 +157,7 @@ struct DossierJobTests {
     @Test("the schedules: every 15 minutes in UTC, and 02:00 Asia/Riyadh (23:00 UTC)")
     func schedules() async throws {
         try await withPack { pack in
-            _ = try await pack.registry(Self.functions(pack))
+            _ = try await pack.registry(try Self.functions(pack))
             let rows = try await pack.database.query("""
                 select function_id, cron, timezone, to_char(nightshift.next_fire(cron, timezone, '2026-11-23 20:01+00') at time zone 'UTC', 'HH24:MI')
                 from nightshift.schedules where function_id like 'dossier/%' order by 1

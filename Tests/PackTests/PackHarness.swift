@@ -1,9 +1,13 @@
 import Config
+import CoveragePack
+import DossierPack
 import EdgeFunctions
 import Engine
 import Foundation
 import HTTPClient
 import Logging
+import NightshiftKit
+import PortfolioPack
 import Postgres
 import Server
 import ServiceLifecycle
@@ -26,9 +30,14 @@ struct PackHarness {
         return logger
     }()
 
+    /// This repository's packs, as the `nightshift` binary composes them.
+    static let packs: [any Pack] = [DossierPack(), CoveragePack(), PortfolioPack()]
+
     /// The project's development config, on a free loopback port, with the scheduler as asked.
     static func config(schedulesEnabled: Bool = true) throws -> NightshiftConfig {
-        var config = try NightshiftConfig.load(path: TestDatabase.projectRoot.appendingPathComponent("supabase-like-config/config.toml").path, environment: [:])
+        var config = try NightshiftConfig.load(
+            path: TestDatabase.projectRoot.appendingPathComponent("supabase-like-config/config.toml").path, environment: [:],
+            sections: packs.flatMap(\.configSections))
         config.api.host = "127.0.0.1"
         config.api.port = try freeLoopbackPort()
         config.scheduler.enabled = schedulesEnabled
@@ -43,6 +52,13 @@ struct PackHarness {
             configuration: PostgresConfiguration(url: TestDatabase.appURL(url), applicationName: "pack-tests-app"), maxConnections: 6,
             acquireTimeout: .seconds(10))
     }
+
+    /// What `pack` declares under this harness's config.
+    func functions(_ pack: some Pack) throws -> [NightshiftFunction] {
+        try pack.functions(context)
+    }
+
+    var context: PackContext { PackContext(config: config, http: http, logger: Self.logger) }
 
     func registry(_ functions: [NightshiftFunction]) async throws -> FunctionRegistry {
         var registry = try FunctionRegistry(functions)
@@ -68,7 +84,9 @@ struct PackHarness {
 
     /// Serves the API (edge functions included) on `config.api.port` while `body` runs.
     func withServer<T>(_ body: () async throws -> T) async throws -> T {
-        let app = try await NightshiftServer.makeApplication(config: config, database: appDatabase, functions: Catalog.all, logger: Self.logger)
+        let app = try await NightshiftServer.makeApplication(
+            config: config, database: appDatabase, functions: Catalog.all + Self.packs.flatMap(\.edgeFunctions),
+            routes: Self.packs.flatMap(\.routes), logger: Self.logger)
         let task = Task { try await app.runService() }
         defer { task.cancel() }
         let health = "http://127.0.0.1:\(config.api.port)/health"

@@ -26,9 +26,11 @@ struct PortfolioFixture {
         do {
             let result = try await TestDatabase.withMigratedDatabase { url async throws in
                 var config = try PackHarness.config(schedulesEnabled: false)
-                config.portfolio.ratesURL = stub.baseURL
-                config.portfolio.pricesURL = stub.baseURL
-                config.portfolio.usersPerBatch = 2
+                var portfolio = config.section(PortfolioSettings.self)
+                portfolio.ratesURL = stub.baseURL
+                portfolio.pricesURL = stub.baseURL
+                portfolio.usersPerBatch = 2
+                config.setSection(portfolio)
                 let pack = PackHarness(url: url, config: config)
                 do {
                     let script = try String(
@@ -37,7 +39,7 @@ struct PortfolioFixture {
                     try await pack.database.execute(
                         "select portfolio.seed(\(count)::int, \(assets)::int, 10::int, 20::int, \(marketsPerUser)::int)")
                     let users = try await pack.database.query("select id from portfolio.users order by id").map { try $0.decode(UUID.self, at: 0) }
-                    let registry = try await pack.registry(PortfolioPack.functions(config: config, http: pack.http))
+                    let registry = try await pack.registry(pack.functions(PortfolioPack()))
                     let result = try await body(PortfolioFixture(pack: pack, stub: stub, registry: registry, users: users))
                     await pack.close()
                     return result

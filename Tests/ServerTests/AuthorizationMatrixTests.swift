@@ -126,7 +126,7 @@ struct AuthorizationMatrixTests {
             let tokens = try await Self.tokens()
             let routes = try await Self.routePatterns(config: config)
             let patterns = Set(Self.probes.map(\.pattern))
-            let edge = Set(Catalog.all.map { "/functions/v1/\($0.name)" })
+            let edge = Set(RepositoryPacks.edgeFunctions.map { "/functions/v1/\($0.name)" })
             #expect(routes.subtracting(["/functions/v1/{name}"]).subtracting(patterns).isEmpty,
                     "every route has a row: \(routes.subtracting(patterns).sorted())")
             #expect(edge.isSubset(of: patterns), "every edge function has a row: \(edge.subtracting(patterns).sorted())")
@@ -159,7 +159,7 @@ struct AuthorizationMatrixTests {
         let pool = PostgresPool(configuration: PostgresConfiguration(url: TestDatabase.url), maxConnections: 1)
         defer { Task { await pool.close() } }
         let router = try NightshiftServer.makeRouter(
-            config: config, database: pool, functions: Catalog.all + [Open()], authenticator: try await NightshiftServer.checkedAuthenticator(config: config),
+            config: config, database: pool, functions: RepositoryPacks.edgeFunctions + [Open()], routes: RepositoryPacks.routes, authenticator: try await NightshiftServer.checkedAuthenticator(config: config),
             metrics: PrometheusCollectorRegistry())
         return Set(router.routes.filter { $0.method != .head }.map { $0.path.description })
     }

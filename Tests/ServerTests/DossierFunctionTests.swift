@@ -3,7 +3,8 @@ import Postgres
 import Testing
 import TestSupport
 
-@testable import EdgeFunctions
+@testable import DossierPack
+import Server
 
 /// The dossier pack's edge functions over real HTTP against a migrated database: each answer
 /// and each auth case the issue names.

@@ -14,7 +14,7 @@ struct EdgeFunctionIndexTests {
 
     static func config(appending text: String) throws -> NightshiftConfig {
         let base = try String(contentsOfFile: committed, encoding: .utf8)
-        return try NightshiftConfig.parse(base + "\n" + text, source: "test.toml")
+        return try NightshiftConfig.parse(base + "\n" + text, source: "test.toml", sections: RepositoryPacks.sections)
     }
 
     @Test("job entries are not edge functions; an unknown edge function's settings are still refused")
@@ -27,10 +27,10 @@ struct EdgeFunctionIndexTests {
             http = { url = "http://127.0.0.1:9/sync" }
             """)
         #expect(jobs.declaredJobs.keys.sorted() == ["crm/sync", "ops/refresh"])
-        let index = try NightshiftServer.index(Catalog.all, config: jobs)
+        let index = try NightshiftServer.index(RepositoryPacks.edgeFunctions, config: jobs)
         #expect(index["ops/refresh"] == nil)
 
         let unknown = try Self.config(appending: "[functions.nope]\nverify_jwt = true\n")
-        #expect(throws: ConfigError.self) { try NightshiftServer.index(Catalog.all, config: unknown) }
+        #expect(throws: ConfigError.self) { try NightshiftServer.index(RepositoryPacks.edgeFunctions, config: unknown) }
     }
 }

@@ -18,12 +18,12 @@ struct HardeningTests {
 
     @Test("the committed development secrets are refused beyond loopback, naming each key and its variable; fine on loopback")
     func developmentSecrets() async throws {
-        var config = try NightshiftConfig.load(path: Self.committed, environment: [:])
+        var config = try NightshiftConfig.load(path: Self.committed, environment: [:], sections: RepositoryPacks.sections)
         let pool = PostgresPool(configuration: PostgresConfiguration(url: TestDatabase.url), maxConnections: 1)
         defer { Task { await pool.close() } }
         config.api.host = "0.0.0.0"
         do {
-            _ = try await NightshiftServer.makeApplication(config: config, database: pool, functions: Catalog.all + [Open()], logger: Logger(label: "t"))
+            _ = try await NightshiftServer.makeApplication(config: config, database: pool, functions: RepositoryPacks.edgeFunctions + [Open()], routes: RepositoryPacks.routes, logger: Logger(label: "t"))
             Issue.record("the development secrets were served on 0.0.0.0")
         } catch let error as ConfigError {
             let text = "\(error)"
@@ -36,7 +36,7 @@ struct HardeningTests {
         }
 
         config.api.host = "127.0.0.1"
-        _ = try await NightshiftServer.makeApplication(config: config, database: pool, functions: Catalog.all + [Open()], logger: Logger(label: "t"))
+        _ = try await NightshiftServer.makeApplication(config: config, database: pool, functions: RepositoryPacks.edgeFunctions + [Open()], routes: RepositoryPacks.routes, logger: Logger(label: "t"))
 
         let fresh = try await ProjectKeys.generate(projectID: "hardening")
         config.api.host = "0.0.0.0"
@@ -44,7 +44,7 @@ struct HardeningTests {
         config.auth.anonKey = fresh.anonKey
         config.auth.serviceRoleKey = fresh.serviceRoleKey
         config.notifications.channels = [:]
-        _ = try await NightshiftServer.makeApplication(config: config, database: pool, functions: Catalog.all + [Open()], logger: Logger(label: "t"))
+        _ = try await NightshiftServer.makeApplication(config: config, database: pool, functions: RepositoryPacks.edgeFunctions + [Open()], routes: RepositoryPacks.routes, logger: Logger(label: "t"))
     }
 
     @Test("a request past request_timeout is answered 503 and its database statement is cancelled")
@@ -104,7 +104,7 @@ struct HardeningTests {
         config.api.maxHeaderBytes = 2048
         config.api.idleTimeout = .milliseconds(500)
         let pool = PostgresPool(configuration: PostgresConfiguration(url: TestDatabase.appURL(TestDatabase.url)), maxConnections: 1)
-        let app = try await NightshiftServer.makeApplication(config: config, database: pool, functions: Catalog.all + [Open()], logger: Logger(label: "t"))
+        let app = try await NightshiftServer.makeApplication(config: config, database: pool, functions: RepositoryPacks.edgeFunctions + [Open()], routes: RepositoryPacks.routes, logger: Logger(label: "t"))
         let running = Task { try await app.runService() }
         defer { running.cancel() }
         let port = config.api.port

@@ -1,7 +1,22 @@
+import Config
 import Engine
+import NightshiftKit
+import Server
 
-/// The coverage pack's jobs: the nightly USMLE coverage recompute and the alert it raises.
-/// The logic is SQL in schema `coverage`; these are the schedule, the steps and the retries.
-public enum CoveragePack {
-    public static let functions: [NightshiftFunction] = [NightlyRecompute.function, GapAlerts.function]
+/// The coverage pack: the nightly USMLE coverage recompute, the alert it raises, and the super
+/// admins' trigger for one institution. The logic is SQL in schema `coverage`; these are the
+/// schedule, the steps, the retries and the route.
+public struct CoveragePack: Pack {
+    public let name = "coverage"
+
+    public init() {}
+
+    public var configSections: [any ConfigSection.Type] { [CoverageSettings.self] }
+
+    public func functions(_ context: PackContext) throws -> [NightshiftFunction] { Self.jobs }
+
+    /// Both jobs; they read nothing from config (the recompute's schedule is `[jobs."coverage/nightly-recompute"]`).
+    public static let jobs: [NightshiftFunction] = [NightlyRecompute.function, GapAlerts.function]
+
+    public var routes: [any APIRoutes] { [RecomputeRoute()] }
 }

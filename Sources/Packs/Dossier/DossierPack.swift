@@ -1,18 +1,39 @@
 import Config
 import Engine
 import HTTPClient
+import NightshiftKit
+import Server
 import ServiceTokens
 
-/// The dossier pack's jobs: relationship health every few minutes, overdue commitments daily.
-/// The logic is SQL in schema `dossier`; these are the schedules and the steps around it.
-public enum DossierPack {
+/// The dossier pack: relationship health every few minutes, overdue commitments daily, and the
+/// five edge functions of the relationship-health backend. The logic is SQL in schema
+/// `dossier`; these are the schedules, the steps and the HTTP faces around it.
+public struct DossierPack: Pack {
+    public let name = "dossier"
+
+    public init() {}
+
+    public var configSections: [any ConfigSection.Type] { [DossierSettings.self] }
+
     /// Both jobs, reading the refresh interval, the API address and `[auth]` from config.
-    public static func functions(config: NightshiftConfig, http: HTTPClient) -> [NightshiftFunction] {
-        [
+    public func functions(_ context: PackContext) throws -> [NightshiftFunction] {
+        let config = context.config
+        return [
             RefreshHealthScores.function(intervalMinutes: RefreshHealthScores.intervalMinutes(config)),
             DetectOverdue.function(
                 endpoint: DetectOverdue.endpoint(config),
-                credential: ServiceCredential(auth: config.auth, projectID: config.projectID), http: http),
+                credential: ServiceCredential(auth: config.auth, projectID: config.projectID), http: context.http),
         ]
     }
+
+    /// The five edge functions, served at `POST /functions/v1/<name>`.
+    public var edgeFunctions: [any EdgeFunction] { Self.edgeFunctions }
+
+    static let edgeFunctions: [any EdgeFunction] = [
+        DossierStats(),
+        CalculateHealthScore(),
+        DetectOverdueCommitments(),
+        RefreshCommitmentStats(),
+        TriggerHealthRecalculation(),
+    ]
 }

@@ -1,18 +1,29 @@
 import Config
 import Engine
-import HTTPClient
+import NightshiftKit
+import Server
 
-/// The portfolio pack's jobs: the overnight scoring of an investment planner and the cache
-/// warming that follows it. Scoring, recommendations and the audit log are SQL in schema
-/// `portfolio`; these are the schedule, the provider calls, the steps and the telemetry.
-public enum PortfolioPack {
-    public static func functions(config: NightshiftConfig, http: HTTPClient) -> [NightshiftFunction] {
-        let settings = ScoringSettings(ratesBase: config.portfolio.ratesBase, usersPerBatch: config.portfolio.usersPerBatch)
+/// The portfolio pack: the overnight scoring of an investment planner, the cache warming that
+/// follows it, and the planner's reads (dashboard, audit) and criteria writes. Scoring,
+/// recommendations and the audit log are SQL in schema `portfolio`; these are the schedule, the
+/// provider calls, the steps, the telemetry and the routes.
+public struct PortfolioPack: Pack {
+    public let name = "portfolio"
+
+    public init() {}
+
+    public var configSections: [any ConfigSection.Type] { [PortfolioSettings.self] }
+
+    public func functions(_ context: PackContext) throws -> [NightshiftFunction] {
+        let portfolio = context.config.section(PortfolioSettings.self)
+        let settings = ScoringSettings(ratesBase: portfolio.ratesBase, usersPerBatch: portfolio.usersPerBatch)
         return [
-            OvernightScoring.function(providers: MarketData(settings: config.portfolio, http: http), settings: settings),
+            OvernightScoring.function(providers: MarketData(settings: portfolio, http: context.http), settings: settings),
             CacheWarmer.function,
         ]
     }
+
+    public var routes: [any APIRoutes] { [PortfolioRoutes()] }
 }
 
 /// What the scoring job takes from config besides the providers.

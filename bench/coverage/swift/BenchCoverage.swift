@@ -125,7 +125,7 @@ final class Bench: BenchRun {
         report.append("")
 
         // 3. The real job in an in-process worker, twice.
-        let registry = try FunctionRegistry(CoveragePack.functions)
+        let registry = try FunctionRegistry(CoveragePack.jobs)
         try await registry.sync(to: database)
         let worker = Worker(registry: registry, database: database, options: WorkerOptions(workerID: "bench-coverage"), logger: Self.logger)
         let workerTask = Task { try await worker.run() }
@@ -392,7 +392,7 @@ final class Bench: BenchRun {
     func definitions() -> [String] {
         [
             "## How the figures are taken", "",
-            "- The job is the real `coverage/nightly-recompute` (CoveragePack.functions) in an in-process `Worker` (default options, pool of 8), triggered once per run with an empty payload; the worker also runs `coverage/gap-alerts` for the events of run 2, concurrently.",
+            "- The job is the real `coverage/nightly-recompute` (CoveragePack.jobs) in an in-process `Worker` (default options, pool of 8), triggered once per run with an empty payload; the worker also runs `coverage/gap-alerts` for the events of run 2, concurrently.",
             "- Run wall time: `nightshift.runs.started_at → finished_at` of the run (DB clock, claim to batched completion).",
             "- Per institution: each institution is one `step.transaction`; its `nightshift.steps.completed_at` is `now()`, the start of that step's transaction, so the difference between consecutive institutions' rows is one institution's whole cycle (SQL + orchestrator), n = institutions − 1. compute_for_institution per institution: the snapshot's `created_at − computed_at`.",
             "- SQL share: the time spent inside `coverage.process_institution` during the run (`pg_stat_user_functions.total_time`, `track_functions = all` set on the bench database; deltas around the run) divided by the run wall time. Orchestrator share = the rest: BEGIN/SAVEPOINT/RELEASE/COMMIT round trips, each step's synchronous commit (WAL flush), `nightshift.checkpoint_step`, the list and telemetry steps, claim/completion, Swift (JSON of each step's outcome).",

@@ -6,6 +6,7 @@ import Hummingbird
 import JWTKit
 import Logging
 import Migrations
+import NightshiftKit
 import NightshiftSQL
 import PortfolioPack
 import PortfolioProviderStub
@@ -156,13 +157,16 @@ final class Bench: BenchRun, @unchecked Sendable {
         // 2. The provider stub, the config, the pack's functions and a worker, all in this process.
         let stub = try await ProviderStub.start()
         let http = HTTPClient()
-        var config = try NightshiftConfig.load(path: "supabase-like-config/config.toml", environment: [:])
+        var config = try NightshiftConfig.load(
+            path: "supabase-like-config/config.toml", environment: [:], sections: PortfolioPack().configSections)
         config.api.host = "127.0.0.1"
         config.api.port = try freeLoopbackPort()
         config.scheduler.enabled = false
-        config.portfolio.ratesURL = stub.baseURL
-        config.portfolio.pricesURL = stub.baseURL
-        var registry = try FunctionRegistry(PortfolioPack.functions(config: config, http: http))
+        var portfolio = config.section(PortfolioSettings.self)
+        portfolio.ratesURL = stub.baseURL
+        portfolio.pricesURL = stub.baseURL
+        config.setSection(portfolio)
+        var registry = try FunctionRegistry(PortfolioPack().functions(PackContext(config: config, http: http, logger: Self.logger)))
         _ = registry.apply(config)
         try await registry.sync(to: database)
         let worker = Worker(
@@ -175,7 +179,7 @@ final class Bench: BenchRun, @unchecked Sendable {
         var overnight: [String] = []
         var reads: [String] = []
         do {
-            overnight = try await overnightAndWarm(usersPerBatch: config.portfolio.usersPerBatch, stub: stub)
+            overnight = try await overnightAndWarm(usersPerBatch: portfolio.usersPerBatch, stub: stub)
             workerTask.cancel()
             _ = await workerTask.result
             reads = try await dashboardReads(config: config, http: http)

@@ -127,7 +127,7 @@ select throws_ok($$select nightshift.drop_function('ops/plain')$$, '42501', null
 reset role;
 -- The check inside, should a grant ever open it (as a member of the service role would not be).
 grant usage on schema nightshift to nightshift_authenticated;
-grant execute on function nightshift.define_function(text, text, jsonb, text, text, integer, integer, text, interval)
+grant execute on function nightshift.define_function(text, text, jsonb, text, text, integer, integer, text, interval, text)
     to nightshift_authenticated;
 set local role nightshift_authenticated;
 select throws_ok($$select nightshift.define_function('ops/y', 'sql', '"select 1"')$$, '42501',

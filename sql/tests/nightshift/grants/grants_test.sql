@@ -22,11 +22,11 @@ select is_empty(
     'anon and authenticated may execute no nightshift function');
 -- Functions defined from SQL (0046): the service role only.
 select ok(has_function_privilege('nightshift_service',
-        'nightshift.define_function(text, text, jsonb, text, text, integer, integer, text, interval)', 'execute')
+        'nightshift.define_function(text, text, jsonb, text, text, integer, integer, text, interval, text)', 'execute')
     and has_function_privilege('nightshift_service', 'nightshift.drop_function(text)', 'execute'),
     'the service role may define and drop functions');
 select ok(not has_function_privilege('public',
-        'nightshift.define_function(text, text, jsonb, text, text, integer, integer, text, interval)', 'execute')
+        'nightshift.define_function(text, text, jsonb, text, text, integer, integer, text, interval, text)', 'execute')
     and not has_function_privilege('public', 'nightshift.drop_function(text)', 'execute'),
     'public may not (execute revoked)');
 select ok(not has_function_privilege('nightshift_service', 'nightshift._upsert_function(jsonb)', 'execute')

@@ -2,13 +2,10 @@ import Engine
 import Foundation
 import Hummingbird
 import Postgres
+import Server
 
-/// Administrative triggers for super admins (`app_metadata.role = super_admin`).
-struct AdminRoutes<Context: RequestContext>: Sendable {
-    let database: PostgresPool
-    let authenticator: Authenticator
-    let writes: WriteRateLimiter
-    let maxBodyBytes: Int
+/// The coverage pack's administrative trigger, for super admins (`app_metadata.role = super_admin`).
+struct RecomputeRoute: APIRoutes {
 
     struct RecomputeBody: Decodable {
         var institutionID: String?
@@ -24,7 +21,8 @@ struct AdminRoutes<Context: RequestContext>: Sendable {
         }
     }
 
-    func addRoutes(to router: Router<Context>) {
+    func addRoutes(to router: Router<BasicRequestContext>, context api: APIRouteContext) {
+        let (database, authenticator, writes, maxBodyBytes) = (api.database, api.authenticator, api.writes, api.maxBodyBytes)
         // POST /api/v1/admin/coverage/recompute {"institution_id"}: the nightly coverage job for
         // one institution, now. 202 with the run; 409 with the run already queued or running.
         router.post("/api/v1/admin/coverage/recompute") { request, _ in

@@ -23,7 +23,7 @@ struct GlobalOptions: ParsableArguments {
     /// Reads the config, turning a config error into a clean exit that names the key.
     func loadConfig() throws -> NightshiftConfig {
         do {
-            return try NightshiftConfig.load(path: config ?? NightshiftConfig.defaultPath())
+            return try NightshiftConfig.load(path: config ?? NightshiftConfig.defaultPath(), sections: Composition.current.configSections)
         } catch let error as ConfigError {
             throw ValidationError("configuration error: \(error)")
         }

@@ -2,6 +2,7 @@ import Engine
 import Foundation
 import Hummingbird
 import Postgres
+import Server
 
 /// The investment planner's reads and its one write, for the signed-in user (the token's `sub`):
 /// the dashboard (from the cache the overnight run warmed, else computed), the audit of an
@@ -9,17 +10,26 @@ import Postgres
 /// and claims and calls an `api` function that takes the user from the token's `sub`, so no
 /// argument can reach another user's data. Documents come from SQL as JSON text and are passed
 /// through unparsed: decimal strings stay exact and nothing is decoded twice.
-struct PortfolioRoutes<Context: RequestContext>: Sendable {
-    let database: PostgresPool
-    let authenticator: Authenticator
-    let writes: WriteRateLimiter
-    let maxBodyBytes: Int
+struct PortfolioRoutes: APIRoutes {
 
     struct CriteriaBody: Decodable {
         var criteria: JSONValue?
     }
 
-    func addRoutes(to router: Router<Context>) {
+    func addRoutes(to router: Router<BasicRequestContext>, context api: APIRouteContext) {
+        let (authenticator, writes, maxBodyBytes) = (api.authenticator, api.writes, api.maxBodyBytes)
+        /// The signed-in user; service and anonymous tokens have no user to read for.
+        @Sendable func caller(_ request: Request) async throws -> Principal {
+            let principal = try await authenticator.require([.authenticated], for: request)
+            guard let subject = principal.subject, UUID(uuidString: subject) != nil else {
+                throw APIError.forbidden("the token's sub must be a user id (UUID)")
+            }
+            return principal
+        }
+        @Sendable func portfolioQuery(_ caller: Principal, _ query: PostgresQuery) async throws -> String {
+            try await Self.query(api.database, caller, query)
+        }
+
         // GET /api/dashboard: {"recommendations", "totalInvestable", "baseCurrency", "dataFreshness", "fromCache"}.
         router.get("/api/dashboard") { request, _ in
             let user = try await caller(request)
@@ -73,17 +83,8 @@ struct PortfolioRoutes<Context: RequestContext>: Sendable {
         }
     }
 
-    /// The signed-in user; service and anonymous tokens have no user to read for.
-    private func caller(_ request: Request) async throws -> Principal {
-        let principal = try await authenticator.require([.authenticated], for: request)
-        guard let subject = principal.subject, UUID(uuidString: subject) != nil else {
-            throw APIError.forbidden("the token's sub must be a user id (UUID)")
-        }
-        return principal
-    }
-
     /// One JSON document from SQL under the caller's role, with the pack's errors mapped to statuses.
-    private func portfolioQuery(_ caller: Principal, _ query: PostgresQuery) async throws -> String {
+    private static func query(_ database: PostgresPool, _ caller: Principal, _ query: PostgresQuery) async throws -> String {
         do {
             return try await RequestDatabase(pool: database, principal: caller).query(query)[0].decode(String.self, at: 0)
         } catch let error as PostgresError where error.sqlState == "NSP02" {
@@ -91,17 +92,6 @@ struct PortfolioRoutes<Context: RequestContext>: Sendable {
         } catch let error as PostgresError where error.sqlState == "22023" {
             throw APIError.badRequest(error.message, code: "invalid_criteria")
         }
-    }
-}
-
-/// A success envelope around JSON text that is already serialised.
-enum RawJSON {
-    static func success(_ json: String, status: HTTPResponse.Status = .ok) -> Response {
-        var buffer = ByteBuffer()
-        buffer.writeString(#"{"data":"#)
-        buffer.writeString(json)
-        buffer.writeString(#","error":null}"#)
-        return Response(status: status, headers: [.contentType: "application/json; charset=utf-8"], body: ResponseBody(byteBuffer: buffer))
     }
 }
 

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Engine
 import Foundation
+import Postgres
 
 /// `nightshift functions list|new`: the declared durable functions, and a new edge function.
 struct FunctionsCommand: AsyncParsableCommand {
@@ -9,44 +10,113 @@ struct FunctionsCommand: AsyncParsableCommand {
         abstract: "List the declared functions, or scaffold a new edge function.",
         subcommands: [List.self, New.self])
 
-    /// `nightshift functions list`: what this binary declares, with the config applied.
+    /// `nightshift functions list`: what the database knows, and what this binary declares.
     struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "List the durable functions this binary declares (config applied).",
+            abstract: "List the durable functions: the database's (Swift, config-declared and SQL-defined), and whether this binary declares each.",
             discussion: """
-                From the registry of this binary, with [jobs."<id>"] and ENABLE_SCHEDULED_JOBS
-                applied: what a worker started with the same config would sync into
-                nightshift.functions. Needs no database. `nightshift schedules` shows the
-                database's schedules and their next fire times.
+                With the database reachable: every row of nightshift.functions (retired ones too)
+                with its schedule, plus what this binary declares that no worker has synced yet.
+                Otherwise this binary's registry alone ([jobs."<id>"], [functions."<id>"] and
+                ENABLE_SCHEDULED_JOBS applied), with a note on standard error. `nightshift
+                schedules` shows the next fire times.
                 """)
 
         @OptionGroup var options: GlobalOptions
 
         @OptionGroup var output: OutputOptions
 
-        /// JSON keys: id, cron (or null), timezone (or null), events (array of names),
-        /// concurrency (null for unlimited, else {"limit": N, "key": field or null}), retries,
-        /// max_attempts, timeout_ms (or null), enabled (whether its cron and events fire).
-        static var listing: Listing<NightshiftFunction> { Listing(
-            json: { function in
+        /// One function as listed, from the database or from this binary's registry.
+        struct Row {
+            var id: String
+            var kind: String
+            var definedIn: String
+            var declared: Bool
+            var enabled: Bool
+            var retired: Bool
+            var cron: String?
+            var timezone: String?
+            var events: [String]
+            var concurrency: Concurrency
+            var retries: Int
+            var timeoutMs: Int?
+            var onFailure: String?
+            var source: String
+
+            init(_ function: NightshiftFunction) {
+                id = function.id
+                kind = switch function.declared {
+                case nil: "swift"
+                case .sql: "sql"
+                case .http: "http"
+                }
+                definedIn = "code"
+                declared = true
+                enabled = function.enabled
+                retired = false
+                cron = function.schedule?.cron
+                timezone = function.schedule?.timezone
+                events = function.eventNames
+                concurrency = function.concurrency
+                retries = function.retries
+                timeoutMs = function.timeout.map { Int($0.components.seconds) * 1000 + Int($0.components.attoseconds / 1_000_000_000_000_000) }
+                onFailure = function.onFailureChannel
+                source = "binary"
+            }
+
+            init(row: PostgresRow, declared: Bool) throws {
+                id = try row.decode(String.self, at: 0)
+                kind = try row.decode(String.self, at: 1)
+                definedIn = try row.decode(String.self, at: 2)
+                self.declared = declared
+                enabled = try row.decode(Bool.self, at: 3)
+                retired = try row.decode(Bool.self, at: 4)
+                cron = try row.decode(String?.self, at: 5)
+                timezone = try row.decode(String?.self, at: 6)
+                events = try row.decode([String].self, at: 7)
+                let limit = try row.decode(Int?.self, at: 8)
+                let key = try row.decode(String?.self, at: 9)
+                concurrency = switch (limit, key) {
+                case (nil, _): .unlimited
+                case (1, nil): .singleton
+                case (let limit?, let key): .limit(limit, key: key)
+                }
+                retries = max(0, try row.decode(Int.self, at: 10) - 1)
+                timeoutMs = try row.decode(Int?.self, at: 11)
+                onFailure = try row.decode(String?.self, at: 12)
+                source = "database"
+            }
+        }
+
+        /// JSON keys: id; kind (swift, sql or http); defined_in (code: declared by a worker's
+        /// code or config; sql: nightshift.define_function); declared (whether this binary
+        /// declares it); enabled (whether its cron and events fire); retired; cron (or null);
+        /// timezone (or null); events (array of names); concurrency (null for unlimited, else
+        /// {"limit": N, "key": field or null}); retries; max_attempts; timeout_ms (or null);
+        /// on_failure (the channel its failed runs alert, or null); source (database, or binary
+        /// when the row comes from this binary's registry).
+        static var listing: Listing<Row> { Listing(
+            json: { row in
                 [
-                    ("id", .string(function.id)), ("cron", .optional(function.schedule?.cron)),
-                    ("timezone", .optional(function.schedule?.timezone)), ("events", .strings(function.eventNames)),
-                    ("concurrency", concurrencyJSON(function.concurrency)), ("retries", .int(function.retries)),
-                    ("max_attempts", .int(function.retries + 1)),
-                    ("timeout_ms", .optional(function.timeout.map { Int($0.components.seconds) * 1000 + Int($0.components.attoseconds / 1_000_000_000_000_000) })),
-                    ("enabled", .bool(function.enabled)),
+                    ("id", .string(row.id)), ("kind", .string(row.kind)), ("defined_in", .string(row.definedIn)),
+                    ("declared", .bool(row.declared)), ("enabled", .bool(row.enabled)), ("retired", .bool(row.retired)),
+                    ("cron", .optional(row.cron)), ("timezone", .optional(row.timezone)), ("events", .strings(row.events)),
+                    ("concurrency", concurrencyJSON(row.concurrency)), ("retries", .int(row.retries)),
+                    ("max_attempts", .int(row.retries + 1)), ("timeout_ms", .optional(row.timeoutMs)),
+                    ("on_failure", .optional(row.onFailure)), ("source", .string(row.source)),
                 ]
             },
             columns: [
-                ("function", \.id), ("triggers", triggersText), ("concurrency", { concurrencyText($0.concurrency) }),
-                ("retries", { "\($0.retries)" }), ("enabled", { $0.enabled ? "yes" : "no" }),
+                ("function", \.id), ("kind", \.kind), ("defined_in", \.definedIn), ("triggers", triggersText),
+                ("concurrency", { concurrencyText($0.concurrency) }), ("retries", { "\($0.retries)" }),
+                ("enabled", { $0.enabled ? "yes" : "no" }), ("retired", { $0.retired ? "yes" : "no" }),
+                ("declared", { $0.declared ? "yes" : "no" }),
             ]) }
 
-        static func triggersText(_ function: NightshiftFunction) -> String {
+        static func triggersText(_ row: Row) -> String {
             var parts: [String] = []
-            if let (cron, zone) = function.schedule { parts.append("cron \(cron) (\(zone))") }
-            parts += function.eventNames.map { "event \($0)" }
+            if let cron = row.cron { parts.append("cron \(cron) (\(row.timezone ?? "UTC"))") }
+            parts += row.events.map { "event \($0)" }
             return parts.isEmpty ? "manual" : parts.joined(separator: ", ")
         }
 
@@ -74,7 +144,32 @@ struct FunctionsCommand: AsyncParsableCommand {
                 // ENABLE_SCHEDULED_JOBS=false: nothing fires, as sync would record it.
                 functions = functions.map { var function = $0; function.enabled = false; return function }
             }
-            print(Self.listing.render(functions, as: output.output))
+            let binary = functions.map(Row.init)
+            var rows: [Row]
+            do {
+                rows = try await Self.databaseRows(runtime.database, declared: Set(runtime.registry.functions.keys))
+                // Declared here but not synced yet (no worker of this binary has started).
+                let known = Set(rows.map(\.id))
+                rows += binary.filter { !known.contains($0.id) }
+                rows.sort { $0.id < $1.id }
+            } catch {
+                printError("functions list: the database is unreachable or not migrated (\(error)); showing what this binary declares")
+                rows = binary
+            }
+            await runtime.database.close()
+            print(Self.listing.render(rows, as: output.output))
+        }
+
+        static func databaseRows(_ database: PostgresPool, declared: Set<String>) async throws -> [Row] {
+            let result = try await database.query("""
+                select f.id, f.kind, f.defined_in, f.enabled and coalesce(s.enabled, true), f.retired_at is not null,
+                       s.cron, s.timezone, f.event_names, f.concurrency_limit, f.concurrency_key, f.max_attempts, f.timeout_ms,
+                       f.on_failure
+                from nightshift.functions f
+                left join nightshift.schedules s on s.function_id = f.id
+                order by f.id
+                """)
+            return try result.map { try Row(row: $0, declared: declared.contains(try $0.decode(String.self, at: 0))) }
         }
     }
 

@@ -1,7 +1,7 @@
 import ArgumentParser
 
-/// The `nightshift` command: migrate the database, serve the API, inspect state.
-@main
+/// The `nightshift` command: migrate the database, serve the API, inspect state. An
+/// application runs it through ``NightshiftCLI/main(packs:edgeFunctions:)``.
 struct Nightshift: AsyncParsableCommand {
     static let version = "0.1.0"
 

@@ -1,8 +1,8 @@
 import ArgumentParser
 import Config
-import EdgeFunctions
 import Engine
 import Hummingbird
+import NightshiftKit
 import Observability
 import Postgres
 import Server
@@ -40,8 +40,11 @@ struct Serve: AsyncParsableCommand {
         let tracing = try runtime.bootstrapTracing()
         let apiDatabase = runtime.apiPool()
         do {
+            let composition = Composition.current
+            let edgeFunctions = composition.edgeFunctions + composition.packs.flatMap(\.edgeFunctions)
             let app = try await NightshiftServer.makeApplication(
-                config: config, database: apiDatabase, functions: Catalog.all, metrics: metrics, logger: runtime.logger)
+                config: config, database: apiDatabase, functions: edgeFunctions,
+                routes: composition.packs.flatMap(\.routes), metrics: metrics, logger: runtime.logger)
             // Pools first and tracing next: services stop in reverse order, so the pools close
             // last and the exporter flushes after the worker stopped.
             var services: [any Service] = [runtime.database, apiDatabase]
@@ -60,7 +63,7 @@ struct Serve: AsyncParsableCommand {
                 services.append(Ticker(database: runtime.database, logger: runtime.logger))
             }
             runtime.logger.info("serving", metadata: [
-                "address": "\(config.api.host):\(config.api.port)", "edge_functions": "\(Catalog.all.map(\.name))",
+                "address": "\(config.api.host):\(config.api.port)", "edge_functions": "\(edgeFunctions.map(\.name))", "packs": "\(composition.packs.map(\.name))",
                 "worker": "\(!noWorker)",
             ])
             try await runtime.serviceGroup(services, drain: shutdown.drainTimeout).run()

@@ -8,10 +8,11 @@ import ServiceLifecycle
 struct RunCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "run",
-        abstract: "Trigger a function now (e.g. nightshift run dossier/refresh-health-scores --wait).",
+        abstract: "Trigger a function now (e.g. nightshift run reports/nightly-refresh --wait).",
         discussion: """
             Without --wait it prints the run id and leaves the run to the workers. With --wait it
-            also executes runs of this function in this process until this one finishes (runs it
+            also executes runs of this function in this process (declared by this binary, or
+            defined from SQL with nightshift.define_function) until this one finishes (runs it
             starts through events are left to the workers), showing its progress (on a terminal one line with the steps done and the time elapsed, otherwise a line per finished step), and exits non-zero when the run fails or is cancelled. Works when
             scheduled jobs are disabled (ENABLE_SCHEDULED_JOBS=false).
             """)
@@ -44,7 +45,22 @@ struct RunCommand: AsyncParsableCommand {
         }
         // Only this function: a run it starts (an event's handler) is left to the workers, not
         // picked up here and cut short when this command exits.
-        let worker = Worker(registry: runtime.registry.only([function]), database: runtime.database, options: WorkerOptions(concurrency: 4), logger: runtime.logger)
+        // A function this binary does not declare may be defined from SQL: the worker loads it
+        // (and only it) from the database, as `nightshift worker` does. Neither: nothing here
+        // could run it, and waiting would never end.
+        var defined: DefinedFunctions?
+        if runtime.registry.functions[function] == nil {
+            let loader = Functions.defined(config: runtime.config, http: runtime.http).only([function])
+            guard try await !loader.load(from: runtime.database).functions.isEmpty else {
+                await runtime.database.close()
+                printError("run --wait: \(function) is neither declared by this binary nor defined from SQL (an active sql or http function); the run is queued for a worker that declares it")
+                throw ExitCode.failure
+            }
+            defined = loader
+        }
+        let worker = Worker(
+            registry: runtime.registry.only([function]), database: runtime.database, options: WorkerOptions(concurrency: 4),
+            logger: runtime.logger, defined: defined)
         let outcome = try await withThrowingTaskGroup(of: RunRecord?.self) { group in
             group.addTask {
                 try await worker.run()

@@ -4,6 +4,7 @@ import Config
 import Engine
 import HTTPClient
 import Logging
+import NightshiftKit
 import Notifications
 import Observability
 import Postgres
@@ -24,7 +25,8 @@ struct Runtime {
         database = Self.pool(
             config.database, applicationName: applicationName, statementTimeout: config.database.workerStatementTimeout,
             size: config.database.poolSize + extraConnections)
-        var registry = try FunctionRegistry(Functions.all(config: config, http: http))
+        let context = PackContext(config: config, http: http, logger: logger)
+        var registry = try FunctionRegistry(Functions.all(context, packs: Composition.current.packs))
         for id in registry.apply(config) {
             logger.warning("config sets a job that no function declares", metadata: ["key": "jobs.\"\(id)\"", "file": "\(config.source)"])
         }

@@ -1,18 +1,25 @@
 import Config
-import CoveragePack
-import DossierPack
 import Engine
 import HTTPClient
-import PortfolioPack
+import NightshiftKit
 import ServiceTokens
 
-/// Every function this binary declares: the built-ins, then each pack's jobs. Every process
-/// must declare the same set (sync retires the functions a process leaves out).
+/// Every function this binary declares: the built-ins, then each pack's jobs, then the jobs
+/// declared in config. Every process must declare the same set (sync retires the functions a
+/// process leaves out).
 enum Functions {
-    static func all(config: NightshiftConfig, http: HTTPClient) -> [NightshiftFunction] {
-        Builtins.all + DossierPack.functions(config: config, http: http) + CoveragePack.functions
-            + PortfolioPack.functions(config: config, http: http) + (ChaosWorkload.isEnabled ? ChaosWorkload.functions : [])
-            + declared(config: config, http: http)
+    static func all(_ context: PackContext, packs: [any Pack]) throws -> [NightshiftFunction] {
+        var functions = Builtins.all
+        for pack in packs {
+            do {
+                functions += try pack.functions(context)
+            } catch let error as ConfigError {
+                throw error
+            } catch {
+                throw PackError(pack: pack.name, problem: "could not build its functions: \(error)")
+            }
+        }
+        return functions + declared(config: context.config, http: context.http)
     }
 
     /// The jobs declared in config (`[functions."<id>"]` with `sql` or `http`). An HTTP job sends
@@ -31,4 +38,11 @@ enum Functions {
             NightshiftFunction.declared(job, http: http, bearer: { url in try await credential.bearer(for: url) })
         }
     }
+}
+
+/// A pack that failed to build what it contributes, named.
+struct PackError: Error, CustomStringConvertible {
+    let pack: String
+    let problem: String
+    var description: String { "pack \(pack): \(problem)" }
 }
