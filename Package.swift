@@ -124,13 +124,13 @@ let package = Package(
         // The plug-in point: what a pack contributes (functions, edge functions, routes, config, migrations).
         .target(
             name: "NightshiftKit",
-            dependencies: ["Config", "Engine", "Server", "HTTPClient", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["Config", "Engine", "Server", "HTTPClient", "Migrations", .product(name: "Logging", package: "swift-log")]
         ),
         // Packs: each workload's jobs, thin Swift over its SQL schema.
         .target(
             name: "DossierPack",
             dependencies: [
-                "NightshiftKit", "Server", "Engine", "Postgres", "HTTPClient", "Config", "ServiceTokens",
+                "NightshiftKit", "Migrations", "NightshiftSQL", "Server", "Engine", "Postgres", "HTTPClient", "Config", "ServiceTokens",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
             ],
@@ -139,7 +139,7 @@ let package = Package(
         .target(
             name: "CoveragePack",
             dependencies: [
-                "NightshiftKit", "Server", "Engine", "Postgres", "Config",
+                "NightshiftKit", "Migrations", "NightshiftSQL", "Server", "Engine", "Postgres", "Config",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -148,7 +148,7 @@ let package = Package(
         .target(
             name: "PortfolioPack",
             dependencies: [
-                "NightshiftKit", "Server", "Engine", "Postgres", "HTTPClient", "Config",
+                "NightshiftKit", "Migrations", "NightshiftSQL", "Server", "Engine", "Postgres", "HTTPClient", "Config",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Tracing", package: "swift-distributed-tracing"),

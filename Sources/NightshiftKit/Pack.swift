@@ -2,6 +2,7 @@ import Config
 import Engine
 import HTTPClient
 import Logging
+import Migrations
 import Server
 
 /// A workload that plugs into Nightshift: its functions (cron, event and triggered jobs), its
@@ -33,6 +34,9 @@ public protocol Pack: Sendable {
     /// The pack's own API routes, beside the engine's `/api/v1/…` (they get the API's pool and
     /// authenticator in their ``APIRouteContext``).
     var routes: [any APIRoutes] { get }
+    /// The pack's migrations: component `name`, requiring `["engine"]` (and any other pack it
+    /// builds on), applied after what it requires; nil when the pack has no schema of its own.
+    func migrations() throws -> MigrationSet?
 }
 
 extension Pack {
@@ -40,6 +44,7 @@ extension Pack {
     public func functions(_ context: PackContext) throws -> [NightshiftFunction] { [] }
     public var edgeFunctions: [any EdgeFunction] { [] }
     public var routes: [any APIRoutes] { [] }
+    public func migrations() throws -> MigrationSet? { nil }
 }
 
 /// What a pack's builders get: the loaded config and the process's shared clients.

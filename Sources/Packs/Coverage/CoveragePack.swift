@@ -1,6 +1,8 @@
 import Config
 import Engine
+import Migrations
 import NightshiftKit
+import NightshiftSQL
 import Server
 
 /// The coverage pack: the nightly USMLE coverage recompute, the alert it raises, and the super
@@ -10,6 +12,9 @@ public struct CoveragePack: Pack {
     public let name = "coverage"
 
     public init() {}
+
+    /// Schema `coverage`: its files in sql/migrations/coverage/, bundled in NightshiftSQL.
+    public func migrations() throws -> MigrationSet? { try NightshiftSQL.migrations(name) }
 
     public var configSections: [any ConfigSection.Type] { [CoverageSettings.self] }
 

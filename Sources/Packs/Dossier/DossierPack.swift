@@ -1,7 +1,9 @@
 import Config
 import Engine
 import HTTPClient
+import Migrations
 import NightshiftKit
+import NightshiftSQL
 import Server
 import ServiceTokens
 
@@ -12,6 +14,9 @@ public struct DossierPack: Pack {
     public let name = "dossier"
 
     public init() {}
+
+    /// Schema `dossier`: its files in sql/migrations/dossier/, bundled in NightshiftSQL.
+    public func migrations() throws -> MigrationSet? { try NightshiftSQL.migrations(name) }
 
     public var configSections: [any ConfigSection.Type] { [DossierSettings.self] }
 

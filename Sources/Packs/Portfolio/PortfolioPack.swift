@@ -1,6 +1,8 @@
 import Config
 import Engine
+import Migrations
 import NightshiftKit
+import NightshiftSQL
 import Server
 
 /// The portfolio pack: the overnight scoring of an investment planner, the cache warming that
@@ -11,6 +13,9 @@ public struct PortfolioPack: Pack {
     public let name = "portfolio"
 
     public init() {}
+
+    /// Schema `portfolio`: its files in sql/migrations/portfolio/, bundled in NightshiftSQL.
+    public func migrations() throws -> MigrationSet? { try NightshiftSQL.migrations(name) }
 
     public var configSections: [any ConfigSection.Type] { [PortfolioSettings.self] }
 
