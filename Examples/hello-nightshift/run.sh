@@ -41,7 +41,8 @@ import json, sys
 rows = json.load(sys.stdin)
 hello = [r for r in rows if r["component"] == "hello"]
 assert hello and all(r["state"] == "applied" for r in rows), rows
-print(f"example: {len(rows)} migrations applied, the pack'"'"'s own: {[r[\"name\"] for r in hello]}")'
+names = [r["name"] for r in hello]
+print(f"example: {len(rows)} migrations applied, the pack'"'"'s own: {names}")'
 
 "$bin" serve >.build/example-serve.log 2>&1 &
 serve_pid=$!
