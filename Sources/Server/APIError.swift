@@ -3,6 +3,7 @@ import Hummingbird
 /// An error that becomes an HTTP response with the envelope
 /// `{"data": null, "error": {"code": "...", "message": "..."}}`.
 public struct APIError: Error, Sendable, CustomStringConvertible {
+    /// The HTTP status of the response.
     public let status: HTTPResponse.Status
     /// A stable machine-readable code (`unauthorized`, `invalid_json`, …).
     public let code: String
@@ -14,6 +15,7 @@ public struct APIError: Error, Sendable, CustomStringConvertible {
     /// (the envelope's `data` is always null on an error).
     public var details: [String: String] = [:]
 
+    /// An error with any status; prefer the named constructors below, which keep codes consistent.
     public init(_ status: HTTPResponse.Status, code: String, message: String) {
         self.status = status
         self.code = code
@@ -22,26 +24,35 @@ public struct APIError: Error, Sendable, CustomStringConvertible {
 
     public var description: String { "\(status.code) \(code): \(message)" }
 
+    /// 400: the request is malformed or fails validation; `code` narrows it (`invalid_json`,
+    /// `invalid_payload`, …) for clients that branch on it.
     public static func badRequest(_ message: String, code: String = "bad_request") -> APIError {
         APIError(.badRequest, code: code, message: message)
     }
 
+    /// 401 `unauthorized`: no token, or one that does not verify. The message must not say
+    /// which check failed beyond what helps a legitimate caller.
     public static func unauthorized(_ message: String) -> APIError {
         APIError(.unauthorized, code: "unauthorized", message: message)
     }
 
+    /// 403 `forbidden`: a verified caller whose role may not do this.
     public static func forbidden(_ message: String) -> APIError {
         APIError(.forbidden, code: "forbidden", message: message)
     }
 
+    /// 404 `not_found`: no such route, function or row (also what a caller who may not see a row
+    /// gets, so its existence does not leak).
     public static func notFound(_ message: String) -> APIError {
         APIError(.notFound, code: "not_found", message: message)
     }
 
+    /// 409 `conflict`: the request clashes with the current state (a duplicate, a finished run).
     public static func conflict(_ message: String) -> APIError {
         APIError(.conflict, code: "conflict", message: message)
     }
 
+    /// 413 `payload_too_large`: the body is over `limit` bytes (`[api] max_body_bytes`).
     public static func payloadTooLarge(limit: Int) -> APIError {
         APIError(.contentTooLarge, code: "payload_too_large", message: "request body exceeds the limit of \(limit) bytes")
     }
