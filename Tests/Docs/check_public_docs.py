@@ -37,9 +37,17 @@ MODULES = [
     "Migrations", "Notifications", "ServiceTokens", "Observability",
 ]
 
-# A doc comment more than this many lines above the declaration is someone else's (attributes
-# such as `@discardableResult` or `@available(...)` sit between a comment and its symbol).
-MAX_GAP = 6
+_sources = {}
+
+
+def source_lines(path):
+    if path not in _sources:
+        try:
+            with open(path, encoding="utf-8") as f:
+                _sources[path] = f.read().split("\n")
+        except OSError:
+            _sources[path] = None
+    return _sources[path]
 
 
 def default_graph_dir():
@@ -47,7 +55,8 @@ def default_graph_dir():
     return found[0] if found else None
 
 
-def own_doc(symbol, uri, line):
+def own_doc(symbol, uri, path, line):
+    """Whether the symbol at 0-based `line` of `path` has a doc comment of its own."""
     doc = symbol.get("docComment")
     if not doc or not any(l.get("text", "").strip() for l in doc.get("lines", [])):
         return False
@@ -58,8 +67,14 @@ def own_doc(symbol, uri, line):
     if doc["uri"] != uri:
         return False
     ends = [l["range"]["end"]["line"] for l in doc["lines"] if "range" in l]
-    # Without ranges (older generators) the comment is taken as the symbol's own.
-    return not ends or 0 <= line - max(ends) <= MAX_GAP
+    if not ends or max(ends) >= line:
+        return False
+    # Only attributes (`@discardableResult`) may stand between a comment and its declaration:
+    # a requirement's comment a few lines above a default implementation is not the latter's.
+    lines = source_lines(path)
+    if lines is None or line >= len(lines):
+        sys.exit(f"check_public_docs: {path} does not match the symbol graphs; make them again")
+    return all(l.strip().startswith("@") for l in lines[max(ends) + 1:line])
 
 
 def main():
@@ -104,7 +119,7 @@ def main():
                 path = os.path.join(ROOT, "Sources", path.split("/Sources/", 1)[1])
                 line = location["position"]["line"]  # 0-based, as the comment's ranges
                 total[module] += 1
-                if own_doc(s, uri, line):
+                if own_doc(s, uri, path, line):
                     continue
                 entry = (os.path.relpath(path, ROOT), line + 1, ".".join(s["pathComponents"]), module)
                 if any(path == e or path.startswith(e + os.sep) for e in excluded):
