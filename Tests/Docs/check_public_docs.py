@@ -84,7 +84,11 @@ def main():
     parser.add_argument("--exclude", action="append", default=[],
                         help="a file or folder (relative to the repository) whose symbols are counted but do not fail the check")
     parser.add_argument("--summary", action="store_true", help="also print a count per module")
+    parser.add_argument("--list-modules", action="store_true", help="print the modules checked by default, and exit")
     args = parser.parse_args()
+    if args.list_modules:
+        print(" ".join(MODULES))
+        return 0
 
     if not args.symbol_graph_dir or not os.path.isdir(args.symbol_graph_dir):
         sys.exit("check_public_docs: no symbol graphs; run `swift package dump-symbol-graph --minimum-access-level public` first")
