@@ -87,9 +87,9 @@ public struct NoPayload: Codable, Sendable, Equatable {
 
 /// What `onFailure` learns about a run that ended failed.
 public struct FailedRun: Sendable {
-    /// The run that failed.
+    /// The failed run's id: `nightshift runs` and ``EngineClient/run(_:)`` show its attempts and errors.
     public let runID: UUID
-    /// Its function.
+    /// The id of the function whose `onFailure` is called, for an alert that serves several.
     public let functionID: String
     /// Ties it to the event or the original run that caused it, and to their log lines.
     public let correlationID: UUID

@@ -17,7 +17,7 @@ public struct WorkerOptions: Sendable {
     /// Whether claims and `step.run` checkpoints wait for their commit to reach disk.
     public var bookkeepingCommits: CommitDurability
 
-    /// Defaults for a worker beside others on a small machine: 50 runs at once, claims of up to
+    /// Options for one worker process; by default 50 runs at once, claims of up to
     /// 500, a 30 s lease, a 500 ms fallback poll, a 25 s drain, a generated worker id, and
     /// checkpoints that do not wait for the disk (see ``CommitDurability``).
     public init(

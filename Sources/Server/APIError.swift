@@ -24,14 +24,14 @@ public struct APIError: Error, Sendable, CustomStringConvertible {
 
     public var description: String { "\(status.code) \(code): \(message)" }
 
-    /// 400: the request is malformed or fails validation; `code` narrows it (`invalid_json`,
-    /// `invalid_payload`, …) for clients that branch on it.
+    /// 400: the request is malformed or fails validation; `code` (default `bad_request`) narrows
+    /// it, as `invalid_json` and `invalid_body` do, for clients that branch on it.
     public static func badRequest(_ message: String, code: String = "bad_request") -> APIError {
         APIError(.badRequest, code: code, message: message)
     }
 
-    /// 401 `unauthorized`: no token, or one that does not verify. The message must not say
-    /// which check failed beyond what helps a legitimate caller.
+    /// 401 `unauthorized`: no token where one is required, or one that does not verify; the
+    /// message says which check failed, so a caller can fix its token.
     public static func unauthorized(_ message: String) -> APIError {
         APIError(.unauthorized, code: "unauthorized", message: message)
     }
@@ -41,13 +41,14 @@ public struct APIError: Error, Sendable, CustomStringConvertible {
         APIError(.forbidden, code: "forbidden", message: message)
     }
 
-    /// 404 `not_found`: no such route, function or row (also what a caller who may not see a row
-    /// gets, so its existence does not leak).
+    /// 404 `not_found`: no such route, function or row. Under row-level security a row the caller
+    /// may not see is absent, so it gets this too, and learns nothing of the row.
     public static func notFound(_ message: String) -> APIError {
         APIError(.notFound, code: "not_found", message: message)
     }
 
-    /// 409 `conflict`: the request clashes with the current state (a duplicate, a finished run).
+    /// 409 `conflict`: the request clashes with the current state (something that exists already,
+    /// or a change the row's state no longer allows).
     public static func conflict(_ message: String) -> APIError {
         APIError(.conflict, code: "conflict", message: message)
     }

@@ -40,7 +40,7 @@ public enum JSONBody {
     }
 
     /// Decodes `bytes` as `type`; a failure is a 400 `invalid_body` whose message names the field
-    /// and what was wrong with it (missing, wrong type, bad value), never the decoder's internals.
+    /// at fault and what was wrong with it (missing, null, of the wrong type, invalid).
     public static func decode<T: Decodable>(_ type: T.Type, from bytes: [UInt8]) throws(APIError) -> T {
         do {
             return try JSONDecoder().decode(type, from: Data(bytes))
