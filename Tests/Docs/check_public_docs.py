@@ -77,7 +77,7 @@ def own_doc(symbol, uri, path, line):
     return all(l.strip().startswith("@") for l in lines[max(ends) + 1:line])
 
 
-def main():
+def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("modules", nargs="*", default=MODULES)
     parser.add_argument("--symbol-graph-dir", default=default_graph_dir())
@@ -85,15 +85,16 @@ def main():
                         help="a file or folder (relative to the repository) whose symbols are counted but do not fail the check")
     parser.add_argument("--summary", action="store_true", help="also print a count per module")
     parser.add_argument("--list-modules", action="store_true", help="print the modules checked by default, and exit")
-    args = parser.parse_args()
+    parser.add_argument("--root", default=ROOT, help="the repository whose Sources/ the graphs describe (tests)")
+    args = parser.parse_args(argv)
     if args.list_modules:
         print(" ".join(MODULES))
         return 0
+    root = os.path.abspath(args.root)
 
     if not args.symbol_graph_dir or not os.path.isdir(args.symbol_graph_dir):
         sys.exit("check_public_docs: no symbol graphs; run `swift package dump-symbol-graph --minimum-access-level public` first")
-    sources = os.path.join(ROOT, "Sources") + os.sep
-    excluded = [os.path.normpath(os.path.join(ROOT, e)) for e in args.exclude]
+    excluded = [os.path.normpath(os.path.join(root, e)) for e in args.exclude]
 
     missing, waived, seen, total = [], [], set(), Counter()
     for module in args.modules:
@@ -120,12 +121,12 @@ def main():
                 # repository names that checkout's path, so paths are compared from Sources/ on.
                 if "/Sources/" not in path or "/.build/" in path:
                     continue
-                path = os.path.join(ROOT, "Sources", path.split("/Sources/", 1)[1])
+                path = os.path.join(root, "Sources", path.split("/Sources/", 1)[1])
                 line = location["position"]["line"]  # 0-based, as the comment's ranges
                 total[module] += 1
                 if own_doc(s, uri, path, line):
                     continue
-                entry = (os.path.relpath(path, ROOT), line + 1, ".".join(s["pathComponents"]), module)
+                entry = (os.path.relpath(path, root), line + 1, ".".join(s["pathComponents"]), module)
                 if any(path == e or path.startswith(e + os.sep) for e in excluded):
                     waived.append(entry)
                 else:

@@ -10,7 +10,7 @@
 #    The toolchain's docc rather than the swift-docc-plugin package: it ships with every Swift
 #    toolchain, so the docs need no dependency that every application importing Nightshift
 #    would resolve and fetch, and this script controls the flags (--warnings-as-errors).
-# 3. Tests/Docs/check_public_docs.py over the same graphs.
+# 3. Tests/Docs/check_public_docs.py over the same graphs (after its own tests).
 #
 #   DOCS_MODULES   modules to build archives for (default: the library products' modules)
 #   DOCS_EXCLUDE   paths whose undocumented symbols are listed but do not fail the check
@@ -65,6 +65,8 @@ for module in $modules; do
   fi
 done
 
+# The check's own rules first, on a made-up module: a check that cannot fail proves nothing.
+python3 Tests/Docs/test_check_public_docs.py 2>"$out/check-tests.log" || { cat "$out/check-tests.log" >&2; status=1; }
 excludes=()
 for path in ${DOCS_EXCLUDE:-}; do excludes+=(--exclude "$path"); done
 python3 Tests/Docs/check_public_docs.py --symbol-graph-dir "$graphs" "${excludes[@]}" || status=1
