@@ -16,7 +16,7 @@ APT_PACKAGES := postgresql-15 postgresql-client-15 postgresql-15-cron postgresql
                 libtap-parser-sourcehandler-pgtap-perl postgresql-15-plpgsql-check \
                 libpq-dev libcurl4-openssl-dev python3-venv
 
-.PHONY: help setup db stop build build-tests migrate apply-migrations run serve demo test test-swift test-sql bench clean-db webhook-verifier fuzz first-run boundaries example
+.PHONY: help setup db stop build build-tests migrate apply-migrations run serve demo test test-swift test-sql bench clean-db webhook-verifier fuzz first-run boundaries example docs
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -60,7 +60,7 @@ serve: migrate ## serve the API (without the setup step)
 	DATABASE_URL=$(APP_DATABASE_URL) $(BIN) serve
 
 
-test: setup db first-run boundaries build-tests apply-migrations test-swift test-sql example chaos-short fuzz-short ## every test: first run, module boundaries, swift test, pg_prove over sql/tests, the example application, the short chaos suite, the short fuzzer
+test: setup db first-run boundaries build-tests docs apply-migrations test-swift test-sql example chaos-short fuzz-short ## every test: first run, module boundaries, the API docs, swift test, pg_prove over sql/tests, the example application, the short chaos suite, the short fuzzer
 
 # A fresh clone in 0700 folders runs `make db`: as root (the cluster then lives where postgres
 # can work), as an ordinary user, and against a taken port. No Swift build; about a minute.
@@ -71,6 +71,13 @@ first-run: ## the first-run test: make db from a fresh clone as root, as a user,
 # run against the embedded database (migrate, serve, an edge function, a cron and an event function).
 example: db ## build and run Examples/hello-nightshift against the embedded database
 	DATABASE_URL=$(DATABASE_URL) bash Examples/hello-nightshift/run.sh
+
+# The DocC archives of the library modules in .build/docs/ (the toolchain's docc, warnings as
+# errors) and the check that every public symbol has a doc comment (Tests/Docs/). DOCS_EXCLUDE:
+# files whose missing comments are listed but do not fail (work in flight on another branch).
+DOCS_EXCLUDE ?= Sources/Migrations Sources/Engine/DeclaredJobFunction.swift Sources/Engine/DefinedFunctions.swift Sources/Config/DeclaredJob.swift
+docs: ## build the DocC archives (.build/docs/) and check that every public symbol is documented
+	@DOCS_EXCLUDE='$(DOCS_EXCLUDE)' SWIFT_FLAGS='$(SWIFT_FLAGS)' bash Tests/Docs/docs.sh
 
 # The platform's modules name no pack, and depend on none (Tests/Boundaries/check.sh).
 boundaries: ## check that the engine, server, config and CLI modules name no pack

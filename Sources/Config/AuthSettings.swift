@@ -6,7 +6,11 @@
 public struct AuthSettings: Sendable, Equatable {
     /// The HS256 secret; empty when `jwksPath` is set.
     public var jwtSecret: String
+    /// The anon key (`anon_key`, `NIGHTSHIFT_ANON_KEY`): a token with role `anon` that clients may
+    /// ship; required (the server refuses to listen beyond loopback with the development one).
     public var anonKey: String
+    /// The service-role key (`service_role_key`, `NIGHTSHIFT_SERVICE_ROLE_KEY`): full access, for
+    /// server-side callers only; required.
     public var serviceRoleKey: String
     /// A JWKS file of ES256 or RS256 public keys (relative to the working directory).
     public var jwksPath: String? = nil
@@ -21,6 +25,8 @@ public struct AuthSettings: Sendable, Equatable {
     /// Whether the engine may send a service token to a URL that is not on loopback.
     public var allowRemoteServiceToken: Bool = false
 
+    /// Settings as `[auth]` spells them. The loader checks them (`jwt_secret` or `jwks_path`, not
+    /// both; a secret of 32 characters or more; both keys present); this initializer does not.
     public init(
         jwtSecret: String, anonKey: String, serviceRoleKey: String, jwksPath: String? = nil, jwks: String? = nil,
         leeway: Duration = .seconds(30), issuer: String? = nil, audience: String? = nil, allowRemoteServiceToken: Bool = false

@@ -7,6 +7,8 @@ public struct ConfigError: Error, CustomStringConvertible, Equatable {
     /// What is wrong with it.
     public let problem: String
 
+    /// An error on `key` of `source`; `problem` completes the sentence "<key> …" (`must be an
+    /// integer, got "x"`), so the message says what to change.
     public init(key: String, source: String, problem: String) {
         self.key = key
         self.source = source

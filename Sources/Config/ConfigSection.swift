@@ -17,7 +17,9 @@ public protocol ConfigSection: Sendable, Equatable {
 }
 
 extension ConfigSection {
+    /// Honours no environment variable: override it when the pack has some.
     public mutating func applyEnvironment(_ environment: ConfigEnvironment, jobs: inout [String: JobSettings]) throws {}
+    /// Checks nothing beyond the typed getters: override it for rules across keys.
     public func validate(source: String) throws {}
 
     /// Equality through the existential: the same type and equal values.

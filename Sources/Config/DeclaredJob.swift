@@ -15,13 +15,18 @@ public struct DeclaredJob: Sendable, Equatable {
 
     /// `http = { url, method, timeout, headers }`.
     public struct HTTPCall: Sendable, Equatable {
+        /// An absolute http(s) URL; the service token goes only to loopback unless
+        /// `[auth] allow_remote_service_token`.
         public var url: String
         /// GET, POST, PUT, PATCH or DELETE, in capitals (POST when left out).
         public var method: String
         /// The request's own limit (the HTTP client's default when nil).
         public var timeout: Duration?
+        /// Extra request headers; a value may reference the worker's environment as `${NAME}`,
+        /// and a credential header must (a literal secret is refused).
         public var headers: [String: String]
 
+        /// A call as config spells it; `method` is taken as given (config upper-cases it).
         public init(url: String, method: String = "POST", timeout: Duration? = nil, headers: [String: String] = [:]) {
             self.url = url
             self.method = method
@@ -32,12 +37,19 @@ public struct DeclaredJob: Sendable, Equatable {
 
     /// What a cron schedule does with missed slots (`catch_up = "skip" | "latest" | "all"`).
     public enum CatchUp: String, Sendable, Equatable, CaseIterable {
-        case skip, latest, all
+        /// Missed slots are dropped: the next run is the next slot.
+        case skip
+        /// One run for the newest missed slot (the engine's default).
+        case latest
+        /// One run per missed slot, oldest first.
+        case all
     }
 
     /// The function id (`ops/refresh-sales-report`).
     public var id: String
+    /// The statement or the request each run executes.
     public var work: Work
+    /// A 5-field cron expression; nil makes the job run only when triggered (`nightshift run`, the API).
     public var cron: String?
     /// IANA zone of `cron` (UTC when nil).
     public var timezone: String?
@@ -45,12 +57,14 @@ public struct DeclaredJob: Sendable, Equatable {
     public var retries: Int?
     /// At most this many runs at once, across every process (1: a singleton).
     public var maxConcurrency: Int?
+    /// What happens to slots missed while nothing ran (the engine's default, `latest`, when nil).
     public var catchUp: CatchUp?
     /// Limit of one attempt (for SQL, the statement's `statement_timeout` too).
     public var timeout: Duration?
     /// The `[notifications.channels.<name>]` alerted once when a run fails for good (`on_failure`).
     public var onFailure: String?
 
+    /// A job as config declares it; nil leaves a setting to the engine's default.
     public init(
         id: String, work: Work, cron: String? = nil, timezone: String? = nil, retries: Int? = nil,
         maxConcurrency: Int? = nil, catchUp: CatchUp? = nil, timeout: Duration? = nil, onFailure: String? = nil

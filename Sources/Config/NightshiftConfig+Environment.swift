@@ -55,6 +55,7 @@ public struct ConfigEnvironment: Sendable {
     /// The variables, usually the process's.
     public let environment: [String: String]
 
+    /// Reads `environment` (`ProcessInfo.processInfo.environment` in a process; a literal in tests).
     public init(environment: [String: String]) {
         self.environment = environment
     }

@@ -42,12 +42,16 @@ public struct TOMLSection {
         error(key, "must be \(expected), got \(value.type) \(value.debugDescription)")
     }
 
+    /// The string at `key`, or nil when the table has no such key; marks the key read. Throws a
+    /// ``ConfigError`` naming the key when it holds another type.
     public mutating func string(_ key: String) throws -> String? {
         guard let value = value(key) else { return nil }
         guard let string = value.string else { throw typeError(key, expected: "a string", got: value) }
         return string
     }
 
+    /// The integer at `key`, or nil when absent; marks the key read. Throws a ``ConfigError``
+    /// naming the key when it is not an integer or falls outside `range`.
     public mutating func int(_ key: String, range: ClosedRange<Int>? = nil) throws -> Int? {
         guard let value = value(key) else { return nil }
         guard let int = value.int else { throw typeError(key, expected: "an integer", got: value) }
@@ -57,6 +61,8 @@ public struct TOMLSection {
         return int
     }
 
+    /// The boolean at `key`, or nil when absent; marks the key read. Throws a ``ConfigError``
+    /// naming the key when it is not `true` or `false`.
     public mutating func bool(_ key: String) throws -> Bool? {
         guard let value = value(key) else { return nil }
         guard let bool = value.bool else { throw typeError(key, expected: "true or false", got: value) }

@@ -14,6 +14,7 @@ public struct WebhookSecret: Sendable, Equatable, CustomStringConvertible, Custo
 
     /// Why a text is not a secret; `problem` never repeats the text (it is a secret, or nearly).
     public struct Malformed: Error, Sendable {
+        /// What is wrong (no `whsec_` prefix, not base64, too short or long), with how to make a good one.
         public let problem: String
     }
 

@@ -5,6 +5,7 @@ import Postgres
 /// diagnostic that exercises steps, retries, timeouts and durable sleeps end to end, so a
 /// deployment can be checked from a SQL console (`select nightshift.trigger('nightshift/diagnostics')`).
 public enum Builtins {
+    /// Both, for a worker's function list: every process declares them, so a sync never retires them.
     public static let all: [NightshiftFunction] = [noop, diagnostics]
 
     /// Does nothing and returns `{}`.
@@ -36,7 +37,9 @@ public enum Builtins {
 
     /// The diagnostic's result.
     public struct DiagnosticsOutput: Codable, Sendable {
+        /// Steps run (after clamping the payload's `steps` to 0…100).
         public let steps: Int
+        /// The attempt that succeeded: 1 + the failures asked for with `fail_attempts`.
         public let attempt: Int
     }
 
@@ -47,6 +50,10 @@ public enum Builtins {
         var description: String { "simulated transient failure on attempt \(attempt)" }
     }
 
+    /// `nightshift/diagnostics`: checkpointed transactional steps, optional transient failures, a
+    /// non-retriable failure and a durable sleep, driven by a ``DiagnosticsPayload``. Each step
+    /// writes a row to `nightshift.diagnostic_effects` in the step's transaction, so the row count
+    /// proves each ran exactly once; 3 retries.
     public static let diagnostics = NightshiftFunction(
         id: "nightshift/diagnostics", retries: 3, payload: DiagnosticsPayload.self
     ) { payload, context in

@@ -13,6 +13,7 @@ public func withDeadline<T: Sendable>(_ limit: Duration, _ body: @escaping @Send
 
 /// The error of `withDeadline`.
 public struct DeadlineExceeded: Error, CustomStringConvertible {
+    /// The limit that was exceeded.
     public let limit: Duration
     public var description: String { "no answer within \(limit)" }
 }

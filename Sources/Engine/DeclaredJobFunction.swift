@@ -62,9 +62,11 @@ extension NightshiftFunction {
 
 /// A declared job's attempt failed in a way that may pass on a later attempt (5xx, 429, network).
 public struct DeclaredJobTransientError: Error, CustomStringConvertible, TransienceClassified, RunErrorFields {
+    /// What went wrong, naming the request or statement (it becomes the run's error message).
     public let message: String
     /// The answer's status, when there was one (5xx, 429).
     public var httpStatus: Int? = nil
+    /// Always true: the worker retries it with backoff while attempts remain.
     public var isTransient: Bool { true }
     public var description: String { message }
     var errorFields: [String: Any] { httpStatus.map { ["http_status": $0] } ?? [:] }
@@ -74,9 +76,13 @@ public struct DeclaredJobTransientError: Error, CustomStringConvertible, Transie
 /// SQLSTATE or HTTP status goes into the run's error (`sqlstate`, `http_status`), and from
 /// there into the `on_failure` alert.
 public struct DeclaredJobFailure: Error, CustomStringConvertible, TransienceClassified, RunErrorFields {
+    /// What went wrong, naming the request or statement (it becomes the run's error message).
     public let message: String
+    /// The SQL job's SQLSTATE (`22012`), when the failure came from PostgreSQL.
     public var sqlState: String? = nil
+    /// The HTTP job's answer status (a 4xx), when there was an answer.
     public var httpStatus: Int? = nil
+    /// Always false: the run fails at once, without using its remaining retries.
     public var isTransient: Bool { false }
     public var description: String { message }
     var errorFields: [String: Any] {

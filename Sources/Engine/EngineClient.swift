@@ -6,6 +6,8 @@ import Postgres
 public struct EngineClient: Sendable {
     let database: any PostgresQuerying
 
+    /// Calls the engine through `database`: a pool, a connection, or a `RequestDatabase` when the
+    /// SQL must run under the API caller's role (the engine's functions check it).
     public init(database: any PostgresQuerying) {
         self.database = database
     }
@@ -63,22 +65,44 @@ public struct EngineClient: Sendable {
 
 /// A run as operators see it.
 public struct RunRecord: Sendable, Codable {
+    /// The run's id (`nightshift.runs.id`), as `nightshift run`, `runs` and the API show it.
     public let id: UUID
+    /// The function's id, such as `hello/count-greetings`.
     public let functionID: String
+    /// `queued`, `running`, `completed`, `failed` or `cancelled`; ``displayStatus`` also says why
+    /// a failed run ended.
     public let status: String
+    /// The input the run was enqueued with (an event's data for an event run).
     public let payload: JSONValue
+    /// What the handler returned, once the run completed; nil before.
     public let output: JSONValue?
+    /// The latest attempt's error (`message`, and `outcome` when the engine ended the run itself);
+    /// every attempt's is in ``attempts``.
     public let error: JSONValue?
+    /// The attempt being run, or the last one, from 1; a crash does not use one up.
     public let attempt: Int
+    /// Attempts allowed in total: 1 + the function's retries.
     public let maxAttempts: Int
+    /// What enqueued it: `cron`, `event`, `manual` (`nightshift.trigger`) or `rerun`.
     public let trigger: String
+    /// The cron slot a cron run is for (each slot is enqueued once); nil for other triggers.
     public let cronSlot: Date?
+    /// Shared by the runs of one event and by a run and its reruns, and on every log line of
+    /// theirs: how to find everything one cause set off.
     public let correlationID: UUID
+    /// The earliest instant the run may start; retry backoff and durable sleeps move it ahead.
     public let runAt: Date
+    /// When it was enqueued.
     public let createdAt: Date
+    /// When its first attempt was claimed; nil while it has not started.
     public let startedAt: Date?
+    /// When it completed, failed or was cancelled; nil while it has not finished.
     public let finishedAt: Date?
+    /// Its finished steps, oldest first (`name`, `output`, `completed_at`); empty in
+    /// ``EngineClient/runs(functionID:status:limit:)``, which leaves them out to stay cheap.
     public let steps: JSONValue
+    /// Every attempt (`attempt`, `worker`, `outcome`, `error`, `started_at`, `finished_at`),
+    /// crashed and released ones included; empty in ``EngineClient/runs(functionID:status:limit:)``.
     public let attempts: JSONValue
 
     /// The status as operators should read it: a failed run that the engine ended itself says
@@ -140,10 +164,15 @@ extension EngineClient {
 public struct FunctionRecord: Sendable, Encodable {
     /// A cron trigger.
     public struct Schedule: Sendable, Encodable {
+        /// The cron expression (5 fields, `@daily`…, or `'N seconds'`).
         public let cron: String
+        /// The IANA zone the expression is evaluated in.
         public let timezone: String
+        /// False while the schedule is disabled: its slots are not enqueued.
         public let enabled: Bool
+        /// What runs after downtime: `skip`, `latest` or `all`.
         public let catchUp: String
+        /// The first slot not yet handled; in the past after downtime, which is how missed slots are found.
         public let nextSlot: Date
 
         enum CodingKeys: String, CodingKey {
@@ -153,16 +182,28 @@ public struct FunctionRecord: Sendable, Encodable {
         }
     }
 
+    /// The function's id, such as `hello/count-greetings`.
     public let id: String
+    /// False stops its cron and event triggers; an explicit trigger or rerun still works.
     public let enabled: Bool
+    /// True when no worker's sync declares it any more: it cannot be triggered, and its queued
+    /// runs fail after `[scheduler] retired_grace`.
     public let retired: Bool
+    /// Attempts allowed in total: 1 + retries.
     public let maxAttempts: Int
+    /// The retry backoff: `base_ms`, `multiplier`, `max_ms` and `jitter`.
     public let backoff: [String: JSONValue]
+    /// At most this many runs at once (per ``concurrencyKey``); nil is unlimited, 1 a singleton.
     public let concurrencyLimit: Int?
+    /// The payload field whose values are limited separately; nil limits the function as a whole.
     public let concurrencyKey: String?
+    /// Each attempt's time limit in milliseconds; nil is none.
     public let timeoutMs: Int?
+    /// Lost leases in a row without progress after which a run is quarantined as failed.
     public let crashLimit: Int
+    /// The events that enqueue a run of it.
     public let events: [String]
+    /// Its cron trigger, or nil when it has none.
     public let schedule: Schedule?
 
     init(row: PostgresRow) throws {

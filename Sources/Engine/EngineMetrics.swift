@@ -8,6 +8,8 @@ public struct EngineMetrics: Sendable {
     /// given (the `/metrics` route passes its own registry's factory).
     let factory: (any MetricsFactory)?
 
+    /// Records to `factory`, or to the process's bootstrapped `MetricsSystem` when nil (the default),
+    /// so code that records needs no registry at hand.
     public init(factory: (any MetricsFactory)? = nil) {
         self.factory = factory
     }

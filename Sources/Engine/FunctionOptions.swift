@@ -8,8 +8,11 @@ public enum Trigger: Sendable, Equatable {
 
 /// How long to wait before each retry: `base * multiplier^(attempt-1)`, capped, optionally jittered.
 public struct Backoff: Sendable, Equatable {
+    /// The delay before the first retry.
     public var base: Duration
+    /// Each further retry waits this many times longer than the previous one.
     public var multiplier: Double
+    /// No delay is longer than this (before jitter), however many attempts failed.
     public var max: Duration
     /// Spread each delay by up to 20 % either way, so a burst of failures does not retry in lockstep.
     public var jitter: Bool
@@ -24,6 +27,7 @@ public struct Backoff: Sendable, Equatable {
 
 /// How many runs of a function may run at once; the database enforces it across processes.
 public enum Concurrency: Sendable, Equatable {
+    /// No limit: as many runs at once as workers will claim (the default).
     case unlimited
     /// One running run at a time, everywhere (replaces a Redis `SET NX EX` lock).
     case singleton

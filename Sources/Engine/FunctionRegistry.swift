@@ -6,6 +6,7 @@ import Postgres
 /// The functions this process serves, with config applied, and their sync into
 /// `nightshift.functions` / `nightshift.schedules`.
 public struct FunctionRegistry: Sendable {
+    /// The functions by id, with `[jobs."<id>"]` config applied once ``apply(_:)`` ran.
     public private(set) var functions: [String: NightshiftFunction] = [:]
     /// False when `ENABLE_SCHEDULED_JOBS=false` (or `[scheduler] enabled = false`): no cron fires.
     public private(set) var schedulesEnabled = true

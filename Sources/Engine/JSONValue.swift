@@ -3,11 +3,17 @@ import Foundation
 /// Any JSON value, Codable both ways. Numbers are `Decimal`, so amounts and scores pass
 /// through without binary floating point.
 public enum JSONValue: Sendable, Equatable, Codable {
+    /// JSON `null`.
     case null
+    /// `true` or `false`.
     case bool(Bool)
+    /// Any JSON number, as a `Decimal` rather than a `Double`, so amounts keep their decimal digits.
     case number(Decimal)
+    /// A JSON string.
     case string(String)
+    /// A JSON array, in order.
     case array([JSONValue])
+    /// A JSON object; key order is not kept (``jsonText`` writes the keys sorted).
     case object([String: JSONValue])
 
     /// Parses JSON text (as stored in a jsonb column).

@@ -6,13 +6,19 @@ import Foundation
 public struct NightshiftFunction: Sendable {
     /// A stable id such as `reports/nightly-refresh`: a folder-like prefix, then the job.
     public let id: String
+    /// What enqueues runs besides an explicit trigger: at most one `.cron`, any number of `.event`s.
+    /// Empty for a function that runs only when triggered (`nightshift run`, `EngineClient.trigger`).
     public var triggers: [Trigger]
     /// Retries after the first attempt (so `retries + 1` attempts in all).
     public var retries: Int
+    /// The delay before each retry (1 s, 2 s, 4 s, … by default); applied by moving the run's
+    /// `run_at`, never by sleeping in a worker.
     public var backoff: Backoff
+    /// How many runs may execute at once, across every process (unlimited by default).
     public var concurrency: Concurrency
     /// The limit of one attempt; past it the attempt fails (and is retried as any failure).
     public var timeout: Duration?
+    /// What a cron trigger runs after downtime (`.latest` by default: the newest missed slot only).
     public var catchUp: CatchUp
     /// A run whose worker vanished this many times in a row is quarantined as failed.
     public var crashLimit: Int
@@ -78,15 +84,21 @@ public struct NightshiftFunction: Sendable {
 
 /// A payload for functions that take none: decodes from any JSON object.
 public struct NoPayload: Codable, Sendable, Equatable {
+    /// The empty payload; a handler that takes none ignores it.
     public init() {}
 }
 
 /// What `onFailure` learns about a run that ended failed.
 public struct FailedRun: Sendable {
+    /// The failed run's id: `nightshift runs` and ``EngineClient/run(_:)`` show its attempts and errors.
     public let runID: UUID
+    /// The id of the function whose `onFailure` is called, for an alert that serves several.
     public let functionID: String
+    /// Ties it to the event or the original run that caused it, and to their log lines.
     public let correlationID: UUID
+    /// The last attempt, from 1.
     public let attempt: Int
+    /// The last attempt's error as text (for a quarantined run, the message the engine recorded).
     public let error: String
 }
 

@@ -12,12 +12,17 @@ public struct Ticker: Service {
     let logger: Logger
     let metrics = EngineMetrics()
 
+    /// Ticks through `database` every `interval` (1 s by default: cron slots and sub-minute
+    /// schedules fire within a second of their instant).
     public init(database: PostgresPool, interval: Duration = .seconds(1), logger: Logger) {
         self.database = database
         self.interval = interval
         self.logger = logger
     }
 
+    /// Registers the tick with pg_cron where the login may (else the owner's `migrate` did), then
+    /// ticks on every whole `interval` until graceful shutdown. It does not throw: a failed tick
+    /// is logged, and the next one does its work (each slot is enqueued once, whoever ticks).
     public func run() async throws {
         await registerWithPgCron()
         await cancelWhenGracefulShutdown { await self.loop() }

@@ -20,6 +20,9 @@ public struct WorkerOptions: Sendable {
     /// whether they changed (one cheap query; behind a transaction pooler LISTEN hears nothing).
     public var definedFunctionsCheck: Duration
 
+    /// Options for one worker process; by default 50 runs at once, claims of up to
+    /// 500, a 30 s lease, a 500 ms fallback poll, a 25 s drain, a generated worker id, and
+    /// checkpoints that do not wait for the disk (see ``CommitDurability``).
     public init(
         concurrency: Int = 50, claimBatch: Int = 500, lease: Duration = .seconds(30),
         pollInterval: Duration = .milliseconds(500), drainTimeout: Duration = .seconds(25),

@@ -7,7 +7,7 @@ import Server
 
 /// A workload that plugs into Nightshift: its functions (cron, event and triggered jobs), its
 /// edge functions, its API routes, its config table and its migrations. An application lists
-/// its packs once, in ``NightshiftCLI``'s `main(packs:)`, and every command (`migrate`,
+/// its packs once, in `NightshiftCLI.main(packs:)`, and every command (`migrate`,
 /// `serve`, `worker`, `functions list`, …) sees the same set; the engine, server and config
 /// modules never name a pack.
 ///
@@ -29,10 +29,10 @@ public protocol Pack: Sendable {
     /// declare the same set: a worker's start-up retires the functions it does not declare.
     func functions(_ context: PackContext) throws -> [NightshiftFunction]
     /// The pack's edge functions, served at `POST /functions/v1/<name>` (each call gets the
-    /// config in its ``EdgeRequest``).
+    /// config in its `EdgeRequest`).
     var edgeFunctions: [any EdgeFunction] { get }
     /// The pack's own API routes, beside the engine's `/api/v1/…` (they get the API's pool and
-    /// authenticator in their ``APIRouteContext``).
+    /// authenticator in their `APIRouteContext`).
     var routes: [any APIRoutes] { get }
     /// The pack's migrations: component `name`, requiring `["engine"]` (and any other pack it
     /// builds on), applied after what it requires; nil when the pack has no schema of its own.
@@ -40,9 +40,13 @@ public protocol Pack: Sendable {
 }
 
 extension Pack {
+    /// No config table of its own.
     public var configSections: [any ConfigSection.Type] { [] }
+    /// No functions.
     public func functions(_ context: PackContext) throws -> [NightshiftFunction] { [] }
+    /// No edge functions.
     public var edgeFunctions: [any EdgeFunction] { [] }
+    /// No routes of its own.
     public var routes: [any APIRoutes] { [] }
     public func migrations() throws -> MigrationSet? { nil }
 }
@@ -53,8 +57,12 @@ public struct PackContext: Sendable {
     public let config: NightshiftConfig
     /// The process's libcurl client (one connection pool for every outgoing call).
     public let http: HTTPClient
+    /// The process's logger (JSON lines once the CLI has set logging up); for start-up messages,
+    /// not for runs, which get their own logger with their ids in `RunContext`.
     public let logger: Logger
 
+    /// The CLI builds one per process; tests and tools that build a pack's functions themselves
+    /// make their own.
     public init(config: NightshiftConfig, http: HTTPClient, logger: Logger) {
         self.config = config
         self.http = http

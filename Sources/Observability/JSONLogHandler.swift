@@ -6,21 +6,30 @@ import Logging
 public struct JSONLogHandler: LogHandler {
     /// The logger's label, printed as `component`.
     public let component: String
+    /// The lowest level written; swift-log drops less severe messages before they get here.
     public var logLevel: Logger.Level
+    /// Fields on every line of this logger (`run_id`, `function_id`, …); a message's own
+    /// metadata wins on a clash.
     public var metadata: Logger.Metadata = [:]
     private let sink: LogSink
 
+    /// A handler for the logger labelled `component`, writing lines at `level` and above to `sink`
+    /// (standard error unless given).
     public init(component: String, level: Logger.Level = .info, sink: LogSink = .standardError) {
         self.component = component
         self.logLevel = level
         self.sink = sink
     }
 
+    /// One field of ``metadata``.
     public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
         get { metadata[key] }
         set { metadata[key] = newValue }
     }
 
+    /// Writes the event as one JSON line: `ts`, `level`, `component`, `message`, the metadata,
+    /// and `source` (file:line) for errors. A line that cannot be encoded is dropped rather than
+    /// written half.
     public func log(event: LogEvent) {
         var fields: [String: Any] = [:]
         for (key, value) in metadata { fields[key] = Self.json(value) }

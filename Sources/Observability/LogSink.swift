@@ -5,6 +5,7 @@ import Synchronization
 public final class LogSink: Sendable {
     private let handle: Mutex<FileHandle>
 
+    /// Writes to `handle` (a file, or a pipe a test reads); the sink does not close it.
     public init(_ handle: FileHandle) {
         self.handle = Mutex(handle)
     }

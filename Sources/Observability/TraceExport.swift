@@ -12,15 +12,21 @@ public struct TraceExport: Sendable, Equatable {
     public let tracesURL: String
     /// `OTEL_SERVICE_NAME`, else `nightshift`.
     public let serviceName: String
+    /// The `service.version` resource attribute: this build's version.
     public let serviceVersion: String
     /// `http/protobuf` (the default) or `http/json`.
     public let encoding: Encoding
 
+    /// How spans are encoded on the wire, from `OTEL_EXPORTER_OTLP_TRACES_PROTOCOL` or
+    /// `OTEL_EXPORTER_OTLP_PROTOCOL`; gRPC is refused, since this build has no gRPC exporter.
     public enum Encoding: String, Sendable {
+        /// Binary protobuf over HTTP, the specification's default and the smaller payload.
         case protobuf = "http/protobuf"
+        /// JSON over HTTP, for collectors or proxies that only take JSON.
         case json = "http/json"
     }
 
+    /// The `service.name` when `OTEL_SERVICE_NAME` is not set.
     public static let defaultServiceName = "nightshift"
 
     /// - Parameters:

@@ -14,9 +14,12 @@ public protocol APIRoutes: Sendable {
 
 /// What routes get from the server: the API's pool, the authenticator and the write limiter.
 public struct APIRouteContext: Sendable {
+    /// The whole loaded config; a pack reads its own table with `config.section(_:)`.
     public let config: NightshiftConfig
     /// The API's own pool (short statement timeout); wrap it in ``RequestDatabase`` per request.
     public let database: PostgresPool
+    /// Verifies the caller's token; ``Authenticator/require(_:for:)`` turns a request into a
+    /// ``Principal`` or throws the 401/403 ``APIError``.
     public let authenticator: Authenticator
     /// `[api] writes_per_minute` per caller, shared with every other write route.
     public let writes: WriteRateLimiter

@@ -11,6 +11,7 @@ import JWTKit
 /// Supabase's three, and an `authenticated` token must carry a `sub`.
 public struct Authenticator: Sendable {
     private let keys: SigningKeys
+    /// The checks a verified signature must also pass (leeway, issuer, audience).
     public let rules: TokenRules
 
     /// HS256 tokens signed with `secret`. Keys are added once here; verifying only reads them.

@@ -16,7 +16,10 @@ public protocol EdgeFunction: Sendable {
 }
 
 extension EdgeFunction {
+    /// Every verified caller may call it; the function's own SQL, under the caller's role, decides
+    /// what each may see.
     public var allowedRoles: Set<Principal.Role>? { nil }
+    /// A read: calls are not counted against `[api] writes_per_minute`.
     public var isWrite: Bool { false }
 }
 
@@ -28,7 +31,10 @@ public struct EdgeRequest: Sendable {
     public let body: [UInt8]
     /// The database under the caller's role and claims: row-level security applies.
     public let database: RequestDatabase
+    /// The whole loaded config; the function's own `[functions.<name>]` settings are
+    /// `config.functionSettings(name)`.
     public let config: NightshiftConfig
+    /// The request's logger, its lines tagged with the function's name.
     public let logger: Logger
 
     /// Decodes the body; an empty body decodes as `{}`. Errors name the field at fault.
@@ -39,9 +45,12 @@ public struct EdgeRequest: Sendable {
 
 /// What an edge function answers: a status and a JSON value, sent inside the envelope.
 public struct EdgeResponse: Sendable {
+    /// The success status (200, 201 or 202); errors are thrown as ``APIError`` instead.
     public let status: HTTPStatus
+    /// The value sent as the envelope's `data`.
     public let data: any Encodable & Sendable
 
+    /// An answer of `data` with `status` (200 unless given).
     public init(status: HTTPStatus = .ok, data: any Encodable & Sendable) {
         self.status = status
         self.data = data
@@ -55,7 +64,10 @@ public struct EdgeResponse: Sendable {
 
 /// The statuses an edge function may answer with, without importing the HTTP stack.
 public enum HTTPStatus: Int, Sendable {
+    /// 200 OK: the answer is in `data`.
     case ok = 200
+    /// 201 Created: the call made something new (its representation in `data`).
     case created = 201
+    /// 202 Accepted: work was queued (a run enqueued), not done yet.
     case accepted = 202
 }

@@ -6,7 +6,9 @@ import Hummingbird
 public struct Envelope<Payload: Encodable & Sendable>: Encodable, Sendable {
     /// The error half of the envelope.
     public struct ErrorBody: Encodable, Sendable {
+        /// A stable machine-readable code (``APIError/code``) that clients may branch on.
         public let code: String
+        /// A sentence for a person: what was wrong and where.
         public let message: String
         /// Further facts beside code and message (e.g. the conflicting job's `job_id`).
         public var details: [String: String] = [:]
@@ -29,7 +31,9 @@ public struct Envelope<Payload: Encodable & Sendable>: Encodable, Sendable {
         }
     }
 
+    /// The answer; null on an error.
     public let data: Payload?
+    /// The error; null on success.
     public let error: ErrorBody?
 
     // Explicit so that a nil field is written as null rather than left out.

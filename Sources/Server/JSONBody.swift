@@ -39,6 +39,8 @@ public enum JSONBody {
         }
     }
 
+    /// Decodes `bytes` as `type`; a failure is a 400 `invalid_body` whose message names the field
+    /// at fault and what was wrong with it (missing, null, of the wrong type, invalid).
     public static func decode<T: Decodable>(_ type: T.Type, from bytes: [UInt8]) throws(APIError) -> T {
         do {
             return try JSONDecoder().decode(type, from: Data(bytes))

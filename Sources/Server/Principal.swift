@@ -4,11 +4,15 @@ import Foundation
 public struct Principal: Sendable, Equatable {
     /// The token's `role` claim.
     public enum Role: String, Sendable, Codable, CaseIterable {
+        /// A token with role `anon`: the anon key that public clients ship with.
         case anon
+        /// A signed-in user's token (with a `sub`).
         case authenticated
+        /// The service-role key or a service token: trusted server-side code.
         case serviceRole = "service_role"
     }
 
+    /// The verified token's role; what the SQL runs as (``RequestDatabase/Role``).
     public let role: Role
     /// The user id (`sub`), present for `authenticated`.
     public let subject: String?

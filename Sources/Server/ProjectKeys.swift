@@ -4,8 +4,11 @@ import JWTKit
 /// A fresh project secret and the anon and service-role keys signed with it, as Supabase hands
 /// them out: HS256, `iss` the project id, issued now, expiring in ten years.
 public struct ProjectKeys: Sendable, Equatable {
+    /// The HS256 secret (`[auth] jwt_secret`); whoever holds it can sign any token.
     public let jwtSecret: String
+    /// The anon key: safe to ship in a client, it carries role `anon`.
     public let anonKey: String
+    /// The service-role key: full access, for trusted server-side callers only.
     public let serviceRoleKey: String
 
     /// Ten years of 365.25 days: the lifetime of Supabase's own anon and service keys.

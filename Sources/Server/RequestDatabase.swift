@@ -7,8 +7,11 @@ import Postgres
 public struct RequestDatabase: PostgresQuerying {
     /// The database role a request runs as, from the token's role claim.
     public enum Role: String, Sendable {
+        /// `nightshift_anon`: a caller with the anon key, or none (a `verify_jwt = false` function).
         case anon = "nightshift_anon"
+        /// `nightshift_authenticated`: a signed-in user; row-level security narrows it to their rows by `sub`.
         case authenticated = "nightshift_authenticated"
+        /// `nightshift_service`: the service-role key, trusted server-side code.
         case service = "nightshift_service"
 
         init(_ role: Principal.Role?) {
@@ -21,6 +24,7 @@ public struct RequestDatabase: PostgresQuerying {
     }
 
     let pool: PostgresPool
+    /// The role every statement of this request runs as.
     public let role: Role
     let claimsJSON: String
 
@@ -32,6 +36,8 @@ public struct RequestDatabase: PostgresQuerying {
         self.claimsJSON = principal?.claimsJSON ?? "{}"
     }
 
+    /// Runs `query` alone in its own transaction under the caller's role and claims; throws the
+    /// `PostgresError` the statement raised (a refused grant is SQLSTATE 42501).
     @discardableResult
     public func query(_ query: PostgresQuery) async throws -> PostgresRows {
         try await transaction { connection in try connection.query(query) }

@@ -112,6 +112,7 @@ struct SigningKeys: Sendable {
 
 /// A JWKS document the verifier cannot use; start-up turns it into a `ConfigError` on `auth.jwks_path`.
 public struct JWKSError: Error, CustomStringConvertible, Equatable {
+    /// What is wrong with the document (no keys, a key without `kid`, an unsupported algorithm, …).
     public let message: String
 
     init(_ message: String) {

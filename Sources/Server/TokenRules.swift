@@ -12,12 +12,14 @@ public struct TokenRules: Sendable, Equatable {
     /// A value a user token's `aud` (string or array) must contain; nil accepts any.
     public var audience: String?
 
+    /// Rules with a 30 s clock leeway and no issuer or audience check unless given.
     public init(leeway: Duration = .seconds(30), issuer: String? = nil, audience: String? = nil) {
         self.leeway = leeway
         self.issuer = issuer
         self.audience = audience
     }
 
+    /// The rules `[auth]` configures (`leeway`, `issuer`, `audience`).
     public init(_ auth: AuthSettings) {
         self.init(leeway: auth.leeway, issuer: auth.issuer, audience: auth.audience)
     }

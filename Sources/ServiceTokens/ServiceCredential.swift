@@ -16,6 +16,8 @@ public struct ServiceCredential: Sendable {
     let source: Source
     let allowRemote: Bool
 
+    /// The credential `[auth]` allows: minted tokens with `iss` `projectID` when a `jwt_secret`
+    /// is configured, else the service-role key, loopback only.
     public init(auth: AuthSettings, projectID: String) {
         source = auth.usesJWKS
             ? .serviceRoleKey(auth.serviceRoleKey)
@@ -45,6 +47,7 @@ public struct ServiceCredential: Sendable {
 
 /// A service credential may not be sent where it was asked to go; retrying cannot change that.
 public struct ServiceCredentialError: Error, CustomStringConvertible, Equatable {
+    /// Where the credential was refused and what setting would allow it.
     public let message: String
 
     init(_ message: String) {

@@ -7,8 +7,11 @@ import JWTKit
 public struct ServiceTokenMinter: Sendable {
     let secret: String
     let issuer: String
+    /// How long each token is valid: 60 s unless given, long enough for one call and its retries
+    /// by libcurl, short enough that a leaked token is soon worthless.
     public let lifetime: Duration
 
+    /// Mints with the HS256 `secret` (`[auth] jwt_secret`), naming `issuer` (the project id) as `iss`.
     public init(secret: String, issuer: String, lifetime: Duration = .seconds(60)) {
         self.secret = secret
         self.issuer = issuer

@@ -5,6 +5,8 @@ import ServiceLifecycle
 /// shutdown or cancellation it closes. Put it first in a `ServiceGroup`: services stop in reverse
 /// order, so every user of the pool has stopped before it closes.
 extension PostgresPool: Service {
+    /// Maintains the pool until graceful shutdown or cancellation, then closes every connection.
+    /// It does not throw: a failed connection attempt is retried at the next maintenance.
     public func run() async throws {
         await cancelWhenGracefulShutdown {
             while !Task.isCancelled {
