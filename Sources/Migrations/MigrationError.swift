@@ -4,10 +4,14 @@ public struct MigrationError: Error, CustomStringConvertible {
     public let component: String?
     /// The file name; empty when the problem is about a whole set (its order or requirements).
     public let file: String
+    /// The line in the file of the statement that failed (the position the server gave, when it gave one).
     public let line: Int?
+    /// The server's SQLSTATE, when the database refused the statement.
     public let sqlState: String?
+    /// What was wrong, in words: the server's message with its detail and hint, or the migrator's own.
     public let problem: String
 
+    /// An error about `file` of `component` (an empty file: about the set itself).
     public init(component: String? = nil, file: String, line: Int? = nil, sqlState: String? = nil, problem: String) {
         self.component = component
         self.file = file

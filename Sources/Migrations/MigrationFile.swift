@@ -5,8 +5,10 @@ import Foundation
 public struct MigrationFile: Sendable, Equatable {
     /// The file name, which with its component is its key in `nightshift.schema_migrations`.
     public let name: String
+    /// The file's text, applied statement by statement in one transaction; its sha256 is the recorded checksum.
     public let sql: String
 
+    /// A migration from its name and text (tests, or SQL that does not come from a folder).
     public init(name: String, sql: String) {
         self.name = name
         self.sql = sql

@@ -13,6 +13,7 @@ public struct MigrationSet: Sendable, Equatable {
     /// The files, in name order (the order they apply in).
     public let files: [MigrationFile]
 
+    /// A set of `files` (sorted by name here); the component name is checked by `ordered` and by the migrator.
     public init(component: String, requires: [String] = [], files: [MigrationFile]) {
         self.component = component
         self.requires = requires

@@ -4,9 +4,12 @@ import Postgres
 
 /// One migration's key in `nightshift.schema_migrations`: its component and file name.
 public struct MigrationKey: Sendable, Hashable, CustomStringConvertible {
+    /// The component (`engine`, a pack's name); empty for a row recorded before components.
     public var component: String
+    /// The file name, `NNNN_area_what.sql`.
     public var name: String
 
+    /// The key of file `name` of `component`.
     public init(component: String, name: String) {
         self.component = component
         self.name = name
@@ -28,12 +31,15 @@ public struct Migrator: Sendable {
 
     /// What one run did, in the order it went.
     public struct Outcome: Sendable, Equatable {
+        /// The files this run applied, in the order it applied them.
         public var applied: [MigrationKey] = []
+        /// The given sets' files that were applied before this run.
         public var alreadyApplied: [MigrationKey] = []
     }
 
     /// One file as the database records it (`nightshift migrate --list`).
     public struct FileStatus: Sendable, Equatable {
+        /// Where a file stands in the database's history (the JSON `state` of `migrate --list`).
         public enum State: String, Sendable {
             /// Recorded in `nightshift.schema_migrations`.
             case applied
@@ -48,13 +54,18 @@ public struct Migrator: Sendable {
         /// The component; empty for a row a migrator before components wrote whose name is no
         /// file of any set given (its component cannot be told).
         public var component: String
+        /// The file name.
         public var name: String
+        /// Applied, pending, missing or not in this build.
         public var state: State
+        /// When it was recorded (nil when pending).
         public var appliedAt: Date?
         /// Whether the file still has the recorded checksum (nil unless applied).
         public var checksumMatches: Bool?
+        /// How long applying it took, as recorded (nil when pending).
         public var durationMilliseconds: Int?
 
+        /// Its component and name.
         public var key: MigrationKey { MigrationKey(component: component, name: name) }
     }
 
@@ -63,6 +74,8 @@ public struct Migrator: Sendable {
     /// Called after each file commits, with its component, name and how long it took (the CLI's progress line).
     let onApplied: (@Sendable (_ component: String, _ name: String, _ milliseconds: Int) -> Void)?
 
+    /// A migrator of `sets` (any order: each run applies them in `MigrationSet.ordered` order, and
+    /// refuses the sets as `ordered` does); `onApplied` is told of each file as it commits.
     public init(
         sets: [MigrationSet], logger: Logger = Logger(label: "migrate"),
         onApplied: (@Sendable (_ component: String, _ name: String, _ milliseconds: Int) -> Void)? = nil

@@ -48,6 +48,7 @@ extension Pack {
     public var edgeFunctions: [any EdgeFunction] { [] }
     /// No routes of its own.
     public var routes: [any APIRoutes] { [] }
+    /// No schema of its own: nothing to migrate.
     public func migrations() throws -> MigrationSet? { nil }
 }
 
