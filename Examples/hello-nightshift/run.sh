@@ -9,7 +9,6 @@ cd "$(dirname "$0")"
 
 server=${DATABASE_URL:?DATABASE_URL must name the embedded cluster (make example sets it)}
 server=${server%/*}
-port=$(sed -E 's|.*:([0-9]+)$|\1|' <<<"$server")
 db=hello_nightshift
 
 echo "example: building (first time: several minutes; log in .build/example-build.log)"
@@ -22,7 +21,11 @@ if ! swift build ${SWIFT_FLAGS:-} >.build/example-build.log 2>&1; then
 fi
 bin=$(swift build ${SWIFT_FLAGS:-} --show-bin-path)/HelloNightshift
 
-export NIGHTSHIFT_CONFIG=$PWD/config.toml NIGHTSHIFT_DB_PORT=$port NIGHTSHIFT_LOG_LEVEL=warning
+# The database is named here, not by config.toml's URLs alone: the server and the workers log in
+# as nightshift_app, migrations as the cluster's superuser, both to $db.
+host_port=${server#*://}; host_port=${host_port#*@}
+export NIGHTSHIFT_CONFIG=$PWD/config.toml NIGHTSHIFT_LOG_LEVEL=warning
+export DATABASE_URL="postgresql://nightshift_app@$host_port/$db" DATABASE_OWNER_URL="$server/$db"
 api_port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 export NIGHTSHIFT_API_PORT=$api_port
 psql "$server/postgres" -Xq -v ON_ERROR_STOP=1 -c "drop database if exists $db with (force)" -c "create database $db"
