@@ -273,6 +273,8 @@ let package = Package(
             ]
         ),
         .testTarget(name: "ObservabilityTests", dependencies: ["Observability"]),
+        // The composition an application hands NightshiftCLI.main(packs:).
+        .testTarget(name: "NightshiftCLITests", dependencies: ["NightshiftCLI", "NightshiftKit"]),
         .testTarget(name: "MigrationsTests", dependencies: ["Migrations", "NightshiftSQL", "Postgres", "TestSupport"]),
         // The `nightshift` binary run as a user would: output shapes, migrate --list, db reset, functions new.
         .testTarget(name: "CLITests", dependencies: ["Postgres", "Migrations", "NightshiftSQL", "TestSupport"]),

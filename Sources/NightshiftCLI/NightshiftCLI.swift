@@ -15,8 +15,16 @@ import Synchronization
 /// ```
 public enum NightshiftCLI {
     /// Parses the process's arguments and runs the command, then exits.
+    /// Two packs with one name, or a name that is not `[a-z][a-z0-9_-]*` (or `engine`, the
+    /// platform's own migrations), stop the process before any command with the reason.
     public static func main(packs: [any Pack], edgeFunctions: [any EdgeFunction] = []) async {
-        Composition.install(Composition(packs: packs, edgeFunctions: edgeFunctions))
+        let composition = Composition(packs: packs, edgeFunctions: edgeFunctions)
+        do {
+            try composition.validate()
+        } catch {
+            Nightshift.exit(withError: error)
+        }
+        Composition.install(composition)
         await Nightshift.main()
     }
 }
@@ -36,6 +44,22 @@ struct Composition: Sendable {
 
     static var current: Composition {
         installed.withLock { $0 }
+    }
+
+    /// Pack names are migration components and log fields: valid, unique, and not the engine's.
+    func validate() throws {
+        var seen: Set<String> = []
+        for pack in packs {
+            guard pack.name.wholeMatch(of: /[a-z][a-z0-9_-]*/) != nil else {
+                throw PackError(pack: pack.name, problem: "a pack's name must be lower-case letters, digits, _ and - (starting with a letter)")
+            }
+            guard pack.name != "engine" else {
+                throw PackError(pack: pack.name, problem: "\"engine\" names the platform's own migrations; pick another name")
+            }
+            guard seen.insert(pack.name).inserted else {
+                throw PackError(pack: pack.name, problem: "two packs share this name")
+            }
+        }
     }
 
     /// Every pack's config tables.
