@@ -90,6 +90,7 @@ select results_eq(
              ('api.cancel_run(uuid)', array['nightshift_authenticated', 'nightshift_service']),
              ('api.dashboard()', array['nightshift_authenticated']),
              ('api.dossier_stats(uuid[])', array['nightshift_authenticated', 'nightshift_service']),
+             ('api.functions()', array['nightshift_authenticated', 'nightshift_service']),
              ('api.mark_notification_read(uuid)', array['nightshift_authenticated']),
              ('api.notifications(boolean,integer)', array['nightshift_authenticated']),
              ('api.request_coverage_recompute(uuid)', array['nightshift_authenticated', 'nightshift_service']),
@@ -97,7 +98,8 @@ select results_eq(
              ('api.run(uuid)', array['nightshift_authenticated', 'nightshift_service']),
              ('api.runs(text,text,text,timestamp with time zone,timestamp with time zone,integer,text,uuid,uuid)',
               array['nightshift_authenticated', 'nightshift_service']),
-             ('api.save_criteria(jsonb)', array['nightshift_authenticated'])$$,
+             ('api.save_criteria(jsonb)', array['nightshift_authenticated']),
+             ('api.set_function_enabled(text,boolean)', array['nightshift_authenticated', 'nightshift_service'])$$,
     'the api functions, and exactly which request roles execute each (anon none)');
 select is_empty(
     $$select p.oid::regprocedure::text from pg_proc p
