@@ -3,7 +3,8 @@ import Hummingbird
 import Postgres
 
 /// The operator's API over the engine (issue 14 §2): runs listed, searched, read, cancelled and
-/// rerun; functions listed, enabled and disabled. Any verified service or user token gets past this layer; the `api` functions decide
+/// rerun; functions listed, enabled and disabled; schedules with their missed slots; events with
+/// the runs they fanned out to, replayed; notification deliveries, retried. Any verified service or user token gets past this layer; the `api` functions decide
 /// (the service role and super admins read and act, operators — `app_metadata.role = operator` —
 /// read only, anyone else is refused with 42501, which the error middleware makes a 403).
 struct OperatorRoutes<Context: RequestContext>: Sendable {
@@ -60,6 +61,49 @@ struct OperatorRoutes<Context: RequestContext>: Sendable {
             let caller = try await writer(request)
             let id = try Self.runID(context)
             return RawJSON.success(try await json(caller, "select api.rerun_run(\(id))::text"), status: .accepted)
+        }
+        addHistoryRoutes(to: router)
+    }
+
+    /// Schedules, events and notification deliveries.
+    func addHistoryRoutes(to router: Router<Context>) {
+        router.get("/api/v1/schedules") { request, _ in
+            let caller = try await reader(request)
+            _ = try QueryParameters(request, allowed: [])
+            return RawJSON.success(try await json(caller, "select api.schedules()::text"))
+        }
+        // GET /api/v1/events?name=&since=&until=&limit=&before=
+        router.get("/api/v1/events") { request, _ in
+            let caller = try await reader(request)
+            let query = try QueryParameters(request, allowed: ["name", "since", "until", "limit", "before"])
+            let limit = try query.integer("limit", in: 1...200) ?? 50
+            return RawJSON.success(try await json(caller, """
+                select api.events(\(query.text("name")), \(try query.timestamp("since")), \(try query.timestamp("until")),
+                                  \(limit)::int, \(query.text("before")))::text
+                """))
+        }
+        router.post("/api/v1/events/{id}/replay") { request, context in
+            let caller = try await writer(request)
+            let text = context.parameters.get("id") ?? ""
+            guard let id = UUID(uuidString: text) else { throw APIError.badRequest("event id \"\(text.prefix(64))\" is not a UUID") }
+            return RawJSON.success(try await json(caller, "select api.replay_event(\(id))::text"), status: .accepted)
+        }
+        // GET /api/v1/deliveries?channel=&status=&limit=&before=
+        router.get("/api/v1/deliveries") { request, _ in
+            let caller = try await reader(request)
+            let query = try QueryParameters(request, allowed: ["channel", "status", "limit", "before"])
+            let limit = try query.integer("limit", in: 1...200) ?? 50
+            return RawJSON.success(try await json(caller, """
+                select api.deliveries(\(query.text("channel")), \(query.text("status")), \(limit)::int, \(query.text("before")))::text
+                """))
+        }
+        router.post("/api/v1/deliveries/{id}/retry") { request, context in
+            let caller = try await writer(request)
+            let text = context.parameters.get("id") ?? ""
+            guard let id = Int64(text), id > 0 else {
+                throw APIError.badRequest("delivery id \"\(text.prefix(64))\" is not a positive integer")
+            }
+            return RawJSON.success(try await json(caller, "select api.retry_delivery(\(id))::text"), status: .accepted)
         }
     }
 

@@ -128,6 +128,11 @@ API_ROUTES = {
     "POST /api/v1/runs/<id>/rerun": dict(kind="run_action", fields=[]),
     "GET /api/v1/functions": dict(kind="functions", fields=[]),
     "PATCH /api/v1/functions/<id>": dict(kind="function_enable", fields=["enabled"]),
+    "GET /api/v1/schedules": dict(kind="schedules", fields=[]),
+    "GET /api/v1/events": dict(kind="events_list", fields=[]),
+    "POST /api/v1/events/<id>/replay": dict(kind="replay", fields=[]),
+    "GET /api/v1/deliveries": dict(kind="deliveries", fields=[]),
+    "POST /api/v1/deliveries/<id>/retry": dict(kind="retry", fields=[]),
     "GET /metrics": dict(kind="metrics", fields=[]),
     "POST /api/v1/admin/coverage/recompute": dict(kind="recompute", fields=["institution_id"]),
     "GET /api/dashboard": dict(kind="dashboard", fields=[]),
@@ -597,7 +602,8 @@ NAMED_QUERY_VALUES = {"before": before_value, "limit": limit_value, "since": bef
                       "status": choice_value("queued", "running", "completed", "failed", "cancelled"),
                       "trigger": choice_value("cron", "event", "manual", "rerun"),
                       "function": choice_value("nightshift/noop", "nightshift/diagnostics"),
-                      "id": uuid_value, "correlation_id": uuid_value}
+                      "id": uuid_value, "correlation_id": uuid_value,
+                      "name": choice_value("t.happened", "coverage.gaps.detected"), "channel": choice_value("slack", "ops")}
 
 
 @st.composite
@@ -747,6 +753,22 @@ def build_routes(functions, known, config):
             paths = st.one_of(st.sampled_from(function_ids).map(lambda f: f"/api/v1/functions/{f}"),
                               st.lists(quoted_segment(), min_size=1, max_size=4).map(lambda p: "/api/v1/functions/" + "/".join(p)))
             routes.append(Route(key, method, paths, spec["fields"], [], actors))
+        elif kind == "schedules":
+            routes.append(Route(key, method, fixed("/api/v1/schedules"), [], ["limit"], readers, has_body=False))
+        elif kind == "events_list":
+            routes.append(Route(key, method, fixed("/api/v1/events"), [], ["name", "since", "until", "limit", "before"],
+                                readers, has_body=False))
+        elif kind == "replay":
+            paths = st.one_of(st.uuids().map(lambda u: f"/api/v1/events/{u}/replay"),
+                              quoted_segment().map(lambda s: f"/api/v1/events/{s}/replay"))
+            routes.append(Route(key, method, paths, [], [], actors, has_body=False))
+        elif kind == "deliveries":
+            routes.append(Route(key, method, fixed("/api/v1/deliveries"), [], ["channel", "status", "limit", "before"],
+                                readers, has_body=False))
+        elif kind == "retry":
+            paths = st.one_of(st.integers(-5, 2**63).map(lambda i: f"/api/v1/deliveries/{i}/retry"),
+                              quoted_segment().map(lambda s: f"/api/v1/deliveries/{s}/retry"))
+            routes.append(Route(key, method, paths, [], [], actors, has_body=False))
         elif kind == "metrics":
             routes.append(Route(key, method, fixed("/metrics"), [], ["name"], service, text_ok=True, has_body=False))
         elif kind == "recompute":

@@ -228,3 +228,73 @@ struct OperatorFunctionRoutesTests {
         }
     }
 }
+
+@Suite("operator routes: schedules, events, deliveries", .serialized)
+struct OperatorHistoryRoutesTests {
+    static let seed = """
+        insert into nightshift.events (id, name, data, created_at) values
+            ('e0000000-0000-4000-8000-000000000001', 't.happened', '{"n": 1}', '2026-01-01 00:00+00'),
+            ('e0000000-0000-4000-8000-000000000002', 't.happened', '{"n": 2}', '2026-01-01 00:00+00');
+        insert into nightshift.runs (function_id, max_attempts, trigger_kind, trigger_event_id, correlation_id) values
+            ('nightshift/noop', 1, 'event', 'e0000000-0000-4000-8000-000000000001', 'e0000000-0000-4000-8000-000000000001');
+        insert into notify.channels (name) values ('slack');
+        insert into notify.notifications (id, user_id, title, message) values
+            ('a0000000-0000-4000-8000-000000000001', 'b0000000-0000-4000-8000-000000000001', 'T', 'M');
+        insert into notify.deliveries (id, notification_id, channel, idempotency_key, status, attempts, max_attempts, delivered_at)
+        overriding system value values
+            (101, 'a0000000-0000-4000-8000-000000000001', 'slack', 'k1', 'failed', 5, 5, null),
+            (102, 'a0000000-0000-4000-8000-000000000001', 'slack', 'k2', 'delivered', 1, 5, now());
+        """
+
+    @Test("operators read schedules, events (with their runs) and deliveries; super admins replay an event (202) and retry a failed delivery (202, then 409 with the status); operators get 403")
+    func history() async throws {
+        let operatorToken = try await token(role: "authenticated", sub: OperatorRoutesTests.operatorID, appRole: "operator")
+        let admin = try await token(role: "authenticated", sub: OperatorRoutesTests.adminID, appRole: "super_admin")
+        let stranger = try await token(role: "authenticated", sub: OperatorRoutesTests.strangerID)
+        try await OperatorRoutesTests().withRuns(Self.seed) { url in
+            try await withServer(databaseURL: url) { client async throws in
+                let schedules = try await client.execute(uri: "/api/v1/schedules", method: .get, headers: [.authorization: "Bearer \(operatorToken)"]) {
+                    ($0.status, (try JSONSerialization.jsonObject(with: Data(buffer: $0.body)) as? [String: Any])?["data"] as? [Any])
+                }
+                #expect(schedules.0 == .ok)
+                #expect(schedules.1 != nil)
+                #expect(try await client.get("/api/v1/schedules", token: stranger).status == .forbidden)
+
+                let events = try await client.get("/api/v1/events?name=t.happened&limit=1", token: operatorToken)
+                #expect(events.status == .ok)
+                let first = (events.data?["events"] as? [[String: Any]])?.first
+                #expect(first?["id"] as? String == "e0000000-0000-4000-8000-000000000002")
+                let next = try #require(events.data?["next_before"] as? String)
+                let second = try await client.get("/api/v1/events?name=t.happened&limit=1&before=\(next)", token: operatorToken)
+                let older = (second.data?["events"] as? [[String: Any]])?.first
+                #expect(older?["id"] as? String == "e0000000-0000-4000-8000-000000000001")
+                #expect((older?["runs"] as? [[String: Any]])?.first?["function_id"] as? String == "nightshift/noop")
+                #expect(try await client.get("/api/v1/events?since=soon", token: operatorToken).errorMessage
+                        == #"query parameter since must be an RFC 3339 timestamp such as 2026-12-06T05:00:00Z, got "soon""#)
+
+                let replayPath = "/api/v1/events/e0000000-0000-4000-8000-000000000001/replay"
+                #expect(try await client.post(replayPath, token: operatorToken).status == .forbidden)
+                let replay = try await client.post(replayPath, token: admin)
+                #expect(replay.status == .accepted)
+                #expect(replay.data?["replay_of"] as? String == "e0000000-0000-4000-8000-000000000001")
+                #expect(try await client.post("/api/v1/events/e0000000-0000-4000-8000-00000000dead/replay", token: admin).status == .notFound)
+                #expect(try await client.post("/api/v1/events/nope/replay", token: admin).status == .badRequest)
+
+                let deliveries = try await client.get("/api/v1/deliveries?channel=slack&status=failed", token: operatorToken)
+                #expect(deliveries.status == .ok)
+                #expect((deliveries.data?["deliveries"] as? [[String: Any]])?.compactMap { $0["id"] as? Int } == [101])
+                #expect(try await client.get("/api/v1/deliveries?status=dead", token: operatorToken).status == .badRequest)
+
+                #expect(try await client.post("/api/v1/deliveries/101/retry", token: operatorToken).status == .forbidden)
+                let retried = try await client.post("/api/v1/deliveries/101/retry", token: admin)
+                #expect(retried.status == .accepted)
+                #expect(retried.data?["status"] as? String == "pending")
+                let delivered = try await client.post("/api/v1/deliveries/102/retry", token: admin)
+                #expect(delivered.status == .conflict)
+                #expect((delivered.json["error"] as? [String: Any])?["status"] as? String == "delivered")
+                #expect(try await client.post("/api/v1/deliveries/999/retry", token: admin).status == .notFound)
+                #expect(try await client.post("/api/v1/deliveries/x/retry", token: admin).status == .badRequest)
+            }
+        }
+    }
+}
