@@ -504,6 +504,7 @@ def good_values(known, max_body):
         "data": st.one_of(st.dictionaries(st.one_of(st.text(max_size=8), st.sampled_from(POISON)), json_values(6), max_size=4),
                           json_values(6)),
         "before": st.datetimes(timezones=st.just(timezone.utc)).map(lambda d: d.isoformat()),
+        "enabled": st.booleans(),
     }
 
 
