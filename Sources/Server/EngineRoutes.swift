@@ -3,8 +3,8 @@ import Foundation
 import Hummingbird
 import Postgres
 
-/// The engine over HTTP, for the service role only: trigger runs, send events, read runs,
-/// and list the declared functions (the introspection Inngest's `serve()` GET gives).
+/// The engine over HTTP, for the service role only: trigger runs and send events. Reading and
+/// steering runs and functions is ``OperatorRoutes``'.
 struct EngineRoutes<Context: RequestContext>: Sendable {
     let database: PostgresPool
     let authenticator: Authenticator
@@ -78,17 +78,6 @@ struct EngineRoutes<Context: RequestContext>: Sendable {
             let id = try await client.sendEvent(body.name, dataJSON: (body.data ?? .object([:])).jsonText, idempotencyKey: body.idempotencyKey)
             return JSONResponse.success(EventAccepted(eventID: id), status: .accepted)
         }
-        router.get("/api/v1/runs/{id}") { request, context in
-            let client = try await serviceClient(request)
-            let text = context.parameters.get("id") ?? ""
-            guard let id = UUID(uuidString: text) else { throw APIError.badRequest("run id \"\(text)\" is not a UUID") }
-            guard let run = try await client.run(id) else { throw APIError.notFound("no run \(text)") }
-            return JSONResponse.success(run)
-        }
-        router.get("/api/v1/functions") { request, _ in
-            let client = try await serviceClient(request)
-            return JSONResponse.success(try await client.functions())
-        }
     }
 
     /// Names and keys are indexed: past a few kilobytes no index takes them, so they are capped.
@@ -101,7 +90,7 @@ struct EngineRoutes<Context: RequestContext>: Sendable {
     }
 
     /// The engine under the service caller's role (every route here is the service role's).
-    private func serviceClient(_ request: Request, writing: Bool = false) async throws -> EngineClient {
+    private func serviceClient(_ request: Request, writing: Bool) async throws -> EngineClient {
         let principal = try await authenticator.require([.serviceRole], for: request)
         if writing { try await writes.admit(principal) }
         return EngineClient(database: RequestDatabase(pool: database, principal: principal))

@@ -18,6 +18,13 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
         } catch let error as PostgresError where error.sqlState == "42501" {
             // insufficient_privilege under the request's role: the database refused the caller.
             return JSONResponse.failure(.forbidden(error.message))
+        } catch let error as PostgresError where Self.unknownRow.contains(error.sqlState ?? "") {
+            return JSONResponse.failure(.notFound(error.message))
+        } catch let error as PostgresError where Self.wrongState.contains(error.sqlState ?? "") {
+            // The row's state forbids the change; the SQL puts that state alone in DETAIL.
+            var conflict = APIError.conflict(error.message)
+            if let state = error.detail { conflict.details["status"] = state }
+            return JSONResponse.failure(conflict)
         } catch let error as PostgresError where error.sqlState?.hasPrefix("22") == true || error.sqlState == "54000" {
             // A data exception (class 22: out of range, bad format, NUL) or a value over a
             // program limit (54000, e.g. an index row too large) comes from what the caller sent.
@@ -32,6 +39,14 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
             return JSONResponse.failure(APIError(.internalServerError, code: "internal", message: "internal error"))
         }
     }
+
+    /// The engine's "no such row" codes: an unknown run (NSR01), function (NSF01), delivery
+    /// (NSN01) or event (NSE01) is the caller's 404.
+    static var unknownRow: Set<String> { ["NSR01", "NSF01", "NSN01", "NSE01"] }
+
+    /// The engine's "not in this state" codes: cancelling a finished run (NSR02), retrying a
+    /// delivered delivery (NSN02) is the caller's 409, with the row's state in `error.status`.
+    static var wrongState: Set<String> { ["NSR02", "NSN02"] }
 
     private func translate(_ error: HTTPError, request: Request) -> APIError {
         switch error.status {

@@ -26,6 +26,8 @@ public enum NightshiftServer {
             .addRoutes(to: router)
         EngineRoutes(database: database, authenticator: authenticator, writes: writes, maxBodyBytes: config.api.maxBodyBytes)
             .addRoutes(to: router)
+        OperatorRoutes(database: database, authenticator: authenticator, writes: writes, maxBodyBytes: config.api.maxBodyBytes)
+            .addRoutes(to: router)
         let context = APIRouteContext(config: config, database: database, authenticator: authenticator, writes: writes)
         for contributed in routes { contributed.addRoutes(to: router, context: context) }
         if let metrics { MetricsRoutes(registry: metrics, authenticator: authenticator, database: database).addRoutes(to: router) }

@@ -122,8 +122,17 @@ API_ROUTES = {
     "GET /health": dict(kind="health", fields=[]),
     "POST /api/v1/functions/<id>/runs": dict(kind="trigger", fields=["payload", "idempotency_key"]),
     "POST /api/v1/events": dict(kind="events", fields=["name", "data", "idempotency_key"]),
+    "GET /api/v1/runs": dict(kind="runs", fields=[]),
     "GET /api/v1/runs/<id>": dict(kind="run", fields=[]),
+    "POST /api/v1/runs/<id>/cancel": dict(kind="run_action", fields=[]),
+    "POST /api/v1/runs/<id>/rerun": dict(kind="run_action", fields=[]),
     "GET /api/v1/functions": dict(kind="functions", fields=[]),
+    "PATCH /api/v1/functions/<id>": dict(kind="function_enable", fields=["enabled"]),
+    "GET /api/v1/schedules": dict(kind="schedules", fields=[]),
+    "GET /api/v1/events": dict(kind="events_list", fields=[]),
+    "POST /api/v1/events/<id>/replay": dict(kind="replay", fields=[]),
+    "GET /api/v1/deliveries": dict(kind="deliveries", fields=[]),
+    "POST /api/v1/deliveries/<id>/retry": dict(kind="retry", fields=[]),
     "GET /metrics": dict(kind="metrics", fields=[]),
     "POST /api/v1/admin/coverage/recompute": dict(kind="recompute", fields=["institution_id"]),
     "GET /api/dashboard": dict(kind="dashboard", fields=[]),
@@ -131,6 +140,8 @@ API_ROUTES = {
     "POST /api/v1/criteria": dict(kind="criteria", fields=["criteria"]),
 }
 EDGE_ROW = "POST /functions/v1/<name>"
+# GET /api/v1/runs's query parameters (the fuzzer draws values for each).
+RUNS_QUERY = ["function", "status", "trigger", "since", "until", "limit", "before", "id", "correlation_id"]
 # Fields a well-typed body of the route always carries (its handler refuses a body without them).
 REQUIRED = {
     "POST /functions/v1/calculate-health-score": {"dossierId"},
@@ -138,6 +149,7 @@ REQUIRED = {
     "POST /api/v1/events": {"name"},
     "POST /api/v1/admin/coverage/recompute": {"institution_id"},
     "POST /api/v1/criteria": {"criteria"},
+    "PATCH /api/v1/functions/<id>": {"enabled"},
 }
 
 
@@ -231,11 +243,11 @@ def jwt(claims, secret, alg="HS256", header=None):
 
 
 # Token kinds a valid token can have, and the invalid ones (never a 2xx but on /health).
-VALID_KINDS = ["anon", "user_a", "user_b", "super_admin", "service", "user_nonuuid", "anon_super", "service_super"]
+VALID_KINDS = ["anon", "user_a", "user_b", "super_admin", "operator", "service", "user_nonuuid", "anon_super", "service_super"]
 INVALID_KINDS = ["garbage", "wrong_secret", "expired", "alg_none", "hs384", "role_postgres",
                  "no_sub", "future_nbf", "no_exp_user", "malformed_header"]
 TOKEN_KINDS = ["none"] + VALID_KINDS + INVALID_KINDS
-USER_KINDS = {"user_a", "user_b", "super_admin"}          # authenticated, a UUID sub
+USER_KINDS = {"user_a", "user_b", "super_admin", "operator"}  # authenticated, a UUID sub
 AUTHENTICATED_KINDS = USER_KINDS | {"user_nonuuid"}
 ROLE_KINDS = {"anon": {"anon", "anon_super"}, "authenticated": AUTHENTICATED_KINDS,
               "serviceRole": {"service", "service_super"}}
@@ -263,6 +275,7 @@ def mint_tokens(auth, project_id, users):
         "user_a": jwt(user(users["a"]), secret),
         "user_b": jwt(user(users["b"]), secret),
         "super_admin": jwt(user(users["admin"], app_metadata=super_admin), secret),
+        "operator": jwt(user(users["operator"], app_metadata={"role": "operator"}), secret),
         "service": jwt(key("service_role"), secret),
         "user_nonuuid": jwt(user("fuzz-user-not-a-uuid"), secret),
         "anon_super": jwt(key("anon", app_metadata=super_admin), secret),
@@ -491,6 +504,7 @@ def good_values(known, max_body):
         "data": st.one_of(st.dictionaries(st.one_of(st.text(max_size=8), st.sampled_from(POISON)), json_values(6), max_size=4),
                           json_values(6)),
         "before": st.datetimes(timezones=st.just(timezone.utc)).map(lambda d: d.isoformat()),
+        "enabled": st.booleans(),
     }
 
 
@@ -576,7 +590,21 @@ def limit_value():
     return st.one_of(st.integers(1, 100).map(str), st.integers(-5, 205).map(str), query_value())
 
 
-NAMED_QUERY_VALUES = {"before": before_value, "limit": limit_value}
+def choice_value(*choices):
+    """One of a parameter's values (most cases), else anything."""
+    return lambda: st.one_of(st.sampled_from(list(choices)), st.sampled_from(list(choices)), query_value())
+
+
+def uuid_value():
+    return st.one_of(st.uuids().map(str), query_value())
+
+
+NAMED_QUERY_VALUES = {"before": before_value, "limit": limit_value, "since": before_value, "until": before_value,
+                      "status": choice_value("queued", "running", "completed", "failed", "cancelled"),
+                      "trigger": choice_value("cron", "event", "manual", "rerun"),
+                      "function": choice_value("nightshift/noop", "nightshift/diagnostics"),
+                      "id": uuid_value, "correlation_id": uuid_value,
+                      "name": choice_value("t.happened", "coverage.gaps.detected"), "channel": choice_value("slack", "ops")}
 
 
 @st.composite
@@ -697,6 +725,9 @@ def build_routes(functions, known, config):
     )
     service = {"service", "service_super"}
     users = set(USER_KINDS)
+    # The operator's routes: operators read, super admins and the service read and act.
+    readers = service | {"super_admin", "operator"}
+    actors = service | {"super_admin"}
     for key, spec in API_ROUTES.items():
         method, _ = key.split(" ", 1)
         kind = spec["kind"]
@@ -706,12 +737,39 @@ def build_routes(functions, known, config):
             routes.append(Route(key, method, trigger_paths, spec["fields"], [], service))
         elif kind == "events":
             routes.append(Route(key, method, fixed("/api/v1/events"), spec["fields"], [], service))
+        elif kind == "runs":
+            routes.append(Route(key, method, fixed("/api/v1/runs"), [], RUNS_QUERY, readers, has_body=False))
         elif kind == "run":
             paths = st.one_of(uuid_or(known.runs).map(lambda r: "/api/v1/runs/" + r),
                               quoted_segment().map(lambda s: "/api/v1/runs/" + s))
-            routes.append(Route(key, method, paths, [], ["limit"], service, has_body=False))
+            routes.append(Route(key, method, paths, [], ["limit"], readers, has_body=False))
+        elif kind == "run_action":
+            action = key.rsplit("/", 1)[1]
+            paths = st.one_of(uuid_or(known.runs).map(lambda r, a=action: f"/api/v1/runs/{r}/{a}"),
+                              quoted_segment().map(lambda s, a=action: f"/api/v1/runs/{s}/{a}"))
+            routes.append(Route(key, method, paths, [], [], actors, has_body=False))
         elif kind == "functions":
-            routes.append(Route(key, method, fixed("/api/v1/functions"), [], ["limit"], service, has_body=False))
+            routes.append(Route(key, method, fixed("/api/v1/functions"), [], ["limit"], readers, has_body=False))
+        elif kind == "function_enable":
+            paths = st.one_of(st.sampled_from(function_ids).map(lambda f: f"/api/v1/functions/{f}"),
+                              st.lists(quoted_segment(), min_size=1, max_size=4).map(lambda p: "/api/v1/functions/" + "/".join(p)))
+            routes.append(Route(key, method, paths, spec["fields"], [], actors))
+        elif kind == "schedules":
+            routes.append(Route(key, method, fixed("/api/v1/schedules"), [], ["limit"], readers, has_body=False))
+        elif kind == "events_list":
+            routes.append(Route(key, method, fixed("/api/v1/events"), [], ["name", "since", "until", "limit", "before"],
+                                readers, has_body=False))
+        elif kind == "replay":
+            paths = st.one_of(st.uuids().map(lambda u: f"/api/v1/events/{u}/replay"),
+                              quoted_segment().map(lambda s: f"/api/v1/events/{s}/replay"))
+            routes.append(Route(key, method, paths, [], [], actors, has_body=False))
+        elif kind == "deliveries":
+            routes.append(Route(key, method, fixed("/api/v1/deliveries"), [], ["channel", "status", "limit", "before"],
+                                readers, has_body=False))
+        elif kind == "retry":
+            paths = st.one_of(st.integers(-5, 2**63).map(lambda i: f"/api/v1/deliveries/{i}/retry"),
+                              quoted_segment().map(lambda s: f"/api/v1/deliveries/{s}/retry"))
+            routes.append(Route(key, method, paths, [], [], actors, has_body=False))
         elif kind == "metrics":
             routes.append(Route(key, method, fixed("/metrics"), [], ["name"], service, text_ok=True, has_body=False))
         elif kind == "recompute":
@@ -890,7 +948,7 @@ class Harness:
             conn.execute("set client_min_messages = warning")
             conn.execute("select portfolio.seed(3, 30, 2, 4, 1)")
             users = [r[0] for r in conn.execute("select id::text from portfolio.users order by id")]
-            k.users = {"a": users[0], "b": users[1], "admin": str(uuid.uuid4())}
+            k.users = {"a": users[0], "b": users[1], "admin": str(uuid.uuid4()), "operator": str(uuid.uuid4())}
             conn.execute("select coverage.seed(2, 120, 0.5)")
             k.institutions = [r[0] for r in conn.execute("select id::text from coverage.institutions order by id")]
             k.assets = [r[0] for r in conn.execute("select id::text from portfolio.assets order by id limit 5")]

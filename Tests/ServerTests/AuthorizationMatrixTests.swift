@@ -16,10 +16,10 @@ import TestSupport
 /// The routes come from the router itself, so a route added without a row here fails the test.
 @Suite("authorization matrix", .serialized)
 struct AuthorizationMatrixTests {
-    /// Who calls: no token, five broken tokens, and six real callers.
+    /// Who calls: no token, five broken tokens, and seven real callers.
     enum Caller: String, CaseIterable, Sendable {
         case none, malformed, expired, notYetValid, wrongAlgorithm, wrongSecret
-        case anon, stranger, owner, viewer, superAdmin, service
+        case anon, stranger, owner, viewer, operatorUser, superAdmin, service
 
         var isBroken: Bool { [.malformed, .expired, .notYetValid, .wrongAlgorithm, .wrongSecret].contains(self) }
     }
@@ -45,10 +45,11 @@ struct AuthorizationMatrixTests {
     static let viewer = "00000000-0000-4000-8000-0000000000a2"
     static let stranger = "00000000-0000-4000-8000-0000000000a3"
     static let admin = "00000000-0000-4000-8000-0000000000a4"
+    static let operatorID = "00000000-0000-4000-8000-0000000000a5"
     static let dossier = "d0000000-0000-4000-8000-0000000000d1"
     static let nobody = "e0000000-0000-4000-8000-0000000000e1"
 
-    static let users: [Caller] = [.stranger, .owner, .viewer, .superAdmin]
+    static let users: [Caller] = [.stranger, .owner, .viewer, .operatorUser, .superAdmin]
 
     static func forUsers(_ status: HTTPResponse.Status) -> [Caller: HTTPResponse.Status] {
         Dictionary(uniqueKeysWithValues: users.map { ($0, status) })
@@ -59,8 +60,29 @@ struct AuthorizationMatrixTests {
         Probe(pattern: "/metrics", method: .get, path: "/metrics", body: nil, granted: [.service: .ok]),
         Probe(pattern: "/api/v1/functions/**", method: .post, path: "/api/v1/functions/nightshift/noop/runs", body: "{}", granted: [.service: .accepted]),
         Probe(pattern: "/api/v1/events", method: .post, path: "/api/v1/events", body: #"{"name": "matrix.probe"}"#, granted: [.service: .accepted]),
-        Probe(pattern: "/api/v1/runs/{id}", method: .get, path: "/api/v1/runs/\(nobody)", body: nil, granted: [.service: .notFound]),
-        Probe(pattern: "/api/v1/functions", method: .get, path: "/api/v1/functions", body: nil, granted: [.service: .ok]),
+        // The operator's routes: operators read, super admins and the service read and act.
+        Probe(pattern: "/api/v1/runs", method: .get, path: "/api/v1/runs?limit=1", body: nil,
+              granted: [.operatorUser: .ok, .superAdmin: .ok, .service: .ok]),
+        Probe(pattern: "/api/v1/runs/{id}", method: .get, path: "/api/v1/runs/\(nobody)", body: nil,
+              granted: [.operatorUser: .notFound, .superAdmin: .notFound, .service: .notFound]),
+        Probe(pattern: "/api/v1/runs/{id}/cancel", method: .post, path: "/api/v1/runs/\(nobody)/cancel", body: nil,
+              granted: [.superAdmin: .notFound, .service: .notFound]),
+        Probe(pattern: "/api/v1/runs/{id}/rerun", method: .post, path: "/api/v1/runs/\(nobody)/rerun", body: nil,
+              granted: [.superAdmin: .notFound, .service: .notFound]),
+        Probe(pattern: "/api/v1/functions", method: .get, path: "/api/v1/functions", body: nil,
+              granted: [.operatorUser: .ok, .superAdmin: .ok, .service: .ok]),
+        Probe(pattern: "/api/v1/schedules", method: .get, path: "/api/v1/schedules", body: nil,
+              granted: [.operatorUser: .ok, .superAdmin: .ok, .service: .ok]),
+        Probe(pattern: "/api/v1/events", method: .get, path: "/api/v1/events?limit=1", body: nil,
+              granted: [.operatorUser: .ok, .superAdmin: .ok, .service: .ok]),
+        Probe(pattern: "/api/v1/events/{id}/replay", method: .post, path: "/api/v1/events/\(nobody)/replay", body: nil,
+              granted: [.superAdmin: .notFound, .service: .notFound]),
+        Probe(pattern: "/api/v1/deliveries", method: .get, path: "/api/v1/deliveries?limit=1", body: nil,
+              granted: [.operatorUser: .ok, .superAdmin: .ok, .service: .ok]),
+        Probe(pattern: "/api/v1/deliveries/{id}/retry", method: .post, path: "/api/v1/deliveries/987654321/retry", body: nil,
+              granted: [.superAdmin: .notFound, .service: .notFound]),
+        Probe(pattern: "/api/v1/functions/**", method: .patch, path: "/api/v1/functions/nightshift/noop", body: #"{"enabled": true}"#,
+              granted: [.superAdmin: .ok, .service: .ok]),
         Probe(pattern: "/api/v1/admin/coverage/recompute", method: .post, path: "/api/v1/admin/coverage/recompute",
               body: #"{"institution_id": "\#(nobody)"}"#, granted: [.superAdmin: .notFound]),
         // None of the matrix's users has a portfolio: each is refused as unknown, never shown another's.
@@ -73,10 +95,10 @@ struct AuthorizationMatrixTests {
         Probe(pattern: "/functions/v1/hello", method: .post, path: "/functions/v1/hello", body: "{}",
               granted: forUsers(.ok).merging([.anon: .ok, .service: .ok]) { $1 }),
         Probe(pattern: "/functions/v1/dossier-stats", method: .post, path: "/functions/v1/dossier-stats", body: #"{"dossierId": "\#(dossier)"}"#,
-              granted: [.owner: .ok, .viewer: .ok, .stranger: .notFound, .superAdmin: .notFound, .service: .ok]),
+              granted: [.owner: .ok, .viewer: .ok, .stranger: .notFound, .operatorUser: .notFound, .superAdmin: .notFound, .service: .ok]),
         Probe(pattern: "/functions/v1/calculate-health-score", method: .post, path: "/functions/v1/calculate-health-score",
               body: #"{"dossierId": "\#(dossier)", "forceRecalculation": true}"#,
-              granted: [.owner: .ok, .viewer: .forbidden, .stranger: .notFound, .superAdmin: .notFound, .service: .ok]),
+              granted: [.owner: .ok, .viewer: .forbidden, .stranger: .notFound, .operatorUser: .notFound, .superAdmin: .notFound, .service: .ok]),
         Probe(pattern: "/functions/v1/detect-overdue-commitments", method: .post, path: "/functions/v1/detect-overdue-commitments",
               body: #"{"dryRun": true}"#, granted: [.service: .ok]),
         Probe(pattern: "/functions/v1/refresh-commitment-stats", method: .post, path: "/functions/v1/refresh-commitment-stats", body: "{}",
@@ -102,12 +124,13 @@ struct AuthorizationMatrixTests {
             .stranger: try await token(role: "authenticated", sub: stranger),
             .owner: try await token(role: "authenticated", sub: owner),
             .viewer: try await token(role: "authenticated", sub: viewer),
+            .operatorUser: try await token(role: "authenticated", sub: operatorID, appRole: "operator"),
             .superAdmin: try await token(role: "authenticated", sub: admin, appRole: Principal.superAdminRole),
             .service: try await token(role: "service_role"),
         ]
     }
 
-    @Test("every route × no token, malformed, expired, not yet valid, wrong alg, wrong secret, anon, stranger, owner, viewer, super admin, service")
+    @Test("every route × no token, malformed, expired, not yet valid, wrong alg, wrong secret, anon, stranger, owner, viewer, operator, super admin, service")
     func matrix() async throws {
         try await TestDatabase.withMigratedDatabase { url in
             let owner = try await PostgresConnection.connect(url: url)

@@ -159,7 +159,8 @@ struct ServerTests {
             #expect(health.1 == "GET")
             let runs = try await client.execute(uri: "/api/v1/functions/nightshift/noop/runs", method: .get) { ($0.status, $0.headers[.allow]) }
             #expect(runs.0 == .methodNotAllowed)
-            #expect(runs.1 == "POST")
+            // PATCH too: a function's id may itself end in /runs (PATCH /api/v1/functions/<id>).
+            #expect(runs.1 == "PATCH, POST")
             let edge = try await client.execute(uri: "/functions/v1/hello", method: .delete) { try Reply($0) }
             #expect(edge.status == .methodNotAllowed && edge.errorCode == "method_not_allowed" && edge.isEnvelope)
         }

@@ -246,19 +246,39 @@ insert into calls values
                                         from jsonb_array_elements(api.asset_calculations(%L) -> 'calculations') c) x
                            where mine = 1 and others = 0$q$, pg_temp.id('asset')))),
     ('api.save_criteria: A''s version 2',
-     pg_temp.try($q$select from api.save_criteria('[{"metric": "roe", "operator": ">", "threshold": 1, "points": 1}]') s where s.version = 2$q$));
+     pg_temp.try($q$select from api.save_criteria('[{"metric": "roe", "operator": ">", "threshold": 1, "points": 1}]') s where s.version = 2$q$)),
+    -- The engine's runs are no user's: a plain user reads and changes none of them.
+    ('api.runs', pg_temp.try('select api.runs()')),
+    ('api.run', pg_temp.try($q$select api.run('00000000-0000-4000-8000-00000000dead')$q$)),
+    ('api.cancel_run', pg_temp.try($q$select api.cancel_run('00000000-0000-4000-8000-00000000dead')$q$)),
+    ('api.rerun_run', pg_temp.try($q$select api.rerun_run('00000000-0000-4000-8000-00000000dead')$q$)),
+    ('api.functions', pg_temp.try('select api.functions()')),
+    ('api.set_function_enabled', pg_temp.try($q$select api.set_function_enabled('nightshift/noop', false)$q$)),
+    ('api.schedules', pg_temp.try('select api.schedules()')),
+    ('api.events', pg_temp.try('select api.events()')),
+    ('api.replay_event', pg_temp.try($q$select api.replay_event('00000000-0000-4000-8000-00000000dead')$q$)),
+    ('api.deliveries', pg_temp.try('select api.deliveries()')),
+    ('api.retry_delivery', pg_temp.try('select api.retry_delivery(1)'));
 select set_eq($$select what, outcome from calls$$,
     $$values ('api.notifications: A''s two, nothing else', 'ok 1'), ('api.mark_notification_read: false for B''s', 'ok 1'),
              ('api.dossier_stats: B''s not found', 'ok 1'), ('api.calculate_health_score: B''s', 'NSD01'),
              ('api.calculate_health_score: B''s, forced', 'NSD01'), ('api.request_coverage_recompute: B''s', '42501'),
              ('api.dashboard: A''s, computed, not B''s cached one', 'ok 1'), ('api.asset_calculations: A''s score only', 'ok 1'),
-             ('api.save_criteria: A''s version 2', 'ok 1')$$,
+             ('api.save_criteria: A''s version 2', 'ok 1'), ('api.runs', '42501'), ('api.run', '42501'),
+             ('api.cancel_run', '42501'), ('api.rerun_run', '42501'), ('api.functions', '42501'),
+             ('api.set_function_enabled', '42501'), ('api.schedules', '42501'), ('api.events', '42501'),
+             ('api.replay_event', '42501'), ('api.deliveries', '42501'), ('api.retry_delivery', '42501')$$,
     'the api functions: B''s dossier is unknown to A (NSD01), the recompute is refused (42501), and everything A gets back '
-    'is A''s (A''s notifications, no statistics of B''s, A''s dashboard and calculations, A''s next criteria version)');
+    'is A''s (A''s notifications, no statistics of B''s, A''s dashboard and calculations, A''s next criteria version); '
+    'the engine''s runs, functions, schedules, events and deliveries are refused (42501)');
 select set_eq($$select p.oid::regprocedure::text from pg_proc p where p.pronamespace = 'api'::regnamespace$$,
     array['api.mark_notification_read(uuid)', 'api.calculate_health_score(uuid,boolean)', 'api.request_coverage_recompute(uuid)',
           'api.dossier_stats(uuid[])', 'api.notifications(boolean,integer)', 'api.dashboard()',
-          'api.asset_calculations(uuid,integer,timestamp with time zone)', 'api.save_criteria(jsonb)'],
+          'api.asset_calculations(uuid,integer,timestamp with time zone)', 'api.save_criteria(jsonb)',
+          'api.runs(text,text,text,timestamp with time zone,timestamp with time zone,integer,text,uuid,uuid)', 'api.run(uuid)',
+          'api.cancel_run(uuid)', 'api.rerun_run(uuid)', 'api.functions()', 'api.set_function_enabled(text,boolean)',
+          'api.schedules()', 'api.events(text,timestamp with time zone,timestamp with time zone,integer,text)',
+          'api.replay_event(uuid)', 'api.deliveries(text,text,integer,text)', 'api.retry_delivery(bigint)'],
     'and those are every api function');
 
 -- What the api functions wrap, called directly for B

@@ -61,7 +61,8 @@ select set_eq(
     'auth and api: usage for the three request roles, nothing for PUBLIC, create for nobody but the owner');
 select set_eq(
     $$select p.oid::regprocedure::text from pg_proc p where p.pronamespace = 'auth'::regnamespace$$,
-    array['auth.jwt()', 'auth.uid()', 'auth.role()', 'auth.is_service()', 'auth.is_super_admin()', 'auth.require_uid(text)'],
+    array['auth.jwt()', 'auth.uid()', 'auth.role()', 'auth.is_service()', 'auth.is_super_admin()', 'auth.require_uid(text)',
+          'auth.is_operator()', 'auth.require_reader(text)', 'auth.require_admin(text)'],
     'the auth helpers');
 select is_empty(
     $$select p.oid::regprocedure::text, r.rolname from pg_proc p
@@ -86,12 +87,24 @@ select results_eq(
       from pg_proc p where p.pronamespace = 'api'::regnamespace order by 1$$,
     $$values ('api.asset_calculations(uuid,integer,timestamp with time zone)', array['nightshift_authenticated']),
              ('api.calculate_health_score(uuid,boolean)', array['nightshift_authenticated', 'nightshift_service']),
+             ('api.cancel_run(uuid)', array['nightshift_authenticated', 'nightshift_service']),
              ('api.dashboard()', array['nightshift_authenticated']),
+             ('api.deliveries(text,text,integer,text)', array['nightshift_authenticated', 'nightshift_service']),
              ('api.dossier_stats(uuid[])', array['nightshift_authenticated', 'nightshift_service']),
+             ('api.events(text,timestamp with time zone,timestamp with time zone,integer,text)', array['nightshift_authenticated', 'nightshift_service']),
+             ('api.functions()', array['nightshift_authenticated', 'nightshift_service']),
              ('api.mark_notification_read(uuid)', array['nightshift_authenticated']),
              ('api.notifications(boolean,integer)', array['nightshift_authenticated']),
+             ('api.replay_event(uuid)', array['nightshift_authenticated', 'nightshift_service']),
              ('api.request_coverage_recompute(uuid)', array['nightshift_authenticated', 'nightshift_service']),
-             ('api.save_criteria(jsonb)', array['nightshift_authenticated'])$$,
+             ('api.rerun_run(uuid)', array['nightshift_authenticated', 'nightshift_service']),
+             ('api.retry_delivery(bigint)', array['nightshift_authenticated', 'nightshift_service']),
+             ('api.run(uuid)', array['nightshift_authenticated', 'nightshift_service']),
+             ('api.runs(text,text,text,timestamp with time zone,timestamp with time zone,integer,text,uuid,uuid)',
+              array['nightshift_authenticated', 'nightshift_service']),
+             ('api.save_criteria(jsonb)', array['nightshift_authenticated']),
+             ('api.schedules()', array['nightshift_authenticated', 'nightshift_service']),
+             ('api.set_function_enabled(text,boolean)', array['nightshift_authenticated', 'nightshift_service'])$$,
     'the api functions, and exactly which request roles execute each (anon none)');
 select is_empty(
     $$select p.oid::regprocedure::text from pg_proc p
