@@ -1,0 +1,165 @@
+#!/usr/bin/env python3
+"""The OpenAPI check (`make openapi-check`; issue 14 §2).
+
+Starts the real server the way the fuzzer does (Tests/Fuzz/fuzz.py's Harness: a throwaway
+database of the running cluster, migrated with `nightshift migrate`, functions registered,
+seeded; `nightshift serve --no-worker` on a free loopback port as nightshift_app, the write
+rate limit off), then:
+
+  1. fetches GET /api/v1/openapi.json without a token and validates it with PyPI's
+     openapi-spec-validator as OpenAPI 3.1;
+  2. runs PyPI's schemathesis against it with the service-role key (Authorization: Bearer),
+     seeded and bounded (--examples per operation, --time-limit for the whole run), with the
+     checks not_a_server_error, status_code_conformance, content_type_conformance and
+     response_schema_conformance: no 5xx, no status or media type the document does not
+     list, no body that breaks its schema.
+
+Prints a summary (operations, cases, failures, time, the server's logged errors) and exits 1
+on any failure, 2 on a setup error. The database, the server and the copy of the binary are
+removed afterwards. Reports and the server log stay in .nightshift/openapi/.
+"""
+import argparse
+import http.client
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+from datetime import datetime, timezone
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
+sys.path.insert(0, os.path.join(ROOT, "Tests", "Fuzz"))
+import fuzz  # noqa: E402  (the harness: database, seed, server)
+
+OUT = os.path.join(ROOT, ".nightshift", "openapi")
+CHECKS = "not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance"
+
+
+def log(message):
+    print(f"[openapi {datetime.now(timezone.utc).strftime('%H:%M:%S')}] {message}", flush=True)
+
+
+def fetch_document(port):
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    conn.request("GET", "/api/v1/openapi.json")
+    response = conn.getresponse()
+    body = response.read()
+    conn.close()
+    if response.status != 200:
+        raise fuzz.SetupError(f"GET /api/v1/openapi.json answered {response.status} without a token: {body[:300]!r}")
+    if not (response.getheader("Content-Type") or "").startswith("application/json"):
+        raise fuzz.SetupError(f"GET /api/v1/openapi.json is {response.getheader('Content-Type')}, not application/json")
+    return body
+
+
+def validate_document(body):
+    """openapi-spec-validator's OpenAPI 3.1 validator; returns the problems (empty: valid)."""
+    from openapi_spec_validator import OpenAPIV31SpecValidator
+    spec = json.loads(body)
+    if not str(spec.get("openapi", "")).startswith("3.1."):
+        return [f"openapi is {spec.get('openapi')!r}, not 3.1.x"]
+    return [f"{'/'.join(map(str, e.absolute_path)) or '(root)'}: {e.message}"
+            for e in OpenAPIV31SpecValidator(spec).iter_errors()]
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--bin", default=os.environ.get("NIGHTSHIFT_BIN", ".build/debug/nightshift"))
+    parser.add_argument("--seed", type=int, default=14, help="schemathesis' seed (default 14: CI runs the same cases)")
+    parser.add_argument("--examples", type=int, default=25, help="cases per operation and phase (default 25)")
+    parser.add_argument("--time-limit", type=float, default=170, help="seconds schemathesis may take in all (default 170)")
+    parser.add_argument("--database", default=None, help="the throwaway database's name (default openapi_<pid>)")
+    parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
+    args = parser.parse_args()
+    # What fuzz's Harness reads of its arguments.
+    harness_args = argparse.Namespace(bin=args.bin, keep=args.keep, keep_rate_limit=False, timeout=10.0)
+
+    os.makedirs(OUT, exist_ok=True)
+    started = time.monotonic()
+    harness = None
+    try:
+        harness = fuzz.Harness(harness_args)
+        name = args.database or f"openapi_{os.getpid()}"
+        login = harness.owner_user + (":" + fuzz.urlsplit(harness.owner_base).password if fuzz.urlsplit(harness.owner_base).password else "")
+        harness.db = name
+        harness.owner_url = fuzz.with_database(harness.owner_base, login, name)
+        harness.app_url = fuzz.with_database(harness.owner_base, "nightshift_app", name)
+        harness.log_path = os.path.join(OUT, "serve.log")
+        open(harness.log_path, "w").close()
+        harness.copy_binary()
+        log(f"database {name}: migrate, register functions, seed")
+        harness.create_database()
+        harness.seed()
+        harness.start_server()
+        base = f"http://127.0.0.1:{harness.port}"
+        log(f"serve --no-worker on {base} as nightshift_app; log {os.path.relpath(harness.log_path, ROOT)}")
+        tokens = fuzz.mint_tokens(harness.config["auth"], harness.config["project_id"], harness.known.users)
+        fuzz.prime(harness, tokens)
+
+        body = fetch_document(harness.port)
+        spec = json.loads(body)
+        with open(os.path.join(OUT, "openapi.json"), "wb") as f:
+            f.write(body)
+        operations = sum(1 for item in spec["paths"].values() for m in item if m in ("get", "post", "put", "patch", "delete"))
+        problems = validate_document(body)
+        if problems:
+            log("openapi-spec-validator (3.1): INVALID\n  " + "\n  ".join(problems[:20]))
+            return 1
+        log(f"openapi-spec-validator (3.1): valid; {len(spec['paths'])} paths, {operations} operations")
+
+        command = [
+            os.path.join(os.path.dirname(sys.executable), "schemathesis"), "run", f"{base}/api/v1/openapi.json",
+            "--url", base,
+            "--header", f"Authorization: Bearer {tokens['service']}",
+            "--checks", CHECKS,
+            "--phases", "examples,coverage,fuzzing",
+            "--max-examples", str(args.examples),
+            "--seed", str(args.seed),
+            "--workers", "1",
+            "--generation-with-security-parameters", "false",
+            "--request-timeout", "10",
+            "--suppress-health-check", "all",
+            "--generation-database", "none",
+            "--no-color",
+            "--report", "junit", "--report-junit-path", os.path.join(OUT, "junit.xml"),
+        ]
+        log(f"schemathesis: seed {args.seed}, {args.examples} examples per operation, checks {CHECKS}")
+        ran = time.monotonic()
+        try:
+            result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=args.time_limit)
+            output, code = result.stdout + result.stderr, result.returncode
+        except subprocess.TimeoutExpired as expired:
+            output = (expired.stdout or b"").decode() if isinstance(expired.stdout, bytes) else (expired.stdout or "")
+            output += f"\nschemathesis did not finish within {args.time_limit:.0f} s"
+            code = 124
+        took = time.monotonic() - ran
+        with open(os.path.join(OUT, "schemathesis.txt"), "w", encoding="utf-8") as f:
+            f.write(output)
+        print(output.replace(tokens["service"], "<service key>"), flush=True)
+
+        cases = re.search(r"Test cases:\s*(.*)", output)
+        causes = harness.causes_since(0)
+        log(f"summary: {operations} operations; test cases: {cases.group(1).strip() if cases else '?'}; "
+            f"schemathesis exit {code} in {took:.0f} s; server errors logged: {len(causes)}; total {time.monotonic() - started:.0f} s")
+        for cause in sorted(set(causes))[:10]:
+            log(f"  server: {cause}")
+        if code != 0 or causes:
+            log("FAILED: see the failures above; reports in .nightshift/openapi/")
+            return 1
+        log("passed: the document is valid OpenAPI 3.1 and the live server keeps to it")
+        return 0
+    except fuzz.SetupError as error:
+        log(f"setup error: {error}")
+        return 2
+    except KeyboardInterrupt as error:
+        log(f"interrupted ({error})")
+        return 130
+    finally:
+        if harness is not None:
+            fuzz.cleanup(harness, harness_args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
