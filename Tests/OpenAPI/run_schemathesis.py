@@ -9,7 +9,8 @@ rate limit off), then:
   1. fetches GET /api/v1/openapi.json without a token and validates it with PyPI's
      openapi-spec-validator as OpenAPI 3.1;
   2. runs PyPI's schemathesis against it with the service-role key (Authorization: Bearer),
-     seeded and bounded (--examples per operation, --time-limit for the whole run), with the
+     then with a signed-in user's token and a super admin's (the admin route), seeded and
+     bounded (--examples per operation, --time-limit for all passes), with the
      checks not_a_server_error, status_code_conformance, content_type_conformance and
      response_schema_conformance: no 5xx, no status or media type the document does not
      list, no body that breaks its schema.
@@ -68,7 +69,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--bin", default=os.environ.get("NIGHTSHIFT_BIN", ".build/debug/nightshift"))
     parser.add_argument("--seed", type=int, default=14, help="schemathesis' seed (default 14: CI runs the same cases)")
-    parser.add_argument("--examples", type=int, default=25, help="cases per operation and phase (default 25)")
+    parser.add_argument("--examples", type=int, default=100, help="cases per operation and phase (default 100)")
     parser.add_argument("--time-limit", type=float, default=170, help="seconds schemathesis may take in all (default 170)")
     parser.add_argument("--database", default=None, help="the throwaway database's name (default openapi_<pid>)")
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
@@ -109,44 +110,71 @@ def main():
             return 1
         log(f"openapi-spec-validator (3.1): valid; {len(spec['paths'])} paths, {operations} operations")
 
-        command = [
-            os.path.join(os.path.dirname(sys.executable), "schemathesis"), "run", f"{base}/api/v1/openapi.json",
-            "--url", base,
-            "--header", f"Authorization: Bearer {tokens['service']}",
-            "--checks", CHECKS,
-            "--phases", "examples,coverage,fuzzing",
-            "--max-examples", str(args.examples),
-            "--seed", str(args.seed),
-            "--workers", "1",
-            "--generation-with-security-parameters", "false",
-            "--request-timeout", "10",
-            "--suppress-health-check", "all",
-            "--generation-database", "none",
-            "--no-color",
-            "--report", "junit", "--report-junit-path", os.path.join(OUT, "junit.xml"),
-        ]
-        log(f"schemathesis: seed {args.seed}, {args.examples} examples per operation, checks {CHECKS}")
-        ran = time.monotonic()
-        try:
-            result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=args.time_limit)
-            output, code = result.stdout + result.stderr, result.returncode
-        except subprocess.TimeoutExpired as expired:
-            output = (expired.stdout or b"").decode() if isinstance(expired.stdout, bytes) else (expired.stdout or "")
-            output += f"\nschemathesis did not finish within {args.time_limit:.0f} s"
-            code = 124
-        took = time.monotonic() - ran
-        with open(os.path.join(OUT, "schemathesis.txt"), "w", encoding="utf-8") as f:
-            f.write(output)
-        print(output.replace(tokens["service"], "<service key>"), flush=True)
+        # The service-role key over every operation, then a signed-in user's token (the user-only
+        # routes get past their 403 to their handlers) and a super admin's over the admin route.
+        passes = [("service_role", "service", []), ("authenticated", "user_a", []),
+                  ("super_admin", "super_admin", ["--include-tag", "coverage"])]
+        deadline = time.monotonic() + args.time_limit
+        totals = {"cases": 0, "failures": 0}
+        failed = []
+        for label, kind, extra in passes:
+            remaining = deadline - time.monotonic()
+            if remaining < 5:
+                log(f"schemathesis as {label}: no time left of --time-limit {args.time_limit:.0f} s")
+                failed.append(label)
+                break
+            command = [
+                os.path.join(os.path.dirname(sys.executable), "schemathesis"), "run", f"{base}/api/v1/openapi.json",
+                "--url", base,
+                "--header", f"Authorization: Bearer {tokens[kind]}",
+                "--checks", CHECKS,
+                "--phases", "examples,coverage,fuzzing",
+                "--max-examples", str(args.examples),
+                "--seed", str(args.seed),
+                "--workers", "1",
+                "--generation-with-security-parameters", "false",
+                "--request-timeout", "10",
+                "--suppress-health-check", "all",
+                "--generation-database", "none",
+                "--no-color",
+                "--report", "junit", "--report-junit-path", os.path.join(OUT, f"junit-{label}.xml"),
+                *extra,
+            ]
+            log(f"schemathesis as {label}: seed {args.seed}, {args.examples} examples per operation, checks {CHECKS}")
+            ran = time.monotonic()
+            try:
+                result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=remaining)
+                output, code = result.stdout + result.stderr, result.returncode
+            except subprocess.TimeoutExpired as expired:
+                output = expired.stdout.decode() if isinstance(expired.stdout, bytes) else (expired.stdout or "")
+                output += f"\nschemathesis did not finish within --time-limit {args.time_limit:.0f} s"
+                code = 124
+            took = time.monotonic() - ran
+            with open(os.path.join(OUT, f"schemathesis-{label}.txt"), "w", encoding="utf-8") as f:
+                f.write(output)
+            # A failure's curl line can carry a megabyte body: each line is cut for the console (the
+            # whole output is in .nightshift/openapi/schemathesis-<caller>.txt).
+            shown = output
+            for token in tokens.values():
+                shown = shown.replace(token, "<token>")
+            print("\n".join(line if len(line) <= 400 else line[:400] + f" ... ({len(line)} characters)"
+                            for line in shown.splitlines()), flush=True)
+            cases = re.search(r"Test cases:\s*(\d+) generated(.*)", output)
+            if cases:
+                totals["cases"] += int(cases.group(1))
+                found = re.search(r"(\d+) unique failure", cases.group(2))
+                totals["failures"] += int(found.group(1)) if found else 0
+            log(f"as {label}: {' '.join(cases.group(0).split()) if cases else 'no test-case line'}; exit {code} in {took:.0f} s")
+            if code != 0:
+                failed.append(label)
 
-        cases = re.search(r"Test cases:\s*(.*)", output)
         causes = harness.causes_since(0)
-        log(f"summary: {operations} operations; test cases: {cases.group(1).strip() if cases else '?'}; "
-            f"schemathesis exit {code} in {took:.0f} s; server errors logged: {len(causes)}; total {time.monotonic() - started:.0f} s")
+        log(f"summary: {operations} operations; {totals['cases']} cases in {len(passes)} passes; "
+            f"{totals['failures']} unique failures; server errors logged: {len(causes)}; total {time.monotonic() - started:.0f} s")
         for cause in sorted(set(causes))[:10]:
             log(f"  server: {cause}")
-        if code != 0 or causes:
-            log("FAILED: see the failures above; reports in .nightshift/openapi/")
+        if failed or causes:
+            log(f"FAILED ({', '.join(failed) or 'server errors'}): see above; reports in .nightshift/openapi/")
             return 1
         log("passed: the document is valid OpenAPI 3.1 and the live server keeps to it")
         return 0

@@ -47,9 +47,17 @@ extension PortfolioRoutes {
                 .post, "/api/v1/criteria", id: "saveCriteria", tag: "portfolio", summary: "Save a new version of the caller's scoring criteria",
                 access: user,
                 requestBody: .object(properties: [
-                    "criteria": .array(items: .object(properties: [
-                        "metric": .string, "operator": .string, "threshold": APISchemas.decimal(), "points": .number,
-                    ])),
+                    "criteria": .array(
+                        description: "A non-empty list of rules; an asset scores the points of each rule its metric matches.",
+                        minItems: 1,
+                        items: .object(
+                            properties: [
+                                "metric": .string(pattern: "^[a-z][a-z0-9_]*$"),
+                                "operator": .string(allowedValues: ">", ">=", "<", "<=", "=", "between"),
+                                "threshold": .one(of: [.number, .array(minItems: 2, maxItems: 2, items: .number)]),
+                                "points": .number,
+                            ],
+                            additionalProperties: .a(false))),
                 ]),
                 requestBodyRequired: true,
                 responses: [.data(201, "The new criteria version", .object(properties: [

@@ -44,9 +44,9 @@ extension DossierStats {
         EdgeFunctionDescription(
             summary: "Engagement and commitment statistics and the health score of one dossier or up to 100",
             description: "`dossierId` answers that dossier's statistics (404 when the caller cannot see it); `dossierIds` answers `{dossiers, notFound}`. Send one of the two.",
-            requestBody: .object(properties: [
-                "dossierId": APISchemas.uuid(required: false),
-                "dossierIds": .array(required: false, maxItems: 100, items: .string(format: .uuid)),
+            requestBody: .one(of: [
+                .object(properties: ["dossierId": APISchemas.uuid()]),
+                .object(properties: ["dossierIds": .array(minItems: 1, maxItems: 100, items: .string(format: .uuid))]),
             ]),
             response: .object,
             errors: [404], tag: tag)
@@ -68,10 +68,11 @@ extension TriggerHealthRecalculation {
     var openAPI: EdgeFunctionDescription {
         EdgeFunctionDescription(
             summary: "Recalculate the given dossiers' health (at most 1,000), or every stale score without a body",
+            description: "404 when a given dossier does not exist.",
             requestBody: .object(properties: [
-                "dossierIds": .array(required: false, maxItems: 1000, items: .string(format: .uuid)),
+                "dossierIds": .array(required: false, minItems: 1, maxItems: 1000, items: .string(format: .uuid)),
             ]),
             response: .object(properties: ["recalculated": APISchemas.count(), "notificationsSent": APISchemas.count()]),
-            tag: tag)
+            errors: [404], tag: tag)
     }
 }
