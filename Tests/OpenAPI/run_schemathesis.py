@@ -32,6 +32,7 @@ from datetime import datetime, timezone
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
 sys.path.insert(0, os.path.join(ROOT, "Tests", "Fuzz"))
+sys.dont_write_bytecode = True  # no __pycache__ beside fuzz.py from this import
 import fuzz  # noqa: E402  (the harness: database, seed, server)
 
 OUT = os.path.join(ROOT, ".nightshift", "openapi")
@@ -143,7 +144,7 @@ def main():
             log(f"schemathesis as {label}: seed {args.seed}, {args.examples} examples per operation, checks {CHECKS}")
             ran = time.monotonic()
             try:
-                result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=remaining)
+                result = subprocess.run(command, cwd=OUT, capture_output=True, text=True, timeout=remaining)
                 output, code = result.stdout + result.stderr, result.returncode
             except subprocess.TimeoutExpired as expired:
                 output = expired.stdout.decode() if isinstance(expired.stdout, bytes) else (expired.stdout or "")
