@@ -8,7 +8,10 @@ rate limit off), then:
 
   1. fetches GET /api/v1/openapi.json without a token and validates it with PyPI's
      openapi-spec-validator as OpenAPI 3.1;
-  2. runs PyPI's schemathesis against it with the service-role key (Authorization: Bearer),
+  2. sends one request per operation on what the seed made (a real run, dossier, portfolio,
+     notification) and checks each answer's status, media type and body against the document
+     (jsonschema, draft 2020-12): the 2xx bodies random ids rarely reach;
+  3. runs PyPI's schemathesis against it with the service-role key (Authorization: Bearer),
      then with a signed-in user's token and a super admin's (the admin route), seeded and
      bounded (--examples per operation, --time-limit for all passes), with the
      checks not_a_server_error, status_code_conformance, content_type_conformance and
@@ -66,6 +69,90 @@ def validate_document(body):
             for e in OpenAPIV31SpecValidator(spec).iter_errors()]
 
 
+def inline_refs(node, spec):
+    """The schema with every local $ref replaced by what it points to (the document has no cycles)."""
+    if isinstance(node, dict):
+        if "$ref" in node and node["$ref"].startswith("#/"):
+            target = spec
+            for part in node["$ref"][2:].split("/"):
+                target = target[part]
+            rest = {k: v for k, v in node.items() if k != "$ref"}
+            return inline_refs({**target, **rest}, spec)
+        return {k: inline_refs(v, spec) for k, v in node.items()}
+    if isinstance(node, list):
+        return [inline_refs(v, spec) for v in node]
+    return node
+
+
+def known_requests(known):
+    """Requests on what the seed made, each with the status it must get: the 2xx answers that
+    schemathesis' random ids rarely reach (a real run, a real dossier, a real portfolio)."""
+    dossier, other = known.dossiers[0], known.dossiers[1]
+    rules = [{"metric": "dividend_yield", "operator": ">=", "threshold": 4, "points": 10},
+             {"metric": "pe_ratio", "operator": "between", "threshold": [5, 15], "points": 5.5}]
+    return [
+        ("GET", "/health", "/health", None, None, 200),
+        ("GET", "/api/v1/runs/{id}", f"/api/v1/runs/{known.runs[0]}", "service", None, 200),
+        ("GET", "/api/v1/functions", "/api/v1/functions", "service", None, 200),
+        ("POST", "/api/v1/functions/{function_id}/runs", "/api/v1/functions/nightshift/noop/runs", "service",
+         {"payload": {"check": "openapi"}, "idempotency_key": "openapi-check"}, 202),
+        ("POST", "/api/v1/events", "/api/v1/events", "service", {"name": "openapi.check", "data": {"n": 1}}, 202),
+        ("GET", "/api/dashboard", "/api/dashboard", "user_a", None, 200),
+        ("GET", "/api/v1/audit/assets/{assetId}/calculations",
+         f"/api/v1/audit/assets/{known.assets[0]}/calculations?limit=5", "user_a", None, 200),
+        ("POST", "/api/v1/criteria", "/api/v1/criteria", "user_a", {"criteria": rules}, 201),
+        ("POST", "/api/v1/admin/coverage/recompute", "/api/v1/admin/coverage/recompute", "super_admin",
+         {"institution_id": known.institutions[0]}, 202),
+        ("POST", "/functions/v1/hello", "/functions/v1/hello", "anon", {"name": "Ada"}, 200),
+        ("POST", "/functions/v1/dossier-stats", "/functions/v1/dossier-stats", "user_a", {"dossierId": dossier}, 200),
+        ("POST", "/functions/v1/dossier-stats", "/functions/v1/dossier-stats", "user_a",
+         {"dossierIds": [dossier, other, "00000000-0000-4000-8000-000000000000"]}, 200),
+        ("POST", "/functions/v1/calculate-health-score", "/functions/v1/calculate-health-score", "user_a",
+         {"dossierId": dossier, "forceRecalculation": True}, 200),
+        ("POST", "/functions/v1/detect-overdue-commitments", "/functions/v1/detect-overdue-commitments", "service", {"dryRun": True}, 200),
+        ("POST", "/functions/v1/refresh-commitment-stats", "/functions/v1/refresh-commitment-stats", "service", {}, 200),
+        ("POST", "/functions/v1/trigger-health-recalculation", "/functions/v1/trigger-health-recalculation", "service",
+         {"dossierIds": [dossier]}, 200),
+        ("POST", "/functions/v1/notifications", "/functions/v1/notifications", "user_a", {"limit": 10}, 200),
+        ("POST", "/functions/v1/mark-notification-read", "/functions/v1/mark-notification-read", "user_a",
+         {"notificationId": known.notifications[0]}, 200),
+    ]
+
+
+def check_known(port, spec, tokens, known):
+    """Sends known_requests; returns (count, problems): a wrong status, a media type or a body the
+    document does not allow for that status."""
+    from jsonschema import Draft202012Validator
+    problems = []
+    requests = known_requests(known)
+    for method, template, path, kind, body, expected in requests:
+        headers = {"Content-Type": "application/json"}
+        if kind:
+            headers["Authorization"] = f"Bearer {tokens[kind]}"
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        conn.request(method, path, body=None if body is None else json.dumps(body), headers=headers)
+        response = conn.getresponse()
+        raw = response.read()
+        conn.close()
+        where = f"{method} {path} as {kind or 'no token'}"
+        if response.status != expected:
+            problems.append(f"{where}: {response.status}, expected {expected}: {raw[:300]!r}")
+            continue
+        answer = spec["paths"][template][method.lower()]["responses"].get(str(response.status))
+        if answer is None:
+            problems.append(f"{where}: status {response.status} is not documented")
+            continue
+        answer = inline_refs(answer, spec)
+        media = (response.getheader("Content-Type") or "").split(";")[0].strip()
+        if media not in answer["content"]:
+            problems.append(f"{where}: {media} is not documented ({', '.join(answer['content'])})")
+            continue
+        errors = sorted(Draft202012Validator(answer["content"][media]["schema"]).iter_errors(json.loads(raw)), key=str)
+        for error in errors[:3]:
+            problems.append(f"{where}: {'/'.join(map(str, error.absolute_path)) or '(body)'}: {error.message[:200]}")
+    return len(requests), problems
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--bin", default=os.environ.get("NIGHTSHIFT_BIN", ".build/debug/nightshift"))
@@ -110,6 +197,12 @@ def main():
             log("openapi-spec-validator (3.1): INVALID\n  " + "\n  ".join(problems[:20]))
             return 1
         log(f"openapi-spec-validator (3.1): valid; {len(spec['paths'])} paths, {operations} operations")
+
+        count, problems = check_known(harness.port, spec, tokens, harness.known)
+        if problems:
+            log(f"known resources: {len(problems)} of {count} answers break the document:\n  " + "\n  ".join(problems))
+            return 1
+        log(f"known resources: {count} requests on seeded rows (a real run, dossier, portfolio...) answer as documented")
 
         # The service-role key over every operation, then a signed-in user's token (the user-only
         # routes get past their 403 to their handlers) and a super admin's over the admin route.
