@@ -60,7 +60,7 @@ serve: migrate ## serve the API (without the setup step)
 	DATABASE_URL=$(APP_DATABASE_URL) $(BIN) serve
 
 
-test: setup db first-run boundaries build-tests docs apply-migrations test-swift test-sql example chaos-short fuzz-short ## every test: first run, module boundaries, the API docs, swift test, pg_prove over sql/tests, the example application, the short chaos suite, the short fuzzer
+test: setup db first-run boundaries build-tests docs apply-migrations test-swift test-sql example chaos-short fuzz-short openapi-check ## every test: first run, module boundaries, the API docs, swift test, pg_prove over sql/tests, the example application, the short chaos suite, the short fuzzer, the OpenAPI check
 
 # A fresh clone in 0700 folders runs `make db`: as root (the cluster then lives where postgres
 # can work), as an ordinary user, and against a taken port. No Swift build; about a minute.
@@ -154,3 +154,22 @@ fuzz: fuzz-setup ## fuzz every route and edge function, 500 cases each (about 2 
 
 fuzz-short: fuzz-setup ## the fuzzer's short profile, 60 cases per route (under a minute without failures)
 	$(FUZZ_PYTHON) Tests/Fuzz/fuzz.py --profile short --bin $(BIN) $(FUZZ_FLAGS)
+
+# The OpenAPI check (Tests/OpenAPI/run_schemathesis.py, issue 14 §2): the server as the fuzzer
+# starts it (a throwaway database openapi_<pid>, `serve --no-worker` on a free loopback port);
+# GET /api/v1/openapi.json validated by PyPI's openapi-spec-validator (OpenAPI 3.1), then PyPI's
+# schemathesis against the live server with the service-role key: no 5xx, no status, media type
+# or body the document does not allow. Seeded (14) and bounded (under 3 minutes); reports in
+# .nightshift/openapi/. OPENAPI_FLAGS: e.g. --seed N, --examples 100, --database NAME.
+OPENAPI_VENV ?= .venv-openapi
+OPENAPI_PYTHON ?= $(OPENAPI_VENV)/bin/python
+OPENAPI_FLAGS ?=
+.PHONY: openapi-setup openapi-check
+
+openapi-setup: ## the venv with PyPI's schemathesis, openapi-spec-validator and psycopg
+	@$(OPENAPI_PYTHON) -c 'import schemathesis, openapi_spec_validator, psycopg' 2>/dev/null || \
+	{ python3 -m venv $(OPENAPI_VENV) && $(OPENAPI_VENV)/bin/pip install -q 'schemathesis==4.32.5' 'openapi-spec-validator==0.9.0' 'psycopg[binary]>=3.1,<4'; }
+	@$(OPENAPI_PYTHON) -c 'import schemathesis, openapi_spec_validator, psycopg'
+
+openapi-check: openapi-setup ## validate GET /api/v1/openapi.json (3.1) and run schemathesis against the live server
+	$(OPENAPI_PYTHON) Tests/OpenAPI/run_schemathesis.py --bin $(BIN) $(OPENAPI_FLAGS)

@@ -37,6 +37,9 @@ let package = Package(
         .package(url: "https://github.com/swift-otel/swift-otel.git", from: "1.6.0", traits: ["OTLPHTTP"]),
         // The CLI's `--output table` (column widths, alignment), not hand padding.
         .package(url: "https://github.com/ordo-one/TextTable", from: "0.0.2"),
+        // The OpenAPI 3.1 document (GET /api/v1/openapi.json) as typed values. Without its
+        // default trait (ExternalLoading: multi-file $ref loading, slow to compile, never used here).
+        .package(url: "https://github.com/mattpolzin/OpenAPIKit", from: "6.4.0", traits: []),
     ],
     targets: [
         // System libraries: a modulemap and a shim header each, nothing else.
@@ -119,6 +122,7 @@ let package = Package(
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "OpenAPIKit", package: "OpenAPIKit"),
             ]
         ),
         // The plug-in point: what a pack contributes (functions, edge functions, routes, config, migrations).
@@ -132,6 +136,7 @@ let package = Package(
             dependencies: [
                 "NightshiftKit", "Migrations", "NightshiftSQL", "Server", "Engine", "Postgres", "HTTPClient", "Config", "ServiceTokens",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "OpenAPIKit", package: "OpenAPIKit"),
                 .product(name: "Metrics", package: "swift-metrics"),
             ],
             path: "Sources/Packs/Dossier"
@@ -142,6 +147,7 @@ let package = Package(
                 "NightshiftKit", "Migrations", "NightshiftSQL", "Server", "Engine", "Postgres", "Config",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "OpenAPIKit", package: "OpenAPIKit"),
             ],
             path: "Sources/Packs/Coverage"
         ),
@@ -151,6 +157,7 @@ let package = Package(
                 "NightshiftKit", "Migrations", "NightshiftSQL", "Server", "Engine", "Postgres", "HTTPClient", "Config",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "OpenAPIKit", package: "OpenAPIKit"),
                 .product(name: "Tracing", package: "swift-distributed-tracing"),
             ],
             path: "Sources/Packs/Portfolio"
@@ -158,7 +165,7 @@ let package = Package(
         // Edge functions: one folder each under functions/, served by Server.
         .target(
             name: "EdgeFunctions",
-            dependencies: ["Server", "Postgres", "Engine"],
+            dependencies: ["Server", "Postgres", "Engine", .product(name: "OpenAPIKit", package: "OpenAPIKit")],
             path: "functions"
         ),
         // Every command, for the packs an application hands it.
@@ -303,6 +310,7 @@ let package = Package(
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "JWTKit", package: "jwt-kit"),
+                .product(name: "OpenAPIKit", package: "OpenAPIKit"),
             ]
         ),
     ]

@@ -10,6 +10,9 @@ public protocol APIRoutes: Sendable {
     /// Adds the routes. Each handler authenticates with `context.authenticator`, counts writes
     /// with `context.writes`, and runs its SQL through ``RequestDatabase`` under the caller's role.
     func addRoutes(to router: Router<BasicRequestContext>, context: APIRouteContext)
+    /// What `GET /api/v1/openapi.json` says of each route added (none by default, which the
+    /// OpenAPI tests refuse, naming the route).
+    var operations: [APIOperation] { get }
 }
 
 /// What routes get from the server: the API's pool, the authenticator and the write limiter.

@@ -13,6 +13,8 @@ public protocol EdgeFunction: Sendable {
     var isWrite: Bool { get }
     /// Handles one call; throw `APIError` for a client error with its status.
     func handle(_ request: EdgeRequest) async throws -> EdgeResponse
+    /// Its body and answer for `GET /api/v1/openapi.json`; the default takes any object.
+    var openAPI: EdgeFunctionDescription { get }
 }
 
 extension EdgeFunction {

@@ -20,8 +20,12 @@ public enum NightshiftServer {
     ) throws -> Router<BasicRequestContext> {
         let byName = try index(functions, config: config)
         let writes = WriteRateLimiter(perMinute: config.api.writesPerMinute)
+        let document = OpenAPIDocumentCache {
+            try openAPIJSON(openAPIDocument(config: config, functions: functions, routes: routes, metrics: metrics != nil))
+        }
         func addRoutes(to router: Router<BasicRequestContext>) {
         HealthRoutes(database: database, projectID: config.projectID).addRoutes(to: router)
+        OpenAPIRoutes(document: document).addRoutes(to: router)
         EdgeFunctionRoutes(functions: byName, authenticator: authenticator, writes: writes, database: database, config: config)
             .addRoutes(to: router)
         EngineRoutes(database: database, authenticator: authenticator, writes: writes, maxBodyBytes: config.api.maxBodyBytes)

@@ -57,6 +57,7 @@ struct AuthorizationMatrixTests {
 
     static let probes: [Probe] = [
         Probe(pattern: "/health", method: .get, path: "/health", body: nil, open: true, granted: [:]),
+        Probe(pattern: "/api/v1/openapi.json", method: .get, path: "/api/v1/openapi.json", body: nil, open: true, granted: [:]),
         Probe(pattern: "/metrics", method: .get, path: "/metrics", body: nil, granted: [.service: .ok]),
         Probe(pattern: "/api/v1/functions/**", method: .post, path: "/api/v1/functions/nightshift/noop/runs", body: "{}", granted: [.service: .accepted]),
         Probe(pattern: "/api/v1/events", method: .post, path: "/api/v1/events", body: #"{"name": "matrix.probe"}"#, granted: [.service: .accepted]),
