@@ -257,7 +257,7 @@ select set_eq($$select what, outcome from calls$$,
     'is A''s (A''s notifications, no statistics of B''s, A''s dashboard and calculations, A''s next criteria version)');
 select set_eq($$select p.oid::regprocedure::text from pg_proc p where p.pronamespace = 'api'::regnamespace$$,
     array['api.mark_notification_read(uuid)', 'api.calculate_health_score(uuid,boolean)', 'api.request_coverage_recompute(uuid)',
-          'api.dossier_stats(uuid[])', 'api.notifications(boolean,integer)', 'api.dashboard()',
+          'api.dossier_stats(uuid[])', 'api.notifications(boolean,integer)', 'api.notifications_held_back()', 'api.dashboard()',
           'api.asset_calculations(uuid,integer,timestamp with time zone)', 'api.save_criteria(jsonb)'],
     'and those are every api function');
 

@@ -90,6 +90,7 @@ select results_eq(
              ('api.dossier_stats(uuid[])', array['nightshift_authenticated', 'nightshift_service']),
              ('api.mark_notification_read(uuid)', array['nightshift_authenticated']),
              ('api.notifications(boolean,integer)', array['nightshift_authenticated']),
+             ('api.notifications_held_back()', array['nightshift_authenticated']),
              ('api.request_coverage_recompute(uuid)', array['nightshift_authenticated', 'nightshift_service']),
              ('api.save_criteria(jsonb)', array['nightshift_authenticated'])$$,
     'the api functions, and exactly which request roles execute each (anon none)');
