@@ -26,7 +26,7 @@ public struct DossierPack: Pack {
         let config = context.config
         let timeZone = config.section(DossierSettings.self).timeZone
         return [
-            RefreshHealthScores.function(intervalMinutes: RefreshHealthScores.intervalMinutes(config)),
+            RefreshHealthScores.function(intervalMinutes: RefreshHealthScores.intervalMinutes(config), timeZone: timeZone),
             DetectOverdue.function(
                 endpoint: DetectOverdue.endpoint(config),
                 credential: ServiceCredential(auth: config.auth, projectID: config.projectID), http: context.http,
