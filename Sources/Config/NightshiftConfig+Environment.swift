@@ -31,6 +31,13 @@ extension NightshiftConfig {
         if let cap = try reader.int("NIGHTSHIFT_NOTIFICATIONS_DAILY_CAP", range: 0...100_000) {
             notifications.dailyCapPerUser = cap
         }
+        if let zone = reader.string("NIGHTSHIFT_NOTIFICATIONS_CAP_TIMEZONE") {
+            guard isKnownTimeZone(zone) else {
+                throw ConfigError(key: "NIGHTSHIFT_NOTIFICATIONS_CAP_TIMEZONE", source: "environment",
+                                  problem: "\"\(zone)\" is not an IANA time zone name (such as UTC or Asia/Riyadh)")
+            }
+            notifications.capTimeZone = zone
+        }
         try applyWebhookSecrets(reader)
         // OpenTelemetry's own name, so a deployment that sets it for every service needs nothing else.
         if let endpoint = reader.string("OTEL_EXPORTER_OTLP_ENDPOINT") { observability.otlpEndpoint = endpoint }

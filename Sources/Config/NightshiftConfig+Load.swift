@@ -132,9 +132,15 @@ extension NightshiftConfig {
                 try channel.rejectUnknownKeys()
             }
         }
-        let notifications = NotificationSettings(
+        var notifications = NotificationSettings(
             dailyCapPerUser: try notificationsSection?.int("daily_cap_per_user", range: 0...100_000) ?? 10,
             channels: channels)
+        if let zone = try notificationsSection?.string("cap_timezone") {
+            guard isKnownTimeZone(zone) else {
+                throw notificationsSection!.error("cap_timezone", "\"\(zone)\" is not an IANA time zone name (such as UTC or Asia/Riyadh)")
+            }
+            notifications.capTimeZone = zone
+        }
         try notificationsSection?.rejectUnknownKeys()
 
         var observabilitySection = try root.section("observability")

@@ -144,14 +144,19 @@ public struct FunctionSettings: Sendable, Equatable {
     }
 }
 
-/// `[notifications]`: the daily cap and the delivery channels.
+/// `[notifications]`: the daily cap, the time zone of its day and the delivery channels.
 public struct NotificationSettings: Sendable, Equatable {
-    /// Notifications one user may receive per UTC day (`daily_cap_per_user`, default 10;
+    /// Notifications one user may receive per day (`daily_cap_per_user`, default 10;
     /// `NIGHTSHIFT_NOTIFICATIONS_DAILY_CAP`, 0…100,000); sends past it are kept in
-    /// `notify.suppressed`, not delivered. `Notifier.configure` writes it to the database.
+    /// `notify.suppressed`, not delivered, until a digest carries them. `Notifier.configure`
+    /// writes it to the database.
     public var dailyCapPerUser: Int
     /// The webhook channels by name (`[notifications.channels.<name>]`).
     public var channels: [String: ChannelSettings]
+    /// The time zone of the cap's day when a sender names none (`cap_timezone`, an IANA name,
+    /// default `UTC`; `NIGHTSHIFT_NOTIFICATIONS_CAP_TIMEZONE`). A pack whose users live in one
+    /// zone passes its own to `notify.send` instead.
+    public var capTimeZone: String = "UTC"
 }
 
 /// `[notifications.channels.<name>]`: a webhook the dispatcher posts to.

@@ -13,30 +13,37 @@ public struct Notifier: Sendable {
         self.database = database
     }
 
-    /// Writes `[notifications]` into the database: the daily cap, and the channels config
-    /// lists as the enabled ones (every other channel is disabled). Called at start-up.
+    /// Writes `[notifications]` into the database: the daily cap, the time zone of its day, and
+    /// the channels config lists as the enabled ones (every other channel is disabled). Called
+    /// at start-up.
     public func configure(from settings: NotificationSettings) async throws {
-        try await database.query(
-            "select notify.configure(\(settings.dailyCapPerUser)::integer, \(settings.channels.keys.sorted()))")
+        try await database.query("""
+            select notify.configure(\(settings.dailyCapPerUser)::integer, \(settings.channels.keys.sorted()),
+                                    \(settings.capTimeZone))
+            """)
     }
 
-    /// Sends a notification; `metadataJSON` must be a JSON object.
+    /// Sends a notification; `metadataJSON` must be a JSON object. The cap counts the user's day
+    /// in `timeZone` (an IANA name), or in `[notifications] cap_timezone` when nil.
     public func send(
-        to userID: UUID, title: String, message: String, metadataJSON: String = "{}", dedupeKey: String? = nil
+        to userID: UUID, title: String, message: String, metadataJSON: String = "{}", dedupeKey: String? = nil,
+        timeZone: String? = nil
     ) async throws -> SendOutcome {
         try outcome(of: await database.query("""
             select notification_id, outcome
-            from notify.send(\(userID), \(title), \(message), \(metadataJSON)::jsonb, \(dedupeKey))
+            from notify.send(\(userID), \(title), \(message), \(metadataJSON)::jsonb, \(dedupeKey), \(timeZone))
             """))
     }
 
-    /// Sends a notification whose metadata is `metadata` encoded as a JSON object.
+    /// Sends a notification whose metadata is `metadata` encoded as a JSON object (the cap's day
+    /// in `timeZone`, as for the other `send`).
     public func send<Metadata: Encodable & Sendable>(
-        to userID: UUID, title: String, message: String, metadata: Metadata, dedupeKey: String? = nil
+        to userID: UUID, title: String, message: String, metadata: Metadata, dedupeKey: String? = nil,
+        timeZone: String? = nil
     ) async throws -> SendOutcome {
         try outcome(of: await database.query("""
             select notification_id, outcome
-            from notify.send(\(userID), \(title), \(message), \(PostgresJSON(metadata)), \(dedupeKey))
+            from notify.send(\(userID), \(title), \(message), \(PostgresJSON(metadata)), \(dedupeKey), \(timeZone))
             """))
     }
 
@@ -51,6 +58,12 @@ public struct Notifier: Sendable {
         }
         metrics.sent(outcome: result.name)
         return result
+    }
+
+    /// How many of the user's notifications the cap held back today (each counted on its own
+    /// zone's day); a digest brings them on the next day.
+    public func heldBackToday(userID: UUID) async throws -> Int {
+        try await database.query("select notify.held_back_today(\(userID))")[0].decode(Int.self, at: 0)
     }
 
     /// A user's notifications, newest first; at most `limit` (1...1000).

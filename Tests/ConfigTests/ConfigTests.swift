@@ -52,7 +52,9 @@ struct ConfigFileTests {
         #expect(config.database.port == 54329)
         #expect(config.api.port == 54321)
         #expect(config.auth.jwtSecret.hasPrefix("dev-only-"))
-        #expect(config.jobs["dossier/detect-overdue-commitments"]?.timezone == "Asia/Riyadh")
+        #expect(config.jobs["dossier/detect-overdue-commitments"]?.timezone == nil, "the pack's [dossier] timezone decides")
+        #expect(config.section(DossierSettings.self).timeZone == "Asia/Riyadh")
+        #expect(config.notifications.capTimeZone == "UTC")
         #expect(config.functions["hello"]?.verifyJWT == true)
         #expect(config.notifications.dailyCapPerUser == 10)
         #expect(config.notifications.channels["ops"]?.webhookURL.hasPrefix("http://127.0.0.1") == true)
@@ -231,6 +233,33 @@ struct ConfigFileTests {
     func badWebhook() {
         let error = parseError(minimal + "\n[notifications.channels.ops]\nwebhook_url = \"ftp://x\"\n")
         #expect(error?.key == "notifications.channels.ops.webhook_url")
+    }
+
+    @Test("[dossier] timezone: Asia/Riyadh by default, an IANA name when set, anything else refused naming the key")
+    func dossierTimeZone() throws {
+        #expect(try NightshiftConfig.parseWithPacks(minimal, source: "test.toml").section(DossierSettings.self).timeZone == "Asia/Riyadh")
+        let paris = try NightshiftConfig.parseWithPacks(minimal + "\n[dossier]\ntimezone = \"Europe/Paris\"\n", source: "test.toml")
+        #expect(paris.section(DossierSettings.self).timeZone == "Europe/Paris")
+        for zone in ["Riyadh", "Mars/Olympus_Mons", "", "Asia/ Riyadh"] {
+            let error = parseError(minimal + "\n[dossier]\ntimezone = \"\(zone)\"\n")
+            #expect(error?.key == "dossier.timezone", "\(zone)")
+            #expect(error?.problem.contains("not an IANA time zone name") == true, "\(String(describing: error))")
+        }
+        #expect(parseError(minimal + "\n[dossier]\ntimezone = 3\n")?.key == "dossier.timezone")
+    }
+
+    @Test("[notifications] cap_timezone: UTC by default, an IANA name when set (or NIGHTSHIFT_NOTIFICATIONS_CAP_TIMEZONE), else refused by name")
+    func capTimeZone() throws {
+        #expect(try NightshiftConfig.parseWithPacks(minimal, source: "test.toml").notifications.capTimeZone == "UTC")
+        let riyadh = try NightshiftConfig.parseWithPacks(minimal + "\n[notifications]\ncap_timezone = \"Asia/Riyadh\"\n", source: "test.toml")
+        #expect(riyadh.notifications.capTimeZone == "Asia/Riyadh")
+        let error = parseError(minimal + "\n[notifications]\ncap_timezone = \"Nowhere\"\n")
+        #expect(error?.key == "notifications.cap_timezone")
+        let fromEnvironment = try NightshiftConfig.parseWithPacks(
+            minimal, source: "test.toml", environment: ["NIGHTSHIFT_NOTIFICATIONS_CAP_TIMEZONE": "Europe/Paris"])
+        #expect(fromEnvironment.notifications.capTimeZone == "Europe/Paris")
+        #expect(parseError(minimal, environment: ["NIGHTSHIFT_NOTIFICATIONS_CAP_TIMEZONE": "Nowhere"])?.key
+                == "NIGHTSHIFT_NOTIFICATIONS_CAP_TIMEZONE")
     }
 }
 

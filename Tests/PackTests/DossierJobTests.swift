@@ -1,6 +1,7 @@
 import Config
 import Engine
 import Foundation
+import NightshiftKit
 import Postgres
 import ServiceTokens
 import Testing
@@ -162,9 +163,73 @@ struct DossierJobTests {
                 select function_id, cron, timezone, to_char(nightshift.next_fire(cron, timezone, '2026-11-23 20:01+00') at time zone 'UTC', 'HH24:MI')
                 from nightshift.schedules where function_id like 'dossier/%' order by 1
                 """).map { try $0.decode(String.self, String.self, String.self, String.self) }
-            #expect(rows.map(\.0) == ["dossier/detect-overdue-commitments", "dossier/refresh-health-scores"])
+            #expect(rows.map(\.0) == ["dossier/detect-overdue-commitments", "dossier/refresh-health-scores", "dossier/send-held-back-digests"])
             #expect(rows[0].1 == "0 2 * * *" && rows[0].2 == "Asia/Riyadh" && rows[0].3 == "23:00")
             #expect(rows[1].1 == "*/15 * * * *" && rows[1].3 == "20:15")
+            #expect(rows[2].1 == "5 0 * * *" && rows[2].2 == "Asia/Riyadh" && rows[2].3 == "21:05", "00:05 in Riyadh")
+        }
+    }
+
+    @Test("[dossier] timezone moves the overdue sweep and the digest to that zone's clock")
+    func schedulesFollowTheTimeZone() async throws {
+        try await withPack { pack in
+            var config = pack.config
+            var settings = DossierSettings()
+            settings.timeZone = "Europe/Paris"
+            config.setSection(settings)
+            let functions = try DossierPack().functions(PackContext(config: config, http: pack.http, logger: PackHarness.logger))
+            _ = try await pack.registry(functions)
+            let rows = try await pack.database.query("""
+                select function_id, timezone from nightshift.schedules
+                where function_id in ('dossier/detect-overdue-commitments', 'dossier/send-held-back-digests') order by 1
+                """).map { try $0.decode(String.self, String.self) }
+            #expect(rows.map(\.1) == ["Europe/Paris", "Europe/Paris"])
+        }
+    }
+
+    @Test("send-held-back-digests: writes [dossier] timezone, sends each user one digest of what the cap held back yesterday, once")
+    func heldBackDigests() async throws {
+        try await withPack { pack in
+            let other = UUID(uuidString: "00000000-0000-4000-8000-00000000000c")!
+            // A cap of 0 holds every notification back: three for the owner, one for another
+            // user, counted on today's Kiritimati day, then moved to yesterday (the day ended).
+            try await pack.database.execute("select notify.configure(0, '{}')")
+            for (user, title) in [(Self.owner, "Overdue 1"), (Self.owner, "Overdue 2"), (Self.owner, "Overdue 3"), (other, "Overdue 4")] {
+                let outcome = try await pack.database.query("""
+                    select outcome from notify.send(\(user), \(title), 'm', '{"type": "dossier.commitment_overdue"}', null, 'Pacific/Kiritimati')
+                    """)[0].decode(String.self, at: 0)
+                #expect(outcome == "suppressed")
+            }
+            try await pack.database.execute("update notify.suppressed set day = day - 1")
+
+            let registry = try await pack.registry([SendHeldBackDigests.function(timeZone: "Pacific/Kiritimati")])
+            try await pack.withWorker(registry) {
+                let run = try await pack.wait(for: try await pack.trigger(SendHeldBackDigests.id), status: "completed")
+                guard case .object(let output) = run.output else { Issue.record("no output"); return }
+                #expect(output["digestsSent"] == .number(2), "\(output)")
+                #expect(output["notificationsCarried"] == .number(4))
+                #expect(output["timeZone"] == .string("Pacific/Kiritimati"))
+                #expect(try await pack.database.query("select time_zone from dossier.settings")[0].decode(String.self, at: 0)
+                        == "Pacific/Kiritimati", "the run wrote [dossier] timezone")
+
+                let digest = try await pack.database.query("""
+                    select title, metadata::text from notify.notifications where user_id = \(Self.owner)
+                    """).map { try $0.decode(String.self, String.self) }
+                #expect(digest.count == 1)
+                #expect(digest.first?.0 == "3 more overdue commitments")
+                let metadata = try JSONValue(json: digest.first?.1 ?? "{}")
+                guard case .object(let fields) = metadata, case .array(let items)? = fields["items"] else {
+                    Issue.record("no items: \(metadata)"); return
+                }
+                #expect(fields["digest"] == .bool(true) && fields["heldBack"] == .number(3) && items.count == 3)
+                #expect(try await pack.count("select count(*) from notify.notifications where user_id = \(other)") == 1)
+
+                // Again the same day: nothing more.
+                let again = try await pack.wait(for: try await pack.trigger(SendHeldBackDigests.id), status: "completed")
+                guard case .object(let second) = again.output else { Issue.record("no output"); return }
+                #expect(second["digestsSent"] == .number(0))
+                #expect(try await pack.count("select count(*) from notify.notifications") == 2)
+            }
         }
     }
 }

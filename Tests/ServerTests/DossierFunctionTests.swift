@@ -177,6 +177,36 @@ struct DossierFunctionTests {
         }
     }
 
+    @Test("notifications: heldBackToday counts the caller's own held back today, and a digest is flagged")
+    func notificationsHeldBack() async throws {
+        try await Self.withDossiers { url in
+            let connection = try await PostgresConnection.connect(url: url)
+            // A cap of 0: the owner has two held back today and one yesterday (carried by a
+            // digest now); the other user has one held back today.
+            try await connection.executeScript("""
+                select notify.configure(0, '{}');
+                select notify.send('\(Self.owner)', 'Held ' || i, 'm', '{"type": "dossier.commitment_overdue"}') from generate_series(1, 2) i;
+                select notify.send('\(Self.other)', 'Theirs', 'm', '{"type": "dossier.commitment_overdue"}');
+                insert into notify.suppressed (user_id, title, message, metadata, day, time_zone)
+                    values ('\(Self.owner)', 'Yesterday', 'm', '{"type": "dossier.commitment_overdue"}', notify.cap_day('UTC') - 1, 'UTC');
+                select dossier.send_held_back_digests();
+                """)
+            await connection.close()
+            let owner = try await token(role: "authenticated", sub: Self.owner)
+            let other = try await token(role: "authenticated", sub: Self.other)
+            try await withServer(databaseURL: url) { client in
+                let listed = try await client.post("/functions/v1/notifications", token: owner, body: "{}")
+                #expect(listed.data?["heldBackToday"] as? Int == 2)
+                let items = listed.data?["notifications"] as? [[String: Any]] ?? []
+                #expect(items.map { $0["title"] as? String } == ["1 more overdue commitment"])
+                #expect(items.first?["digest"] as? Bool == true)
+                let theirs = try await client.post("/functions/v1/notifications", token: other, body: "{}")
+                #expect(theirs.data?["heldBackToday"] as? Int == 1)
+                #expect((theirs.data?["notifications"] as? [Any])?.isEmpty == true)
+            }
+        }
+    }
+
     static let viewer = "00000000-0000-4000-8000-00000000000c"
     static let editor = "00000000-0000-4000-8000-00000000000d"
 

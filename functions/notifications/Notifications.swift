@@ -4,7 +4,9 @@ import Postgres
 import Server
 
 /// `POST /functions/v1/notifications` with `{"unreadOnly", "limit"}`: the caller's in-app
-/// notifications, newest first. Only the caller's own: the database reads them for the token's `sub`.
+/// notifications, newest first, each with `digest` (true for a digest of what the daily cap held
+/// back), and `heldBackToday`, how many the cap held back today (they arrive in tomorrow's
+/// digest). Only the caller's own: the database reads them for the token's `sub`.
 struct ListNotifications: EdgeFunction {
     let name = "notifications"
     var allowedRoles: Set<Principal.Role>? { [.authenticated] }
@@ -25,9 +27,15 @@ struct ListNotifications: EdgeFunction {
         let rows = try await request.database.query("""
             select coalesce(jsonb_agg(jsonb_build_object(
                 'id', n.id, 'title', n.title, 'message', n.message, 'metadata', n.metadata,
-                'read', n.read, 'createdAt', n.created_at) order by n.created_at desc, n.id), '[]')::text
+                'read', n.read, 'createdAt', n.created_at,
+                'digest', coalesce(n.metadata -> 'digest' = 'true', false)) order by n.created_at desc, n.id), '[]')::text,
+                   api.notifications_held_back()
             from api.notifications(\(input.unreadOnly ?? false), \(limit)::int) n
             """)
-        return .ok(JSONValue.object(["notifications": try JSONValue(json: rows[0].decode(String.self, at: 0))]))
+        let (notifications, heldBack) = try rows[0].decode(String.self, Int.self)
+        return .ok(JSONValue.object([
+            "notifications": try JSONValue(json: notifications),
+            "heldBackToday": .number(Decimal(heldBack)),
+        ]))
     }
 }

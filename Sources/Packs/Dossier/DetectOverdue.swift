@@ -4,7 +4,9 @@ import Foundation
 import HTTPClient
 import ServiceTokens
 
-/// `dossier/detect-overdue-commitments`: daily at 02:00 Asia/Riyadh (OVERDUE_CHECK_HOUR). As the
+/// `dossier/detect-overdue-commitments`: daily at 02:00 in `[dossier] timezone` (default
+/// Asia/Riyadh; the hour from OVERDUE_CHECK_HOUR), after writing that zone with
+/// `dossier.configure` (the day of due dates and of the notification cap). As the
 /// seed system did, it calls the `detect-overdue-commitments` edge function over HTTP as the
 /// service role, with a token minted for each attempt that expires in 60 s (`ServiceCredential`);
 /// a 5xx or a connection failure is retried with the job's backoff, a 4xx fails the run at once,
@@ -24,12 +26,15 @@ enum DetectOverdue {
         return "http://\(host.contains(":") ? "[\(host)]" : host):\(config.api.port)/functions/v1/detect-overdue-commitments"
     }
 
-    static func function(endpoint: String, credential: ServiceCredential, http: HTTPClient) -> NightshiftFunction {
+    static func function(
+        endpoint: String, credential: ServiceCredential, http: HTTPClient, timeZone: String = DossierSettings().timeZone
+    ) -> NightshiftFunction {
         NightshiftFunction(
-            id: id, triggers: [.cron("0 2 * * *", timezone: "Asia/Riyadh")], retries: 3, concurrency: .singleton,
+            id: id, triggers: [.cron("0 2 * * *", timezone: timeZone)], retries: 3, concurrency: .singleton,
             timeout: .seconds(300), payload: Payload.self
         ) { payload, run in
-            try await run.step.run("detect") {
+            try await DossierSettings.configure(timeZone, database: run.database)
+            return try await run.step.run("detect") { () async throws -> JSONValue in
                 let token: String
                 do {
                     token = try await credential.bearer(for: endpoint)

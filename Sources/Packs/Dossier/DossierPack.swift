@@ -7,8 +7,8 @@ import NightshiftSQL
 import Server
 import ServiceTokens
 
-/// The dossier pack: relationship health every few minutes, overdue commitments daily, and the
-/// five edge functions of the relationship-health backend. The logic is SQL in schema
+/// The dossier pack: relationship health every few minutes, overdue commitments daily, a digest
+/// of what the notification cap held back each night, and the five edge functions of the relationship-health backend. The logic is SQL in schema
 /// `dossier`; these are the schedules, the steps and the HTTP faces around it.
 public struct DossierPack: Pack {
     public let name = "dossier"
@@ -20,14 +20,18 @@ public struct DossierPack: Pack {
 
     public var configSections: [any ConfigSection.Type] { [DossierSettings.self] }
 
-    /// Both jobs, reading the refresh interval, the API address and `[auth]` from config.
+    /// The three jobs, reading the refresh interval, the API address, `[auth]` and `[dossier]
+    /// timezone` from config.
     public func functions(_ context: PackContext) throws -> [NightshiftFunction] {
         let config = context.config
+        let timeZone = config.section(DossierSettings.self).timeZone
         return [
-            RefreshHealthScores.function(intervalMinutes: RefreshHealthScores.intervalMinutes(config)),
+            RefreshHealthScores.function(intervalMinutes: RefreshHealthScores.intervalMinutes(config), timeZone: timeZone),
             DetectOverdue.function(
                 endpoint: DetectOverdue.endpoint(config),
-                credential: ServiceCredential(auth: config.auth, projectID: config.projectID), http: context.http),
+                credential: ServiceCredential(auth: config.auth, projectID: config.projectID), http: context.http,
+                timeZone: timeZone),
+            SendHeldBackDigests.function(timeZone: timeZone),
         ]
     }
 

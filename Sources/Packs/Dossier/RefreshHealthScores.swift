@@ -28,12 +28,15 @@ enum RefreshHealthScores {
         return Int(fields[0]) != nil ? 60 : 15
     }
 
-    static func function(intervalMinutes: Int) -> NightshiftFunction {
+    static func function(intervalMinutes: Int, timeZone: String = DossierSettings().timeZone) -> NightshiftFunction {
         NightshiftFunction(
             id: id, triggers: [.cron("*/15 * * * *")], retries: 3, concurrency: .singleton, timeout: .seconds(600),
             payload: NoPayload.self
         ) { _, run in
             let database = run.database
+            // The most frequent of the pack's runs: a changed `[dossier] timezone` reaches the
+            // database (and the edge functions' "today") within one interval of a restart.
+            try await DossierSettings.configure(timeZone, database: database)
             let views: [JSONValue] = try await run.step.run("refresh-views") {
                 // Two connections at once: the views are independent.
                 async let engagement = database.query("select dossier.refresh_engagement_stats()::text")

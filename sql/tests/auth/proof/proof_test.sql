@@ -273,7 +273,7 @@ select set_eq($$select what, outcome from calls$$,
     'the engine''s runs, functions, schedules, events and deliveries are refused (42501)');
 select set_eq($$select p.oid::regprocedure::text from pg_proc p where p.pronamespace = 'api'::regnamespace$$,
     array['api.mark_notification_read(uuid)', 'api.calculate_health_score(uuid,boolean)', 'api.request_coverage_recompute(uuid)',
-          'api.dossier_stats(uuid[])', 'api.notifications(boolean,integer)', 'api.dashboard()',
+          'api.dossier_stats(uuid[])', 'api.notifications(boolean,integer)', 'api.notifications_held_back()', 'api.dashboard()',
           'api.asset_calculations(uuid,integer,timestamp with time zone)', 'api.save_criteria(jsonb)',
           'api.runs(text,text,text,timestamp with time zone,timestamp with time zone,integer,text,uuid,uuid)', 'api.run(uuid)',
           'api.cancel_run(uuid)', 'api.rerun_run(uuid)', 'api.functions()', 'api.set_function_enabled(text,boolean)',

@@ -96,6 +96,7 @@ select results_eq(
              ('api.mark_notification_read(uuid)', array['nightshift_authenticated']),
              ('api.notifications(boolean,integer)', array['nightshift_authenticated']),
              ('api.replay_event(uuid)', array['nightshift_authenticated', 'nightshift_service']),
+             ('api.notifications_held_back()', array['nightshift_authenticated']),
              ('api.request_coverage_recompute(uuid)', array['nightshift_authenticated', 'nightshift_service']),
              ('api.rerun_run(uuid)', array['nightshift_authenticated', 'nightshift_service']),
              ('api.retry_delivery(bigint)', array['nightshift_authenticated', 'nightshift_service']),
@@ -147,7 +148,8 @@ select set_eq(
 select is_empty(
     $$select f, r from unnest(array[
           'dossier.stats(uuid[])', 'dossier.calculate_health_score(uuid,boolean,timestamptz)',
-          'notify.list_notifications(uuid,boolean,integer)', 'notify.mark_read(uuid,uuid)', 'notify.send(uuid,text,text,jsonb,text)',
+          'notify.list_notifications(uuid,boolean,integer)', 'notify.mark_read(uuid,uuid)', 'notify.send(uuid,text,text,jsonb,text,text)',
+          'notify.held_back_today(uuid)',
           'portfolio.dashboard_document(uuid)', 'portfolio.save_criteria(uuid,jsonb)',
           'portfolio.asset_calculations(uuid,uuid,integer,timestamptz)', 'coverage.request_recompute(uuid)',
           'coverage.list_admins(uuid)', 'cache.get(text)']) f

@@ -20,7 +20,8 @@ create temporary view public_functions as
 select set_eq(
     $$select p.proname::text from pg_proc p join public_functions f on f.oid = p.oid$$,
     array['calculate_health_score', 'recalculate_health_scores', 'recalculate_stale_scores', 'freshness_rate',
-          'detect_overdue_commitments', 'refresh_engagement_stats', 'refresh_commitment_stats', 'stats'],
+          'detect_overdue_commitments', 'refresh_engagement_stats', 'refresh_commitment_stats', 'stats',
+          'configure', 'send_held_back_digests'],
     'the public functions of the pack');
 select is_empty(
     $$select p.oid::regprocedure::text from pg_proc p join public_functions f on f.oid = p.oid
