@@ -134,6 +134,7 @@ API_ROUTES = {
     "GET /api/v1/deliveries": dict(kind="deliveries", fields=[]),
     "POST /api/v1/deliveries/<id>/retry": dict(kind="retry", fields=[]),
     "GET /metrics": dict(kind="metrics", fields=[]),
+    "GET /api/v1/openapi.json": dict(kind="openapi", fields=[]),
     "POST /api/v1/admin/coverage/recompute": dict(kind="recompute", fields=["institution_id"]),
     "GET /api/dashboard": dict(kind="dashboard", fields=[]),
     "GET /api/v1/audit/assets/<id>/calculations": dict(kind="audit", fields=["limit", "before"]),
@@ -687,6 +688,7 @@ class Route:
     query_names: list
     ok_kinds: object              # token kinds that may get a 2xx; None: any (health), () none
     text_ok: bool = False         # a 200 answered in plain text (metrics)
+    json_ok: bool = False         # a 200 answered in JSON outside the envelope (the OpenAPI document)
     has_body: bool = True
 
 
@@ -772,6 +774,8 @@ def build_routes(functions, known, config):
             routes.append(Route(key, method, paths, [], [], actors, has_body=False))
         elif kind == "metrics":
             routes.append(Route(key, method, fixed("/metrics"), [], ["name"], service, text_ok=True, has_body=False))
+        elif kind == "openapi":
+            routes.append(Route(key, method, fixed("/api/v1/openapi.json"), [], ["format"], None, json_ok=True, has_body=False))
         elif kind == "recompute":
             routes.append(Route(key, method, fixed("/api/v1/admin/coverage/recompute"), spec["fields"], [], {"super_admin"}))
         elif kind == "dashboard":
@@ -1208,6 +1212,12 @@ def check(route, req, outcome, changed, harness, log_offset):
     oversized_head = status == 400 and not outcome.body and len(req.target) + 2048 > MAX_HEADER_BYTES
     if oversized_head:
         pass
+    elif route.json_ok and status == 200 and req.method == "GET":
+        try:
+            if "openapi" not in json.loads(outcome.body):
+                fail("envelope", "document without openapi", f"GET {req.target} 200 without an `openapi` key")
+        except ValueError:
+            fail("envelope", "document not JSON", f"GET {req.target} 200 that is not JSON: {describe_bytes(outcome.body)}")
     elif req.method != "HEAD" and not (route.text_ok and status == 200 and req.method == "GET"):
         problem = envelope_problem(status, outcome.body)
         if problem:

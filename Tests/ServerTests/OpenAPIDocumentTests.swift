@@ -94,7 +94,7 @@ struct OpenAPIDocumentTests {
         #expect(undocumented == ["GET /api/v1/undescribed/{id}"])
         #expect(unserved.isEmpty)
         // And the other way: an operation whose route is gone.
-        let fewer = routes.filter { $0.path.description != "/api/v1/events" }
+        let fewer = routes.filter { !($0.path.description == "/api/v1/events" && $0.method == .post) }
         #expect(Self.drift(routes: fewer, document: document).unserved == ["POST /api/v1/events"])
     }
 
