@@ -83,8 +83,14 @@ docs: ## build the DocC archives (.build/docs/) and check that every public symb
 boundaries: ## check that the engine, server, config and CLI modules name no pack
 	bash Tests/Boundaries/check.sh
 
+# The whole log lands in .nightshift/swift-test.log; on failure the failed tests and their issues
+# are printed again last, so a CI log cut to its tail still names them.
 test-swift: webhook-verifier
-	swift test $(SWIFT_FLAGS) --skip-build
+	@mkdir -p .nightshift; set -o pipefail; \
+	swift test $(SWIFT_FLAGS) --skip-build 2>&1 | tee .nightshift/swift-test.log || { \
+	  rc=$$?; echo "== test-swift failed (rc $$rc); the failures, from .nightshift/swift-test.log:"; \
+	  grep -E '✘|recorded an issue|Expectation failed|Caught error|fatal error|Fatal error' .nightshift/swift-test.log \
+	    | grep -v '✘ Test run with' | cut -c1-400 | head -80; exit $$rc; }
 
 # The Swift tests check webhook signatures with an independent implementation: PyPI's
 # standardwebhooks (the spec's reference library) in a venv of its own, run by
