@@ -137,12 +137,23 @@ struct ServerTests {
     func poolExhausted() async throws {
         let service = try await token(role: "service_role")
         try await withServer(connections: 1, acquireTimeout: .milliseconds(200)) { client, pool in
-            // A slow request holds the only connection while another arrives.
-            let holder = Task { try await pool.withConnection { connection in _ = try await connection.query("select pg_sleep(1.5)") } }
-            try await Task.sleep(for: .milliseconds(300))
+            // The holder keeps the only connection until the busy request has been answered: signals,
+            // not sleeps, so a loaded machine cannot reorder the two.
+            let (held, heldSignal) = AsyncStream<Void>.makeStream()
+            let (release, releaseSignal) = AsyncStream<Void>.makeStream()
+            defer { releaseSignal.finish() }
+            let holder = Task {
+                try await pool.withConnection { connection in
+                    _ = try await connection.query("select 1")
+                    heldSignal.yield()
+                    for await _ in release { break }
+                }
+            }
+            for await _ in held { break }
             let busy = try await client.execute(uri: "/api/v1/functions", method: .get, headers: [.authorization: "Bearer \(service)"]) {
                 (try Reply($0), $0.headers[.retryAfter])
             }
+            releaseSignal.finish()
             #expect(busy.0.status == .serviceUnavailable)
             #expect(busy.0.errorCode == "unavailable" && busy.0.isEnvelope)
             #expect(busy.1 == "1")
