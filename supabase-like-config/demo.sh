@@ -104,6 +104,15 @@ sql -c "select * from notify.delivery_status"
 sql -c "select * from notify.suppressed_today where suppressed > 0 limit 5"
 [ -s "$LOGS/webhooks.log" ] && { echo "webhooks received: $(wc -l <"$LOGS/webhooks.log") (first: $(head -c 200 "$LOGS/webhooks.log"))"; }
 
+say "held back by the cap today: nothing is dropped, each user gets one digest on their next day"
+# What dossier/send-held-back-digests (00:05 in the pack's zone) will send tomorrow, run now with
+# tomorrow's as_of; its dedupe key (user and day) keeps tomorrow's real run from sending it twice.
+sql -c "select day, time_zone, count(distinct user_id) as users_held_back, count(*) as notifications_held_back
+        from notify.suppressed where digest_id is null group by 1, 2 order by 1"
+sql -Atc "select 'send_held_back_digests (as of tomorrow): ' || dossier.send_held_back_digests(now() + interval '1 day')::text"
+sql -c "select title, metadata->>'heldBack' as held_back, jsonb_array_length(metadata->'items') as items, metadata->>'timeZone' as time_zone
+        from notify.notifications where metadata->>'type' = 'dossier.held_back_digest' order by created_at desc limit 3"
+
 say "coverage/nightly-recompute: a snapshot per institution (the first run of an institution is its baseline)"
 nightshift run coverage/nightly-recompute --wait
 FIRST=$(sql -Atc "select id from coverage.institutions where status = 'active' order by id limit 1")
