@@ -10,7 +10,10 @@ import Testing
 struct ServerTests {
     @Test("GET /health answers 200 with the database up")
     func healthUp() async throws {
-        try await withServer { client async throws in
+        try await withServer { client, pool async throws in
+            // The check gives the database a second; a loaded machine's first connect alone can
+            // take longer, so the pool holds an open connection first.
+            _ = try await pool.query("select 1")
             let reply = try await client.execute(uri: "/health", method: .get) { try Reply($0) }
             #expect(reply.status == .ok)
             #expect(reply.data?["database"] as? String == "up")
