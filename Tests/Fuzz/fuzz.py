@@ -10,7 +10,8 @@ invalid ones). Every response must satisfy:
 
   no-5xx     the status is below 500, or 503 with Retry-After
   envelope   the body is {"data": ..., "error": ...} (error null on success, {code, message}
-             with data null on failure); GET /metrics' 200 is Prometheus text
+             with data null on failure; a success of an edge function with fieldsAtTopLevel also
+             has data's own fields beside, equal to them); GET /metrics' 200 is Prometheus text
   no-hang    the answer arrives within --timeout seconds (5)
   no-write   a refused request (status >= 400) changes no row: every table of the engine's
              and the packs' schemas is hashed (as the owner) before and after each request
@@ -1250,8 +1251,13 @@ def envelope_problem(status, body):
         return "not JSON"
     if not isinstance(document, dict) or "data" not in document or "error" not in document:
         return "not {data, error}"
-    if set(document) - {"data", "error"}:
-        return "keys beyond data and error"
+    beside = set(document) - {"data", "error"}
+    if beside:
+        # Edge functions with fieldsAtTopLevel (the dossier pack's) copy a success's fields beside
+        # data and error: allowed exactly so, never on an error.
+        data = document["data"]
+        if status >= 400 or not isinstance(data, dict) or any(k not in data or data[k] != document[k] for k in beside):
+            return "keys beyond data and error"
     error = document["error"]
     if status >= 400:
         if document["data"] is not None:
