@@ -850,7 +850,7 @@ class Harness:
         self.owner_base = os.environ.get("DATABASE_URL") or DEFAULT_URL
         parts = urlsplit(self.owner_base)
         self.owner_user = parts.username or "postgres"
-        self.db = f"fuzz_{os.getpid()}"
+        self.db = getattr(args, "database", None) or f"fuzz_{os.getpid()}"
         self.owner_url = with_database(self.owner_base, self.owner_user + (":" + parts.password if parts.password else ""), self.db)
         self.admin_url = with_database(self.owner_base, self.owner_user + (":" + parts.password if parts.password else ""), "postgres")
         self.app_url = with_database(self.owner_base, "nightshift_app", self.db)
@@ -1497,6 +1497,7 @@ def main():
     parser.add_argument("--route", default=None, help="fuzz only the routes whose key contains this")
     parser.add_argument("--bin", default=os.environ.get("NIGHTSHIFT_BIN", ".build/debug/nightshift"))
     parser.add_argument("--keep", action="store_true", help="keep the database (fuzz_<pid>) afterwards")
+    parser.add_argument("--database", default=None, help="the throwaway database's name (default fuzz_<pid>)")
     parser.add_argument("--verbose", action="store_true", help="print every case: status, request, answer")
     parser.add_argument("--keep-rate-limit", action="store_true",
                         help="serve config.toml as it is (default: a copy with [api] writes_per_minute = 0)")
