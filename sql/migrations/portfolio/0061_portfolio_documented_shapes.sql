@@ -361,6 +361,30 @@ comment on function api.dashboard() is
     '(userId, generatedAt, portfolioSummary) and freshness (the dataFreshness object; its age and stale flag as of '
     'this call) and stale: the document the overnight run cached (fromCache true), else computed now (fromCache false).';
 
+-- The cache warmer's figures join the scoring run's (the tech spec's cache_warm_ms beside
+-- fetch_rates_ms and process_users_ms): one row tells the whole night.
+create function portfolio.record_cache_warm(p_job_run_id uuid, p_metrics jsonb)
+returns void
+language plpgsql
+security definer
+set search_path = ''
+as $$
+begin
+    perform portfolio._job_run(p_job_run_id, true);
+    if p_metrics is null or pg_catalog.jsonb_typeof(p_metrics) <> 'object' then
+        raise exception 'metrics: must be a JSON object, got %', coalesce(pg_catalog.jsonb_typeof(p_metrics), 'null')
+            using errcode = 'invalid_parameter_value';
+    end if;
+    update portfolio.overnight_job_runs r set metrics = r.metrics || p_metrics where r.id = p_job_run_id;
+end
+$$;
+comment on function portfolio.record_cache_warm(uuid, jsonb) is
+    'The cache warmer''s figures ({"cache_warm_ms", "users_warmed", "keys_written", "expired_keys_swept"}) merged into the '
+    'scoring run''s metrics. Errors: 22023 metrics not an object; NSP04 unknown job run.';
+
+revoke all on function portfolio.record_cache_warm(uuid, jsonb) from public;
+grant execute on function portfolio.record_cache_warm(uuid, jsonb) to nightshift_service;
+
 -- Grants (as in 0034): helpers stay the owner's; create or replace kept the others' grants.
 revoke all on function
     portfolio._freshness(jsonb, timestamptz),
