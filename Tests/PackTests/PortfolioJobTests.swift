@@ -1,4 +1,8 @@
+import Config
 import Engine
+import HTTPClient
+import NightshiftKit
+import PortfolioPack
 import Foundation
 import InMemoryTracing
 import PortfolioProviderStub
@@ -347,5 +351,78 @@ struct PortfolioJobTests {
                 #expect(payload["duration"] != nil && payload["duration"] == payload["durationMs"] && payload["batchDurationMs"] != nil)
             }
         }
+    }
+
+    @Test("ready before each market opens: the scheduler sends each due market's run, which scores that market's users alone")
+    func marketRuns() async throws {
+        try await PortfolioFixture.with(users: 6) { fixture in
+            let pack = fixture.pack
+            // TSE opens in 2 h 1 min, every day: its run (open - 2 h) was due a minute ago. The other
+            // markets open 12 hours from now: nothing of theirs is due.
+            try await pack.database.execute("""
+                update portfolio.markets set trading_days = '{1,2,3,4,5,6,7}', local_open_time = case code
+                    when 'TSE' then ((now() at time zone time_zone) + interval '2 hours' - interval '1 minute')::time
+                    else ((now() at time zone time_zone) + interval '12 hours')::time end
+                """)
+            // Two TSE users: one with TSE alone, one with TSE and NYSE (scored by the first of them, TSE's).
+            try await pack.database.execute("delete from portfolio.user_markets where user_id in (\(fixture.users[0]), \(fixture.users[1]))")
+            try await pack.database.execute("""
+                insert into portfolio.user_markets (user_id, market_code)
+                values (\(fixture.users[0]), 'TSE'), (\(fixture.users[1]), 'TSE'), (\(fixture.users[1]), 'NYSE')
+                """)
+            let expected = try await pack.database.query("""
+                select u from portfolio.market_runs(now() - interval '5 minutes', now()) r, portfolio.market_users(r.market_code, r.run_at) u
+                where r.market_code = 'TSE' order by 1
+                """).map { try $0.decode(UUID.self, at: 0) }
+            #expect(expected.contains(fixture.users[0]) && expected.contains(fixture.users[1]))
+            #expect(expected.count < fixture.users.count, "the other markets' users are not TSE's")
+
+            try await pack.withWorker(fixture.registry) {
+                let scheduler = try await pack.trigger("portfolio/market-scheduler")
+                let run = try await pack.wait(for: scheduler, status: "completed", timeout: .seconds(30))
+                #expect(run.output?["dispatched"]?.array?.count == 1, "\(String(describing: run.output))")
+                let deadline = ContinuousClock.now + .seconds(60)
+                while ContinuousClock.now < deadline, try await pack.count("""
+                    select count(*) from nightshift.runs where function_id = 'portfolio/overnight-scoring' and status = 'completed'
+                    """) == 0 {
+                    try await Task.sleep(for: .milliseconds(100))
+                }
+                try await fixture.waitForWarmer()
+            }
+            let payloads = try await pack.database.query("""
+                select payload ->> 'market' from nightshift.runs where function_id = 'portfolio/overnight-scoring'
+                """).map { try $0.decode(String?.self, at: 0) }
+            #expect(payloads == ["TSE"], "one run, TSE's")
+            let jobRun = try await fixture.lastJobRun()
+            #expect(jobRun.status == "completed" && jobRun.processed == expected.count)
+            let scored = try await pack.database.query("""
+                select distinct user_id from portfolio.calculation_events
+                where correlation_id = \(jobRun.correlationID) and event_type = 'CALC_COMPLETED' order by 1
+                """).map { try $0.decode(UUID.self, at: 0) }
+            #expect(scored == expected, "TSE's users, and only they")
+            #expect(fixture.stub.controls.requests(.rates) == 1, "rates fetched once for the run")
+            // The next run of every market is there for the console and the demo.
+            #expect(try await pack.count("select count(*) from portfolio.next_market_runs()") == 6)
+        }
+    }
+
+    @Test("OVERNIGHT_JOB_CRON is one global run: the per-market scheduler stands down; without it the markets schedule the runs")
+    func globalCronOverride() async throws {
+        let http = HTTPClient()
+        defer { Task { await http.shutdown() } }
+        let path = TestDatabase.projectRoot.appendingPathComponent("supabase-like-config/config.toml").path
+        let sections = PackHarness.packs.flatMap(\.configSections)
+        let shipped = try NightshiftConfig.load(path: path, environment: [:], sections: sections)
+        var perMarket = try FunctionRegistry(try PortfolioPack().functions(PackContext(config: shipped, http: http, logger: PackHarness.logger)))
+        perMarket.apply(shipped)
+        #expect(perMarket.functions["portfolio/market-scheduler"]?.enabled == true)
+        #expect(perMarket.functions["portfolio/market-scheduler"]?.schedule?.cron == "*/5 * * * *")
+        #expect(perMarket.functions["portfolio/overnight-scoring"]?.schedule == nil, "no global cron in the shipped config")
+
+        let overridden = try NightshiftConfig.load(path: path, environment: ["OVERNIGHT_JOB_CRON": "0 4 * * *"], sections: sections)
+        var global = try FunctionRegistry(try PortfolioPack().functions(PackContext(config: overridden, http: http, logger: PackHarness.logger)))
+        global.apply(overridden)
+        #expect(global.functions["portfolio/market-scheduler"]?.enabled == false)
+        #expect(global.functions["portfolio/overnight-scoring"]?.schedule?.cron == "0 4 * * *")
     }
 }
