@@ -7,7 +7,8 @@
 # job's step runs. Compare migration sets (e.g. before/after a change) side by side, alternating:
 #   MIGRATIONS=sql/migrations,/tmp/before ROUNDS=3 USERS=5000 bash bench/portfolio/score_batch.sh
 #   BENCH_DB=pf_bench (dropped and recreated per run)  NIGHTSHIFT_BIN=.build/debug/nightshift
-# Prints the machine, then per migration set and round: batches, median and p99 batch ms, ms per user.
+# Prints the machine, then per migration set and round: batches, median and p99 batch ms, ms per user,
+# and the cache warm-up of the scored users (warm_cache pages of 1,000) in ms per user.
 set -uo pipefail
 export PGOPTIONS="-c client_min_messages=warning"
 cd "$(dirname "$0")/../.."
@@ -55,8 +56,22 @@ SQL
         if f > 0 then raise exception 'batch %: % users failed', p, f; end if;
         insert into public.bench_batches values (p, extract(epoch from clock_timestamp() - t) * 1000);
     end \$\$;" -f - >/dev/null || { echo "scoring failed"; exit 1; }
+  # Then the cache warmer's pages (1,000 users each), timed the same way.
+  local warm
+  warm=$(psql "$SERVER/$DB" -XAtq -v ON_ERROR_STOP=1 -c "
+    create function pg_temp.w() returns text language plpgsql as \$\$
+    declare t timestamptz := clock_timestamp(); c uuid; n integer; total integer := 0;
+    begin
+        loop
+            select users, last_user_id into n, c from portfolio.warm_cache((select job_run_id from public.bench_run), '24 hours', c, 1000);
+            total := total + n;
+            exit when n < 1000;
+        end loop;
+        return format('warm %s users %s ms, %s ms per user', total, round(extract(epoch from clock_timestamp() - t)::numeric * 1000),
+                      round(extract(epoch from clock_timestamp() - t)::numeric * 1000 / greatest(total, 1), 3));
+    end \$\$;" -c "select pg_temp.w()") || { echo "warming failed"; exit 1; }
   psql "$SERVER/$DB" -Atc "
-    select format('batches %s  median %s ms  p99 %s ms  per user %s ms  (events %s)', count(*),
+    select format('batches %s  median %s ms  p99 %s ms  per user %s ms  (events %s)  $warm', count(*),
                   round((percentile_cont(0.5) within group (order by ms))::numeric, 1),
                   round((percentile_cont(0.99) within group (order by ms))::numeric, 1),
                   round((percentile_cont(0.5) within group (order by ms))::numeric / $BATCH, 3),

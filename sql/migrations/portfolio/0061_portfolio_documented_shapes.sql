@@ -151,6 +151,9 @@ as $$
               and e.event_type = 'INPUTS_CAPTURED'
             order by e.created_at desc limit 1) inputs on true
     )
+    -- The freshness, the spec's summary fields and the timestamps are spelled out here rather
+    -- than through portfolio._freshness, _summary_fields and _json_time: functions with SET
+    -- are not inlined, and warm_cache builds this for 1,000 users a call (issue 16).
     select f.user_id,
            jsonb_build_object(
                'userId', f.user_id,
@@ -158,7 +161,7 @@ as $$
                'recommendations', coalesce(f.list, '[]'),
                'totalInvestable', f.default_contribution::text,
                'baseCurrency', f.base_currency,
-               'dataFreshness', portfolio._freshness(jsonb_build_object(
+               'dataFreshness', jsonb_build_object(
                    'pricesAsOf', f.metrics -> 'pricesAsOf',
                    'ratesAsOf', f.metrics -> 'ratesAsOf',
                    'ratesStale', f.metrics -> 'ratesStale',
@@ -166,12 +169,32 @@ as $$
                    'criteriaVersion', cv.version::text,
                    'criteriaVersionId', cv.id,
                    'jobRunId', f.job_run_id,
-                   'generatedAt', g.generated_at), now()),
-               'portfolioSummary', portfolio._summary_fields(f.user_id, sm.summary, true))
+                   'generatedAt', g.generated_at,
+                   'ageSeconds', floor(extract(epoch from now() - g.at))::bigint,
+                   'stale', cardinality(st.reasons) > 0,
+                   'staleReasons', to_jsonb(st.reasons)),
+               'portfolioSummary', sm.summary || jsonb_build_object(
+                   'userId', f.user_id,
+                   'assetCount', (select count(*) from jsonb_array_elements(coalesce(sm.summary -> 'holdings', '[]')) h
+                                  where (h ->> 'quantity')::numeric > 0),
+                   'allocations', (select coalesce(jsonb_object_agg(a ->> 'assetClass', a -> 'share'), '{}')
+                                   from jsonb_array_elements(coalesce(sm.summary -> 'allocation', '[]')) a)))
     from fresh f
     cross join lateral (
-        select case when f.list is not null or f.job_run_id is not null then portfolio._json_time(f.generated_at) end as generated_at
+        select case when f.list is not null or f.job_run_id is not null then f.generated_at end as at
+    ) t
+    cross join lateral (
+        select t.at,
+               to_jsonb(to_char(t.at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS')
+                        || case when date_part('microseconds', t.at at time zone 'UTC')::bigint % 1000000 <> 0
+                                then to_char(t.at at time zone 'UTC', '.US') else '' end || 'Z') as generated_at
     ) g
+    cross join lateral (
+        select array_remove(array[
+                   case when g.at < now() - interval '24 hours' then 'olderThan24h' end,
+                   case when f.metrics -> 'ratesStale' = 'true' then 'ratesStale' end,
+                   case when f.job_run_id is not null and f.metrics -> 'pricesStale' = 'true' then 'pricesStale' end], null) as reasons
+    ) st
     left join portfolio.criteria_versions cv on cv.id = f.criteria_version_id
     left join portfolio._summaries(p_user_ids) sm on sm.user_id = f.user_id
 $$;
@@ -298,9 +321,15 @@ begin
     select k.key, d.user_id, k.value, v_expires_at, clock_timestamp()
     from portfolio._dashboards(v_ids, p_job_run_id) d
     cross join lateral (values ('recs:' || d.user_id::text, d.document),
-                               -- portfolio:<userId> is CachedPortfolioSummary: allocations as a list.
+                               -- portfolio:<userId> is CachedPortfolioSummary: allocations as a list
+                               -- (portfolio._summary_fields, spelled out: this runs per user of the page).
                                ('portfolio:' || d.user_id::text,
-                                portfolio._summary_fields(d.user_id, d.document -> 'portfolioSummary', false))) k(key, value)
+                                (d.document -> 'portfolioSummary') || jsonb_build_object('allocations', (
+                                    select coalesce(jsonb_agg(jsonb_build_object(
+                                               'className', a -> 'assetClass', 'currentPercent', a -> 'share',
+                                               'targetMin', a -> 'targetMin', 'targetMax', a -> 'targetMax') order by n), '[]')
+                                    from jsonb_array_elements(coalesce(d.document -> 'portfolioSummary' -> 'allocation', '[]'))
+                                         with ordinality x (a, n))))) k(key, value)
     order by k.key
     on conflict (key) do update
         set user_id = excluded.user_id, value = excluded.value,
