@@ -4,6 +4,9 @@ import Foundation
 /// `UUID` encodes its upper-case `uuidString`, while PostgreSQL, the SQL functions' JSON and
 /// the API's clients use lower-case. Everything else is `JSONEncoder`'s own encoding (dates,
 /// data and decimals by its strategies, keys sorted when asked).
+///
+/// `@unchecked Sendable` as `JSONEncoder` itself is declared (its options are lock-protected):
+/// this subclass adds no stored state, and `encode` builds everything it uses per call.
 public final class LowercaseUUIDJSONEncoder: JSONEncoder, @unchecked Sendable {
     /// Encodes `value` with every UUID in it lower-case.
     public override func encode<T: Encodable>(_ value: T) throws -> Data {
