@@ -9,15 +9,19 @@ import Prometheus
 /// The HTTP face of Nightshift: health, the engine's API, metrics, the edge functions and the
 /// routes packs contribute, behind one error envelope.
 public enum NightshiftServer {
-    /// Builds the router with every route and the error envelope.
+    /// Builds the router with every route and the error envelope; `runEvents` feeds
+    /// `GET /api/v1/stream` (by default a hub on `database`).
     public static func makeRouter(
         config: NightshiftConfig,
         database: PostgresPool,
         functions: [any EdgeFunction],
         routes: [any APIRoutes] = [],
         authenticator: Authenticator,
-        metrics: PrometheusCollectorRegistry? = nil
+        metrics: PrometheusCollectorRegistry? = nil,
+        runEvents: RunEventHub? = nil
     ) throws -> Router<BasicRequestContext> {
+        // One LISTEN connection for every stream client of this process, opened on demand.
+        let runEvents = runEvents ?? RunEventHub(database: database)
         let byName = try index(functions, config: config)
         let writes = WriteRateLimiter(perMinute: config.api.writesPerMinute)
         let document = OpenAPIDocumentCache {
@@ -32,6 +36,7 @@ public enum NightshiftServer {
             .addRoutes(to: router)
         OperatorRoutes(database: database, authenticator: authenticator, writes: writes, maxBodyBytes: config.api.maxBodyBytes)
             .addRoutes(to: router)
+        StreamRoutes(database: database, authenticator: authenticator, hub: runEvents).addRoutes(to: router)
         let context = APIRouteContext(config: config, database: database, authenticator: authenticator, writes: writes)
         for contributed in routes { contributed.addRoutes(to: router, context: context) }
         if let metrics { MetricsRoutes(registry: metrics, authenticator: authenticator, database: database).addRoutes(to: router) }
