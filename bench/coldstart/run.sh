@@ -26,7 +26,7 @@ DB=${BENCH_DB:-bench_coldstart}
 ROUNDS=${ROUNDS:-3}
 WARM=${WARM:-3}
 N=${N:-2000}
-DOSSIERS=${DOSSIERS:-5000}
+DOSSIERS=${DOSSIERS:-10000}
 INSTITUTIONS=${INSTITUTIONS:-50}
 CONCEPTS=${CONCEPTS:-2000}
 USERS=${USERS:-200}
@@ -58,7 +58,7 @@ fresh() {  # a migrated database with the job's pack seeded
   sql -c "select notify.configure(1000000, array['bench'])" >/dev/null
   if [ "$COLD_VACUUM" = 1 ]; then sql -c "vacuum analyze" 2>/dev/null; fi
 }
-night() { sql -v job="$1" -v night="$2" -v n="$N" -f bench/coldstart/jobs.sql | tail -n 1; }
+night() { local out; out=$(sql -v job="$1" -v night="$2" -v n="$N" -f bench/coldstart/jobs.sql) || return 1; echo "${out##*$'\n'}"; }
 median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{a[NR]=$1} END {if (NR == 0) print "-"; else if (NR % 2) print a[(NR+1)/2]; else printf "%.1f\n", (a[NR/2]+a[NR/2+1])/2}'; }
 autoanalyzed() { sql -c "select coalesce(sum(autoanalyze_count), 0) from pg_stat_user_tables"; }
 
@@ -83,9 +83,10 @@ for round in $(seq 1 "$ROUNDS"); do
     warms=""
     for k in $(seq 3 $((WARM + 2))); do
       sql -c "analyze" || exit 1
-      warms="$warms $(night "$job" "$k")"
+      warm=$(night "$job" "$k") || exit 1
+      warms="$warms $warm"
     done
-    echo "round $round $job: cold $cold ms, second $second ms, warm$warms ms (autoanalyze during cold+second: $auto)"
+    echo "round $round $job: cold $cold ms, second $second ms, warm$warms ms (autoanalyze during cold+second: $auto)" | tee -a "$OUT"
     COLD[$job]="${COLD[$job]:-} $cold"; SECOND[$job]="${SECOND[$job]:-} $second"
     WARMS[$job]="${WARMS[$job]:-} $(echo "$warms" | median)"; AUTO[$job]=$(( ${AUTO[$job]:-0} + auto ))
   done
