@@ -10,7 +10,7 @@
 #   warm    nights 3..2+WARM, each after `analyze` (what autovacuum does after a night's rows)
 # and prints, per job, the medians over ROUNDS rounds: cold, second, warm (median of the warm
 # nights), cold / warm. Needs no Swift build (BIN, default .build/debug/nightshift or main's,
-# only migrates: --migrations-dir sql/migrations, so this checkout's files are applied).
+# only migrates: --migrations-dir $MIGRATIONS, default sql/migrations: this checkout's files).
 #   ROUNDS=3 N=2000 bash bench/coldstart/run.sh
 #   JOBS="notify_send detect_overdue" ROUNDS=1 bash bench/coldstart/run.sh
 # Sizes: N notifications per night (notify_send) and overdue commitments per night;
@@ -31,6 +31,7 @@ INSTITUTIONS=${INSTITUTIONS:-50}
 CONCEPTS=${CONCEPTS:-2000}
 USERS=${USERS:-200}
 COLD_VACUUM=${COLD_VACUUM:-1}
+MIGRATIONS=${MIGRATIONS:-sql/migrations}
 JOBS=${JOBS:-notify_send detect_overdue refresh_health coverage_recompute portfolio_scoring}
 BIN=${BIN:-.build/debug/nightshift}
 [ -x "$BIN" ] || BIN=/work/main/.build/debug/nightshift
@@ -45,7 +46,7 @@ source bench/support/machine.sh
 sql() { PGOPTIONS="-c client_min_messages=warning" psql "$SERVER/$DB" -X -q -At -v ON_ERROR_STOP=1 "$@"; }
 fresh() {  # a migrated database with the job's pack seeded
   psql "$SERVER/postgres" -Xq -c "drop database if exists $DB with (force)" -c "create database $DB" || return 1
-  DATABASE_URL=$SERVER/$DB "$BIN" migrate --migrations-dir sql/migrations >/dev/null 2>&1 || { echo "migrate failed" >&2; return 1; }
+  DATABASE_URL=$SERVER/$DB "$BIN" migrate --migrations-dir "$MIGRATIONS" >/dev/null 2>&1 || { echo "migrate failed" >&2; return 1; }
   case $1 in
     detect_overdue|refresh_health)
       sql -f sql/seed/dossier_seed.sql && sql -c "select dossier.seed($DOSSIERS, 20, 5, 0.42)" >/dev/null ;;
@@ -67,7 +68,7 @@ autoanalyzed() { sql -c "select coalesce(sum(autoanalyze_count), 0) from pg_stat
   echo
   echo '```'
   machine
-  echo "migrations:   $(git rev-parse --short HEAD) $(ls sql/migrations/*/*.sql | wc -l) files, migrated with $BIN"
+  echo "migrations:   $MIGRATIONS ($(git rev-parse --short HEAD)): $(ls "$MIGRATIONS"/*/*.sql | wc -l) files, newest $(ls "$MIGRATIONS"/*/*.sql | xargs -n1 basename | sort | tail -n 1); migrated with $BIN"
   echo "sizes:        N=$N, DOSSIERS=$DOSSIERS, INSTITUTIONS=$INSTITUTIONS x CONCEPTS=$CONCEPTS, USERS=$USERS; ROUNDS=$ROUNDS, WARM=$WARM, COLD_VACUUM=$COLD_VACUUM"
   echo '```'
 } | tee "$OUT"
