@@ -9,9 +9,11 @@
 #   second  night 2, no analyze in between (what the session plan cache alone does)
 #   warm    nights 3..2+WARM, each after `analyze` (what autovacuum does after a night's rows)
 # and prints, per job, the medians over ROUNDS rounds: cold, second, warm (median of the warm
-# nights), cold / warm. Needs no Swift build (BIN, default .build/debug/nightshift or main's,
-# only migrates: --migrations-dir $MIGRATIONS, default sql/migrations: this checkout's files).
-#   ROUNDS=3 N=2000 bash bench/coldstart/run.sh
+# nights), cold / warm. BIN (default .build/debug/nightshift, built if missing) only migrates,
+# with --migrations-dir $MIGRATIONS (default sql/migrations: this checkout's files; a copy
+# without a migration gives the figures before it).
+#   ROUNDS=3 N=3000 bash bench/coldstart/run.sh
+#   COLD_VACUUM=0 bash bench/coldstart/run.sh      # cold = never analyzed (reltuples -1)
 #   JOBS="notify_send detect_overdue" ROUNDS=1 bash bench/coldstart/run.sh
 # Sizes: N notifications per night (notify_send) and overdue commitments per night;
 # DOSSIERS (x20 engagements, x5 commitments), INSTITUTIONS x CONCEPTS, USERS (portfolio, 600
@@ -34,7 +36,10 @@ COLD_VACUUM=${COLD_VACUUM:-1}
 MIGRATIONS=${MIGRATIONS:-sql/migrations}
 JOBS=${JOBS:-notify_send detect_overdue refresh_health coverage_recompute portfolio_scoring}
 BIN=${BIN:-.build/debug/nightshift}
-[ -x "$BIN" ] || BIN=/work/main/.build/debug/nightshift
+if [ ! -x "$BIN" ]; then
+  echo "== debug build of nightshift (for migrate)"
+  swift build --product nightshift 2>&1 | grep -E "error:" && exit 1
+fi
 STAMP=$(date -u +%Y-%m-%d_%H%MZ)
 mkdir -p bench/results
 OUT=bench/results/coldstart-$STAMP.md
