@@ -311,6 +311,8 @@ class Check:
             self.expect(bool(done), "the run's page shows it complete (by reload: WAITING FOR STREAM)")
         self.expect(steps[:3] == ["s1", "s2", "t1"] and len(steps) == 7, f"its seven steps are listed in order ({steps})")
         self.shot("04-run-detail")
+        self.go("/console/runs")
+        self.shot("03-runs")
 
         # 4. Cancel a sleeping run.
         sleeper = str(self.h.sql("select nightshift.trigger('chaos/pipeline', %s::jsonb)",
@@ -381,7 +383,8 @@ class Check:
         self.expect(self.driver.current_url.rstrip("/").endswith("/console"), "an operator's JWT signs in")
         for path in ["/console/functions", f"/console/runs/{failing}", "/console/events", "/console/notifications"]:
             self.go(path)
-            buttons = [b.text for b in self.driver.find_elements(By.TAG_NAME, "button") if b.text != "Sign out"]
+            # Filters are GET forms; an action is a POST form (sign-out aside).
+            buttons = [b.text for b in self.driver.find_elements(By.CSS_SELECTOR, "form[method=post] button") if b.text != "Sign out"]
             submit_forms = self.driver.find_elements(By.CSS_SELECTOR, "form[method=post]:not([action='/console/sign-out'])")
             self.expect(buttons == [] and submit_forms == [], f"an operator sees no action on {path} ({buttons})")
         self.shot("12-operator-run")
@@ -396,10 +399,8 @@ class Check:
         self.expect(status == 403 and count == 0, f"an operator's forged POST (valid CSRF token) is 403 and starts nothing ({status})")
 
     def keyboard(self, path):
+        # A fresh load: sequential focus navigation starts at the top of the document.
         self.go(path)
-        body = self.driver.find_element(By.TAG_NAME, "body")
-        body.click()
-        self.driver.execute_script("document.activeElement.blur(); window.scrollTo(0, 0)")
         seen, unnamed = [], []
         first = None
         for _ in range(400):

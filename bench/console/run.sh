@@ -2,8 +2,8 @@
 # bench/console: the operator console's server time per page with 1,000,000 runs (issue 14 §1:
 # every page under 100 ms of server time, under 100 KB before data).
 #
-# Fills a throwaway database with 1M runs over 30 days (generate_series: 24 functions, about 90%
-# completed, 5% failed, 2% cancelled, 2% queued, a few hundred running; 10% with three steps and
+# Fills a throwaway database with 1M runs over 30 days, inserted in created_at order (generate_series:
+# 24 functions, 92% completed, 5% failed, 3% cancelled, the last hour's share queued, 300 running; 10% with three steps and
 # an attempt row), 20k events and 5k deliveries; starts `nightshift serve --no-worker`, signs in
 # with the service-role key, then times each page N times with curl (time_starttransfer: the
 # server's time to the first byte on loopback, no download) and prints the median, p90 and the
@@ -30,10 +30,10 @@ fi
 echo "binary: $BIN"
 
 OWNER="$SERVER/$DB"
-APP="${SERVER/\/\/postgres@//nightshift_app@}/$DB"
+APP="${SERVER%%://*}://nightshift_app@${SERVER#*@}/$DB"
 if [ "$FILL" = 1 ]; then
     psql "$SERVER/postgres" -Xq -c "set client_min_messages = warning" -c "drop database if exists $DB with (force)" -c "create database $DB"
-    DATABASE_URL="$OWNER" "$BIN" migrate >/dev/null
+    DATABASE_URL="$OWNER" "$BIN" migrate >/dev/null 2>&1
     started=$(date +%s)
     psql "$OWNER" -Xq -v ON_ERROR_STOP=1 -v runs="$RUNS" <<'SQL'
 set client_min_messages = warning;
@@ -43,6 +43,7 @@ select from nightshift.sync_functions((
            || case when i % 5 = 0 then jsonb_build_object('events', jsonb_build_array('bench.e' || i)) else '{}' end)
     from generate_series(1, 24) i));
 -- Functions skewed like a real project: a few busy ones, many rare ones (f01 has ~1/3 of runs).
+-- Inserted in created_at order, as a live table fills: the last day's runs sit together.
 create temporary table spread as
 select g, 'bench/f' || lpad((1 + floor(24 * power(random(), 2.5)))::int::text, 2, '0') as function_id,
        now() - random() * interval '30 days' as created_at, random() as r, random() * random() * 20 as seconds
@@ -50,16 +51,20 @@ from generate_series(1, :runs) g;
 insert into nightshift.runs (function_id, status, payload, output, error, attempt, max_attempts, run_at, trigger_kind, trigger_slot,
                              created_at, started_at, finished_at, updated_at)
 select s.function_id,
-       case when s.r < 0.90 then 'completed' when s.r < 0.95 then 'failed' when s.r < 0.97 then 'cancelled' else 'queued' end,
-       jsonb_build_object('n', s.g), case when s.r < 0.90 then jsonb_build_object('ok', true) end,
-       case when s.r >= 0.90 and s.r < 0.95 then jsonb_build_object('message', 'bench failure ' || s.g) end,
+       -- Queued: the runs of the last hour that drew it (a live queue), plus a few due long ago (stuck).
+       case when s.r < 0.92 then 'completed' when s.r < 0.97 then 'failed'
+            when s.created_at > now() - interval '1 hour' or s.r > 0.9995 then 'queued' else 'cancelled' end,
+       jsonb_build_object('n', s.g), case when s.r < 0.92 then jsonb_build_object('ok', true) end,
+       case when s.r >= 0.92 and s.r < 0.97 then jsonb_build_object('message', 'bench failure ' || s.g) end,
        1, 4, s.created_at, case when s.g % 7 = 0 then 'cron' else 'manual' end,
        case when s.g % 7 = 0 then s.created_at end,
        s.created_at,
        case when s.r < 0.97 then s.created_at + interval '50 ms' end,
-       case when s.r < 0.97 then s.created_at + interval '50 ms' + s.seconds * interval '1 second' end,
+       case when s.r < 0.97 or not (s.created_at > now() - interval '1 hour' or s.r > 0.9995)
+            then s.created_at + interval '50 ms' + s.seconds * interval '1 second' end,
        s.created_at
 from spread s
+order by s.created_at
 on conflict do nothing;
 -- A few hundred running (leases held by two workers).
 with picked as (select id from nightshift.runs where status = 'queued' order by created_at desc limit 300)
@@ -83,9 +88,9 @@ insert into notify.notifications (id, user_id, title, message)
 select gen_random_uuid(), gen_random_uuid(), 'T', 'M' from generate_series(1, 5000);
 insert into notify.deliveries (notification_id, channel, idempotency_key, status, attempts, delivered_at, last_error)
 select n.id, case when random() < 0.7 then 'webhook' else 'email' end, 'bench-' || n.id,
-       case when random() < 0.9 then 'delivered' else 'failed' end, 1, null, null
-from notify.notifications n;
-update notify.deliveries set delivered_at = now() where status = 'delivered';
+       case when n.r < 0.9 then 'delivered' else 'failed' end, 1, case when n.r < 0.9 then now() end,
+       case when n.r >= 0.9 then 'HTTP 500 from the receiver' end
+from (select id, random() as r from notify.notifications) n;
 insert into notify.daily_counts (user_id, day, sent, suppressed)
 select gen_random_uuid(), current_date - d, 100 + d, d from generate_series(0, 13) d;
 vacuum analyze;

@@ -85,7 +85,7 @@ enum ConsoleFormat {
             <svg class="chart" viewBox="0 0 \(width) \(height)" role="img" aria-label="Runs per minute over the last 24 hours: \(total) runs, \(failures) failed, at most \(peak) in one minute">\
             <line class="axis" x1="0" y1="\(height - bottom)" x2="\(width)" y2="\(height - bottom)"/>\(marks)\
             <text x="4" y="\(top + 10)">\(peak)/min</text>\
-            <polyline class="runs" points="\(line(runs))"/><polyline class="failed" points="\(line(failed))"/></svg>
+            <polyline class="failed" points="\(line(failed))"/><polyline class="runs" points="\(line(runs))"/></svg>
             """
     }
 }

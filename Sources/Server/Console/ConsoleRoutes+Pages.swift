@@ -53,7 +53,7 @@ extension ConsoleRoutes {
 
     func functions(_ page: Page, payloadError: (id: String, payload: String, message: String)? = nil) async throws -> Rendered {
         let list = try await page.json("select api.functions()::text")
-        let strips = try await page.json("select api.function_runs(20)::text")
+        let strips = try await page.json("select api.function_runs(12)::text")
         let functions = (list.array ?? []).map { item -> [String: Any] in
             let id = item["id"]?.string ?? ""
             var row = TemplateValue.object(item)
