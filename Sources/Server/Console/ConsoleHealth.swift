@@ -1,4 +1,4 @@
-/// Health figures a pack (or an application) shows on the console's overview: a dossier pack's
+/// Health figures a pack (or an application) shows on the console's overview: a pack's data
 /// freshness, a nightly job's last run. The server names no pack; it is handed these (see
 /// ``NightshiftServer/makeRouter(config:database:functions:routes:health:authenticator:metrics:)``).
 public protocol ConsoleHealth: Sendable {
