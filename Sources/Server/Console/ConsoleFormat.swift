@@ -67,8 +67,18 @@ enum ConsoleFormat {
         let peak = max(runs.max() ?? 0, 1)
         let plot = height - top - bottom
         func y(_ value: Int) -> Int { top + plot - value * plot / peak }
+        // One point where the value changes (and the one before it), not 1,440: a quiet day is a
+        // few dozen points.
         func line(_ values: [Int]) -> String {
-            values.enumerated().map { "\($0.offset),\(y($0.element))" }.joined(separator: " ")
+            var points = ""
+            points.reserveCapacity(4096)
+            for (x, value) in values.enumerated() where x == 0 || x == values.count - 1 || value != values[x - 1] || value != values[x + 1] {
+                points += points.isEmpty ? "" : " "
+                points += String(x)
+                points += ","
+                points += String(y(value))
+            }
+            return points
         }
         var marks = ""
         let formatter = DateFormatter()

@@ -8,13 +8,12 @@ extension ConsoleRoutes {
     typealias Rendered = (template: String, title: String, context: [String: Any])
 
     func overview(_ page: Page) async throws -> Rendered {
-        let data = try await page.json("select api.overview()::text")
+        // Typed: up to 1,440 minutes of three integers each decode straight into [[Int]].
+        let text = try await page.database.query("select api.overview()::text")[0].decode(String.self, at: 0)
+        let overview = try JSONDecoder().decode(Overview.self, from: Data(text.utf8))
+        let data = JSONValue.object(overview.rest)
         let since = ConsoleFormat.date(data["since"]?.string) ?? Date().addingTimeInterval(-86_400)
-        var points: [(minute: Int, runs: Int, failed: Int)] = []
-        for point in data["per_minute"]?.array ?? [] {
-            guard case .array(let values) = point, values.count == 3 else { continue }
-            points.append((values[0].int ?? -1, values[1].int ?? 0, values[2].int ?? 0))
-        }
+        let points = overview.perMinute.compactMap { $0.count == 3 ? (minute: $0[0], runs: $0[1], failed: $0[2]) : nil }
         var context: [String: Any] = [
             "since": ConsoleFormat.time(data["since"]?.string) ?? "",
             "chart": ConsoleFormat.chart(perMinute: points, since: since),
@@ -301,6 +300,29 @@ extension ConsoleRoutes {
             context["nextURL"] = components.string
         }
         return ("notifications", "Notifications", context)
+    }
+}
+
+/// api.overview's answer: the per-minute series typed, everything else as JSON.
+struct Overview: Decodable {
+    let perMinute: [[Int]]
+    let rest: [String: JSONValue]
+
+    private struct Key: CodingKey {
+        let stringValue: String
+        init(stringValue: String) { self.stringValue = stringValue }
+        var intValue: Int? { nil }
+        init?(intValue: Int) { nil }
+    }
+
+    init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: Key.self)
+        perMinute = try container.decodeIfPresent([[Int]].self, forKey: Key(stringValue: "per_minute")) ?? []
+        var rest: [String: JSONValue] = [:]
+        for key in container.allKeys where key.stringValue != "per_minute" {
+            rest[key.stringValue] = try container.decode(JSONValue.self, forKey: key)
+        }
+        self.rest = rest
     }
 }
 
