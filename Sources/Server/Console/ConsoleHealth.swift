@@ -39,18 +39,19 @@ public struct LastRunsHealth: ConsoleHealth {
 
     /// "completed, 2026-12-06 03:00:12 UTC" for each function; "never ran" for one without runs.
     public func figures(database: RequestDatabase) async throws -> [ConsoleFigure] {
-        var figures: [ConsoleFigure] = []
-        for id in functionIDs {
-            let rows = try await database.query("""
-                select r ->> 'status', r ->> 'created_at' from jsonb_array_elements(api.runs(\(id), null, null, null, null, 1) -> 'runs') r
-                """)
-            if let row = rows.first {
-                let status = try row.decode(String.self, at: 0), at = try row.decode(String.self, at: 1)
-                figures.append(ConsoleFigure(label: "Last \(id)", value: "\(status), \(ConsoleFormat.time(at) ?? at) UTC"))
-            } else {
-                figures.append(ConsoleFigure(label: "Last \(id)", value: "never ran"))
+        let ids = functionIDs
+        // One transaction for all of them: one round of role and claims, one connection.
+        let rows = try await database.transaction { connection in
+            try ids.map { id in
+                try connection.query("""
+                    select r ->> 'status', r ->> 'created_at'
+                    from jsonb_array_elements(api.runs(\(id), null, null, null, null, 1) -> 'runs') r
+                    """).first.map { (try $0.decode(String.self, at: 0), try $0.decode(String.self, at: 1)) }
             }
         }
-        return figures
+        return zip(ids, rows).map { id, row in
+            guard let (status, at) = row else { return ConsoleFigure(label: "Last \(id)", value: "never ran") }
+            return ConsoleFigure(label: "Last \(id)", value: "\(status), \(ConsoleFormat.time(at) ?? at) UTC")
+        }
     }
 }
