@@ -8,6 +8,11 @@
 # with the service-role key, then times each page N times with curl (time_starttransfer: the
 # server's time to the first byte on loopback, no download) and prints the median, p90 and the
 # page's weight.
+# The indexes the pages rely on: runs_created_at_id_idx (0048: the runs list, keyset pages, the
+# overview's last 24 h), runs_function_id_created_at_idx (0053: a function's runs and its strip),
+# runs_active_function_id_idx (0053: the queue), runs_lease_expires_at_idx and runs_claim_idx
+# (stuck runs), runs_correlation_id_idx (0054: search), runs_trigger_event_id_idx (0049: events'
+# runs), the primary keys (a run, its steps and attempts).
 #   bash bench/console/run.sh                       # builds release if needed
 #   NIGHTSHIFT_BIN=.build/debug/nightshift N=21 RUNS=1000000 bash bench/console/run.sh
 set -euo pipefail
@@ -80,7 +85,7 @@ insert into nightshift.run_attempts (run_id, lease_token, attempt, worker, start
 select r.id, nextval('nightshift.runs_lease_token_seq'), 1, 'bench-w1', r.started_at, r.finished_at,
        case r.status when 'completed' then 'completed' when 'failed' then 'failed' else 'cancelled' end
 from nightshift.runs r
-where r.finished_at is not null and (('x' || substr(r.id::text, 1, 2))::bit(8)::int) < 26;
+where r.finished_at is not null and r.started_at is not null and (('x' || substr(r.id::text, 1, 2))::bit(8)::int) < 26;
 insert into nightshift.events (name, data, created_at)
 select 'bench.e' || (5 * (1 + g % 4)), jsonb_build_object('g', g), now() - random() * interval '30 days' from generate_series(1, 20000) g;
 insert into notify.channels (name) values ('webhook'), ('email') on conflict do nothing;
