@@ -286,7 +286,7 @@ class Check:
         self.driver.execute_script("window.__consoleMarker = 'same page'")
         if live:
             self.wait(lambda: self.driver.find_element(By.ID, "runs").get_attribute("data-stream") == "open", 10)
-        run_id = str(self.h.sql("select nightshift.trigger('chaos/pipeline', %s::jsonb)", json.dumps({"step_ms": 400}))[0][0])
+        run_id = str(self.h.sql("select nightshift.trigger('chaos/pipeline', %s::jsonb)", json.dumps({"step_ms": 400, "fanout": True}))[0][0])
         appeared = self.wait(lambda: self.driver.find_elements(By.CSS_SELECTOR, f"tr[data-run='{run_id}']"), 15)
         same_page = self.driver.execute_script("return window.__consoleMarker") == "same page"
         if live:
@@ -309,7 +309,10 @@ class Check:
                         "the run's page shows it complete without reload")
         else:
             self.expect(bool(done), "the run's page shows it complete (by reload: WAITING FOR STREAM)")
-        self.expect(steps[:3] == ["s1", "s2", "t1"] and len(steps) == 7, f"its seven steps are listed in order ({steps})")
+        self.expect(steps[:7] == ["s1", "s2", "t1", "s3", "s4", "t2", "s5"] and len(steps) == 8,
+                    f"its steps are listed in order, the event it sent last ({steps})")
+        sent = self.driver.find_elements(By.XPATH, "//h2[normalize-space()='Events this run sent']/following-sibling::ul[1]/li")
+        self.expect(len(sent) == 1 and "chaos.fanout" in sent[0].text, "the event it sent is listed on its page")
         self.shot("04-run-detail")
         self.go("/console/runs")
         self.shot("03-runs")
@@ -350,10 +353,19 @@ class Check:
 
         # Every page, for the record (and the overview and functions with data now).
         for name, path in [("02-overview", "/console"), ("07-functions", "/console/functions"), ("08-schedules", "/console/schedules"),
-                           ("09-events", "/console/events"), ("10-notifications", "/console/notifications")]:
+                           ("10-notifications", "/console/notifications")]:
             self.go(path)
             self.expect(self.driver.find_element(By.TAG_NAME, "h1").text != "" and "500" not in self.driver.title, f"{path} renders")
             self.shot(name)
+
+        # The event it sent, with the three runs it fanned out to, and its replay.
+        self.go("/console/events")
+        fanned = self.driver.find_elements(By.CSS_SELECTOR, "td ul.plain li")
+        self.expect(len(fanned) == 3, f"the events page lists the three runs chaos.fanout fanned out to ({len(fanned)})")
+        self.driver.find_element(By.XPATH, "//button[normalize-space()='Replay chaos.fanout']").click()
+        replays = self.wait_db("select count(*) from nightshift.events where replay_of is not null", (), lambda rows: rows[0][0] == 1, 10)
+        self.expect(replays is not None, "replaying it sends the event again")
+        self.shot("09-events")
 
         # Run now with a payload that is not JSON: the error shows in place.
         self.go("/console/functions")
