@@ -321,6 +321,43 @@ struct ConsoleTests {
         #expect(!sessions.checkCSRF(sessions.csrfToken(for: "other"), for: session.id))
     }
 
+    @Test("a reading route shared with token clients (the live stream) takes a token first, else the console cookie")
+    func readerForStream() async throws {
+        let config = try await testConfig()
+        let authenticator = try await NightshiftServer.checkedAuthenticator(config: config)
+        let sessions = ConsoleSessions(auth: config.auth, alwaysSecure: false)
+        let router = Router()
+        router.get("/probe") { request, _ -> Response in
+            do {
+                let caller = try await sessions.reader(for: request, authenticator: authenticator)
+                return Response(status: .ok, body: .init(byteBuffer: ByteBuffer(string: "\(caller.role.rawValue) \(caller.appRole ?? "-")")))
+            } catch {
+                return Response(status: (error as? APIError)?.status ?? .internalServerError)
+            }
+        }
+        let operatorPrincipal = Principal(role: .authenticated, subject: Self.operatorID, appRole: "operator")
+        let (cookie, _) = sessions.issue(for: operatorPrincipal)
+        let app = Application(router: router)
+        try await app.test(.router) { client in
+            func probe(_ headers: HTTPFields) async throws -> String {
+                try await client.execute(uri: "/probe", method: .get, headers: headers) { "\($0.status.code) \(String(buffer: $0.body))" }
+            }
+            let byCookie = try await probe([.cookie: "nightshift_console=\(cookie)"])
+            #expect(byCookie == "200 authenticated operator")
+            let byKey = try await probe([.authorization: "Bearer \(config.auth.serviceRoleKey)"])
+            #expect(byKey == "200 service_role -")
+            // A bad token is a 401 even beside a good cookie; no credentials at all a 401.
+            let badToken = try await probe([.authorization: "Bearer nope", .cookie: "nightshift_console=\(cookie)"])
+            #expect(badToken == "401 ")
+            let nothing = try await probe([:])
+            #expect(nothing == "401 ")
+            let tampered = try await probe([.cookie: "nightshift_console=\(cookie)x"])
+            #expect(tampered == "401 ")
+            let anon = try await probe([.authorization: "Bearer \(config.auth.anonKey)"])
+            #expect(anon == "403 ")
+        }
+    }
+
     @Test("the console's routes are HTML, kept out of the OpenAPI document")
     func notInOpenAPI() async throws {
         let config = try await testConfig()

@@ -77,6 +77,22 @@ public struct ConsoleSessions: Sendable {
         session(from: request, now: now)?.principal
     }
 
+    /// The caller of a GET that reads the engine, for routes that serve both the console and
+    /// token clients (the live stream): the request's token when it carries one (a bad token is
+    /// still a 401, never a fall-back to the cookie), else the console's session cookie; 401
+    /// with neither. Use it as `authenticator.require([.serviceRole, .authenticated], for:)` is
+    /// used; the SQL still decides what the caller may read.
+    public func reader(for request: Request, authenticator: Authenticator, now: Date = Date()) async throws(APIError) -> Principal {
+        if let principal = try await authenticator.principal(for: request) {
+            guard principal.role == .serviceRole || principal.role == .authenticated else {
+                throw .forbidden("this endpoint requires role authenticated, service_role")
+            }
+            return principal
+        }
+        if let principal = principal(from: request, now: now) { return principal }
+        throw .unauthorized("missing token: send \"Authorization: Bearer <jwt>\" or an apikey header, or sign in to the console")
+    }
+
     /// The request's session, if its cookie verifies and has not expired.
     public func session(from request: Request, now: Date = Date()) -> Session? {
         guard let value = request.cookies[Self.cookieName]?.value else { return nil }
