@@ -126,6 +126,7 @@ let package = Package(
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "OpenAPIKit", package: "OpenAPIKit"),
                 .product(name: "Mustache", package: "swift-mustache"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             // The console's templates, script and style sheet, read once at start-up.
             resources: [.copy("Console/Templates"), .copy("Console/Assets")]

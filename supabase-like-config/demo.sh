@@ -104,6 +104,15 @@ sql -c "select * from notify.delivery_status"
 sql -c "select * from notify.suppressed_today where suppressed > 0 limit 5"
 [ -s "$LOGS/webhooks.log" ] && { echo "webhooks received: $(wc -l <"$LOGS/webhooks.log") (first: $(head -c 200 "$LOGS/webhooks.log"))"; }
 
+say "held back by the cap today: nothing is dropped, each user gets one digest on their next day"
+# What dossier/send-held-back-digests (00:05 in the pack's zone) will send tomorrow, run now with
+# tomorrow's as_of; its dedupe key (user and day) keeps tomorrow's real run from sending it twice.
+sql -c "select day, time_zone, count(distinct user_id) as users_held_back, count(*) as notifications_held_back
+        from notify.suppressed where digest_id is null group by 1, 2 order by 1"
+sql -Atc "select 'send_held_back_digests (as of tomorrow): ' || dossier.send_held_back_digests(now() + interval '1 day')::text"
+sql -c "select title, metadata->>'heldBack' as held_back, jsonb_array_length(metadata->'items') as items, metadata->>'timeZone' as time_zone
+        from notify.notifications where metadata->>'type' = 'dossier.held_back_digest' order by created_at desc limit 3"
+
 say "coverage/nightly-recompute: a snapshot per institution (the first run of an institution is its baseline)"
 nightshift run coverage/nightly-recompute --wait
 FIRST=$(sql -Atc "select id from coverage.institutions where status = 'active' order by id limit 1")
@@ -144,9 +153,31 @@ curl -s "http://127.0.0.1:$API_PORT/api/dashboard" -H "Authorization: Bearer $TO
 import json, sys
 d = json.load(sys.stdin)["data"]
 print("fromCache:", d["fromCache"], " baseCurrency:", d["baseCurrency"], " totalInvestable:", d["totalInvestable"])
-print("dataFreshness:", json.dumps(d["dataFreshness"]))
+print("dataFreshness:", d["dataFreshness"], " stale:", d["stale"], " freshness:", json.dumps(d["freshness"]))
 for r in d["recommendations"][:6]:
     print("  %-6s %-10s %12s %s  gap %s pts" % (r["assetClass"], r["symbol"], r["amount"], r["currency"], r["allocationGap"]))'
+
+say "portfolio, ready before each market opens: one run per market, 2 h before its local open, on its trading days"
+sql -c "select market_code, time_zone, local_open_time, next_run_at, opens_at from portfolio.next_market_runs() order by next_run_at, market_code"
+TSE_RUN=$(sql -Atc "select to_char(next_run_at at time zone 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') from portfolio.next_market_runs() where market_code = 'TSE'")
+say "the TSE run (as portfolio/market-scheduler sends it at $TSE_RUN): TSE's users, those with an earlier market left out"
+nightshift run portfolio/overnight-scoring --payload "{\"market\": \"TSE\", \"runAt\": \"$TSE_RUN\"}" --wait
+sql -c "select status, users_processed, users_failed, metrics->>'assets_scored' as assets_scored from portfolio.overnight_job_runs order by started_at desc limit 1"
+
+say "portfolio, the price provider down: retried with backoff, then the last stored prices (stale), the run partial with its reason"
+curl -fs -X POST "http://127.0.0.1:$PROVIDER_PORT/_stub/down?endpoint=prices&on=true" >/dev/null
+nightshift run portfolio/overnight-scoring --wait
+curl -fs -X POST "http://127.0.0.1:$PROVIDER_PORT/_stub/down?endpoint=prices&on=false" >/dev/null
+sql -c "select status, users_processed, users_failed, metrics->>'stalePrices' as stale_prices, metrics->>'stalePricesAsOf' as stale_prices_as_of, reason
+        from portfolio.overnight_job_runs order by started_at desc limit 1"
+for _ in $(seq 1 150); do
+  [ "$(sql -Atc "select count(*) from nightshift.runs where function_id = 'portfolio/cache-warmer' and status <> 'completed'")" = 0 ] && break; sleep 0.2
+done
+say "GET /api/dashboard as investor $INVESTOR again: the badge says stale (prices stale at scoring)"
+curl -s "http://127.0.0.1:$API_PORT/api/dashboard" -H "Authorization: Bearer $TOKEN" | python3 -c '
+import json, sys
+d = json.load(sys.stdin)["data"]
+print("dataFreshness:", d["dataFreshness"], " stale:", d["stale"], " reasons:", d["freshness"]["staleReasons"])'
 
 say "runs"
 nightshift runs --limit 5

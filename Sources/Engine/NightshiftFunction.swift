@@ -1,5 +1,6 @@
 import Config
 import Foundation
+import Postgres
 
 /// A durable function: its id, what triggers it, how it retries and how many may run at once,
 /// and the handler that does the work in checkpointed steps.
@@ -103,10 +104,12 @@ public struct FailedRun: Sendable {
 }
 
 extension JSONEncoder {
-    /// Sorted keys and ISO dates with milliseconds: step outputs are stable text, easy to read
-    /// from SQL, and a memoised `Date()` keeps its sub-second part.
+    /// Sorted keys, ISO dates with milliseconds and lower-case UUIDs: step outputs are stable
+    /// text, easy to read from SQL (and compared with PostgreSQL's `uuid::text`), and a memoised
+    /// `Date()` keeps its sub-second part. Decoding accepts UUIDs in either case, so checkpoints
+    /// written upper-case before still replay.
     static var nightshift: JSONEncoder {
-        let encoder = JSONEncoder()
+        let encoder = LowercaseUUIDJSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         encoder.dateEncodingStrategy = .custom { date, encoder in
             var container = encoder.singleValueContainer()

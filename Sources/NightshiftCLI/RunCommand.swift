@@ -75,7 +75,9 @@ struct RunCommand: AsyncParsableCommand {
         guard let outcome else { throw ExitCode.failure }
         print("run \(outcome.displayStatus) after \(outcome.attempt) attempt(s)")
         if let output = outcome.output { print("output: \(output.jsonText)") }
-        if let error = outcome.error { print("error: \(error.jsonText)") }
+        // A completed run may keep the error of an earlier, retried attempt: only a run that
+        // did not complete is explained by it.
+        if outcome.status != "completed", let error = outcome.error { print("error: \(error.jsonText)") }
         if outcome.status != "completed" { throw ExitCode.failure }
     }
 

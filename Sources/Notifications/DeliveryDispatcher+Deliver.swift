@@ -5,8 +5,9 @@ import Logging
 import Postgres
 
 extension DeliveryDispatcher {
-    /// Sends one claimed delivery and records its outcome in the database.
-    func deliver(_ delivery: ClaimedDelivery, using http: HTTPClient) async {
+    /// Sends one claimed delivery and records its outcome: a success through `recorder` (with
+    /// others), a failure in the database at once.
+    func deliver(_ delivery: ClaimedDelivery, using http: HTTPClient, recorder: SuccessRecorder) async {
         var logger = logger
         logger[metadataKey: "delivery_id"] = "\(delivery.id)"
         logger[metadataKey: "channel"] = "\(delivery.channel)"
@@ -24,8 +25,7 @@ extension DeliveryDispatcher {
         do {
             switch result {
             case .success(let status):
-                try await database.query("select notify.complete_delivery(\(delivery.id), \(status)::integer)")
-                metrics.attemptFinished(channel: delivery.channel, outcome: "delivered", duration: clock.now - started)
+                recorder.record(.init(id: delivery.id, status: status, channel: delivery.channel, duration: clock.now - started))
                 logger.debug("delivered", metadata: ["http_status": "\(status)"])
             case .failure(let failure):
                 let status = try await database.query("""

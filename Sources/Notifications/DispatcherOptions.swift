@@ -1,7 +1,10 @@
 /// How a `DeliveryDispatcher` claims and sends.
 public struct DispatcherOptions: Sendable {
-    /// Most deliveries claimed, and sent concurrently, at once.
+    /// Most deliveries one claim takes.
     public var batchSize: Int
+    /// Most webhooks out at once: a claim waits until there is room for a whole one. It bounds
+    /// the connections to receivers and the rows this process holds leases on.
+    public var maxInFlight: Int
     /// How long a claim holds before another dispatcher may take the delivery over; longer
     /// than `requestTimeout`, so a live dispatcher always reports before its lease runs out.
     public var lease: Duration
@@ -18,12 +21,14 @@ public struct DispatcherOptions: Sendable {
 
     /// Options; the lease is raised to at least twice the request timeout.
     public init(
-        batchSize: Int = 32, lease: Duration = .seconds(60), pollInterval: Duration = .seconds(2),
+        batchSize: Int = 64, maxInFlight: Int = 256, lease: Duration = .seconds(60), pollInterval: Duration = .seconds(2),
         requestTimeout: Duration = .seconds(15), connectTimeout: Duration = .seconds(5), maxResponseBytes: Int = 64 * 1024
     ) {
         precondition(batchSize > 0, "a dispatcher claims at least one delivery at a time")
+        precondition(maxInFlight > 0, "a dispatcher sends at least one delivery at a time")
         precondition(maxResponseBytes >= 0, "a response cap cannot be negative")
         self.batchSize = batchSize
+        self.maxInFlight = maxInFlight
         self.lease = max(lease, requestTimeout * 2)
         self.pollInterval = pollInterval
         self.requestTimeout = requestTimeout

@@ -11,6 +11,12 @@ public protocol EdgeFunction: Sendable {
     /// Whether a call changes data (a recalculation, a sweep, marking read): such calls count
     /// against `[api] writes_per_minute`.
     var isWrite: Bool { get }
+    /// Whether a success answer that is a JSON object also carries its fields at the top level
+    /// of the body, beside the envelope's `data` (the same object) and `error: null`: clients
+    /// written for a Supabase edge function read `result.someField`, envelope clients read
+    /// `result.data.someField`. A field named `data` or `error` stays only inside `data`.
+    /// Errors are the envelope either way.
+    var fieldsAtTopLevel: Bool { get }
     /// Handles one call; throw `APIError` for a client error with its status.
     func handle(_ request: EdgeRequest) async throws -> EdgeResponse
     /// Its body and answer for `GET /api/v1/openapi.json`; the default takes any object.
@@ -23,6 +29,8 @@ extension EdgeFunction {
     public var allowedRoles: Set<Principal.Role>? { nil }
     /// A read: calls are not counted against `[api] writes_per_minute`.
     public var isWrite: Bool { false }
+    /// The plain envelope: the answer only in `data`.
+    public var fieldsAtTopLevel: Bool { false }
 }
 
 /// What an edge function gets: the caller, the JSON body, and the platform's resources.
@@ -45,7 +53,8 @@ public struct EdgeRequest: Sendable {
     }
 }
 
-/// What an edge function answers: a status and a JSON value, sent inside the envelope.
+/// What an edge function answers: a status and a JSON value, sent inside the envelope (and, for
+/// a function with ``EdgeFunction/fieldsAtTopLevel``, beside it too).
 public struct EdgeResponse: Sendable {
     /// The success status (200, 201 or 202); errors are thrown as ``APIError`` instead.
     public let status: HTTPStatus

@@ -1,4 +1,6 @@
 import Config
+import Engine
+import Foundation
 import Hummingbird
 import Logging
 import Postgres
@@ -45,7 +47,11 @@ struct EdgeFunctionRoutes<Context: RequestContext>: Sendable {
             principal: principal, body: body, database: RequestDatabase(pool: database, principal: principal), config: config,
             logger: logger)
         let response = try await function.handle(edgeRequest)
-        return JSONResponse.success(AnyEncodable(response.data), status: .init(code: response.status.rawValue))
+        let status = HTTPResponse.Status(code: response.status.rawValue)
+        guard function.fieldsAtTopLevel else { return JSONResponse.success(AnyEncodable(response.data), status: status) }
+        // The answer as a JSON value, to copy its fields: most functions return one already.
+        let value = try (response.data as? JSONValue) ?? JSONValue(json: String(decoding: JSONResponse.encoder.encode(AnyEncodable(response.data)), as: UTF8.self))
+        return JSONResponse.successWithFieldsAtTopLevel(value, status: status)
     }
 }
 

@@ -1,5 +1,7 @@
+import Engine
 import Foundation
 import Hummingbird
+import Postgres
 
 /// The one response shape of every endpoint: `{"data": …, "error": null}` on success,
 /// `{"data": null, "error": {"code", "message"}}` on failure.
@@ -57,8 +59,9 @@ public struct Empty: Encodable, Sendable {}
 
 /// Builds JSON responses in the envelope: `{"data": …, "error": null}`.
 public enum JSONResponse {
+    // Lower-case UUIDs, as PostgreSQL writes them: one id reads the same in every answer.
     static let encoder: JSONEncoder = {
-        let encoder = JSONEncoder()
+        let encoder = LowercaseUUIDJSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         encoder.dateEncodingStrategy = .iso8601
         return encoder
@@ -77,10 +80,41 @@ public enum JSONResponse {
         make(status, Envelope(data: data, error: nil))
     }
 
+    /// `value` in a success envelope, and, when it is an object, its fields at the top level too:
+    /// `{"overdueCount": 2, …, "data": {"overdueCount": 2, …}, "error": null}`. Fields named
+    /// `data` or `error` stay only inside `data`.
+    public static func successWithFieldsAtTopLevel(_ value: JSONValue, status: HTTPResponse.Status = .ok) -> Response {
+        make(status, FieldsBesideEnvelope(value: value))
+    }
+
     static func failure(_ error: APIError) -> Response {
         var response = make(error.status, Envelope<Empty>.failure(error))
         response.headers.append(contentsOf: error.headers)
         return response
+    }
+}
+
+/// A success envelope whose object's fields are also written beside `data` and `error`.
+struct FieldsBesideEnvelope: Encodable, Sendable {
+    let value: JSONValue
+
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: Key.self)
+        if case .object(let fields) = value {
+            for (key, field) in fields where key != "data" && key != "error" {
+                try container.encode(field, forKey: Key(key))
+            }
+        }
+        try container.encode(value, forKey: Key("data"))
+        try container.encodeNil(forKey: Key("error"))
+    }
+
+    private struct Key: CodingKey {
+        let stringValue: String
+        init(_ string: String) { stringValue = string }
+        init?(stringValue: String) { self.stringValue = stringValue }
+        var intValue: Int? { nil }
+        init?(intValue: Int) { nil }
     }
 }
 

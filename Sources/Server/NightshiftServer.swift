@@ -10,7 +10,8 @@ import Prometheus
 /// edge functions and the routes packs contribute, behind one error envelope.
 public enum NightshiftServer {
     /// Builds the router with every route and the error envelope; `health` is what the
-    /// console's overview shows of the packs.
+    /// console's overview shows of the packs, `runEvents` feeds `GET /api/v1/stream` (by default a
+    /// hub on `database`).
     public static func makeRouter(
         config: NightshiftConfig,
         database: PostgresPool,
@@ -18,8 +19,11 @@ public enum NightshiftServer {
         routes: [any APIRoutes] = [],
         health: [any ConsoleHealth] = [],
         authenticator: Authenticator,
-        metrics: PrometheusCollectorRegistry? = nil
+        metrics: PrometheusCollectorRegistry? = nil,
+        runEvents: RunEventHub? = nil
     ) throws -> Router<BasicRequestContext> {
+        // One LISTEN connection for every stream client of this process, opened on demand.
+        let runEvents = runEvents ?? RunEventHub(database: database)
         let byName = try index(functions, config: config)
         let writes = WriteRateLimiter(perMinute: config.api.writesPerMinute)
         let consolePages = try ConsolePages()
@@ -35,10 +39,13 @@ public enum NightshiftServer {
             .addRoutes(to: router)
         OperatorRoutes(database: database, authenticator: authenticator, writes: writes, maxBodyBytes: config.api.maxBodyBytes)
             .addRoutes(to: router)
+        // One signing key for the console's cookies, shared with the stream (which accepts them).
+        let sessions = ConsoleSessions(auth: config.auth)
         ConsoleRoutes(
-            database: database, authenticator: authenticator, sessions: ConsoleSessions(auth: config.auth), pages: consolePages,
+            database: database, authenticator: authenticator, sessions: sessions, pages: consolePages,
             writes: writes, health: health, maxBodyBytes: config.api.maxBodyBytes
         ).addRoutes(to: router)
+        StreamRoutes(database: database, authenticator: authenticator, sessions: sessions, hub: runEvents).addRoutes(to: router)
         let context = APIRouteContext(config: config, database: database, authenticator: authenticator, writes: writes)
         for contributed in routes { contributed.addRoutes(to: router, context: context) }
         if let metrics { MetricsRoutes(registry: metrics, authenticator: authenticator, database: database).addRoutes(to: router) }

@@ -10,7 +10,8 @@ invalid ones). Every response must satisfy:
 
   no-5xx     the status is below 500, or 503 with Retry-After
   envelope   the body is {"data": ..., "error": ...} (error null on success, {code, message}
-             with data null on failure); GET /metrics' 200 is Prometheus text
+             with data null on failure; a success of an edge function with fieldsAtTopLevel also
+             has data's own fields beside, equal to them); GET /metrics' 200 is Prometheus text
   no-hang    the answer arrives within --timeout seconds (5)
   no-write   a refused request (status >= 400) changes no row: every table of the engine's
              and the packs' schemas is hashed (as the owner) before and after each request
@@ -849,7 +850,7 @@ class Harness:
         self.owner_base = os.environ.get("DATABASE_URL") or DEFAULT_URL
         parts = urlsplit(self.owner_base)
         self.owner_user = parts.username or "postgres"
-        self.db = f"fuzz_{os.getpid()}"
+        self.db = getattr(args, "database", None) or f"fuzz_{os.getpid()}"
         self.owner_url = with_database(self.owner_base, self.owner_user + (":" + parts.password if parts.password else ""), self.db)
         self.admin_url = with_database(self.owner_base, self.owner_user + (":" + parts.password if parts.password else ""), "postgres")
         self.app_url = with_database(self.owner_base, "nightshift_app", self.db)
@@ -1250,8 +1251,13 @@ def envelope_problem(status, body):
         return "not JSON"
     if not isinstance(document, dict) or "data" not in document or "error" not in document:
         return "not {data, error}"
-    if set(document) - {"data", "error"}:
-        return "keys beyond data and error"
+    beside = set(document) - {"data", "error"}
+    if beside:
+        # Edge functions with fieldsAtTopLevel (the dossier pack's) copy a success's fields beside
+        # data and error: allowed exactly so, never on an error.
+        data = document["data"]
+        if status >= 400 or not isinstance(data, dict) or any(k not in data or data[k] != document[k] for k in beside):
+            return "keys beyond data and error"
     error = document["error"]
     if status >= 400:
         if document["data"] is not None:
@@ -1491,6 +1497,7 @@ def main():
     parser.add_argument("--route", default=None, help="fuzz only the routes whose key contains this")
     parser.add_argument("--bin", default=os.environ.get("NIGHTSHIFT_BIN", ".build/debug/nightshift"))
     parser.add_argument("--keep", action="store_true", help="keep the database (fuzz_<pid>) afterwards")
+    parser.add_argument("--database", default=None, help="the throwaway database's name (default fuzz_<pid>)")
     parser.add_argument("--verbose", action="store_true", help="print every case: status, request, answer")
     parser.add_argument("--keep-rate-limit", action="store_true",
                         help="serve config.toml as it is (default: a copy with [api] writes_per_minute = 0)")

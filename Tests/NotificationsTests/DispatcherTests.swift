@@ -128,4 +128,32 @@ struct DispatcherTests {
             #expect(keys.sorted() == ids.map { "\($0.uuidString.lowercased()):ops" }.sorted())
         }
     }
+
+    @Test("a slow receiver holds one place, not the claim: ten deliveries behind it are delivered while it is still out")
+    func slowReceiverHoldsOnePlace() async throws {
+        let key = UUID().uuidString
+        try await withNotifications { harness in
+            let settings = try Harness.settings(cap: 100, [
+                "slow": try await Receiver.url(key: key + "-slow", delayMs: 4000),
+                "fast": try await Receiver.url(key: key + "-fast"),
+            ])
+            try await harness.notifier.configure(from: settings)
+            // The slow channel's delivery first, in the same claim as fast ones would be.
+            try await harness.database.query("select notify.configure(100, array['slow'])")
+            let slow = try #require(try await harness.notifier.send(to: UUID(), title: "slow", message: "m").notificationID)
+            try await harness.database.query("select notify.configure(100, array['fast'])")
+            var fast: [UUID] = []
+            for n in 0..<10 {
+                fast.append(try #require(try await harness.notifier.send(to: UUID(), title: "fast \(n)", message: "m").notificationID))
+            }
+            try await harness.withDispatcher(settings, batchSize: 2, maxInFlight: 4) {
+                let started = ContinuousClock.now
+                for id in fast { try await harness.wait(notification: id, channel: "fast", status: "delivered", timeout: .seconds(10)) }
+                #expect(ContinuousClock.now - started < .seconds(4), "the fast deliveries waited for the slow one")
+                #expect(try await harness.delivery(notification: slow, channel: "slow").status == "delivering",
+                        "the slow receiver is still answering")
+                try await harness.wait(notification: slow, channel: "slow", status: "delivered", timeout: .seconds(10))
+            }
+        }
+    }
 }

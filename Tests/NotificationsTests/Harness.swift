@@ -50,13 +50,16 @@ struct Harness {
     /// Runs a dispatcher (in a service group, with its own pool, like another process) while
     /// `body` runs, then shuts it down gracefully; a dispatcher that does not stop fails the test.
     func withDispatcher<T>(
-        _ settings: NotificationSettings, pollInterval: Duration = .milliseconds(100), _ body: () async throws -> T
+        _ settings: NotificationSettings, pollInterval: Duration = .milliseconds(100), batchSize: Int = 64, maxInFlight: Int = 256,
+        _ body: () async throws -> T
     ) async throws -> T {
         let pool = PostgresPool(
             configuration: PostgresConfiguration(url: url, applicationName: "dispatcher"), maxConnections: 4, acquireTimeout: .seconds(10))
         let dispatcher = DeliveryDispatcher(
             database: pool, settings: settings,
-            options: DispatcherOptions(pollInterval: pollInterval, requestTimeout: .seconds(5)), logger: Self.logger)
+            options: DispatcherOptions(
+                batchSize: batchSize, maxInFlight: maxInFlight, pollInterval: pollInterval, requestTimeout: .seconds(5)),
+            logger: Self.logger)
         let group = ServiceGroup(configuration: .init(services: [dispatcher], logger: Self.logger))
         let running = Task { try await group.run() }
         let result: Result<T, any Error>

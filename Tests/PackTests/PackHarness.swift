@@ -69,11 +69,11 @@ struct PackHarness {
 
     /// Runs a worker for `functions` while `body` runs.
     @discardableResult
-    func withWorker<T>(_ registry: FunctionRegistry, _ body: () async throws -> T) async throws -> T {
+    func withWorker<T>(_ registry: FunctionRegistry, logger: Logger = Self.logger, _ body: () async throws -> T) async throws -> T {
         let worker = Worker(
             registry: registry, database: appDatabase,
             options: WorkerOptions(concurrency: 4, pollInterval: .milliseconds(100), drainTimeout: .seconds(2), workerID: "pack-tests"),
-            logger: Self.logger)
+            logger: logger)
         let task = Task { try await worker.run() }
         defer { task.cancel() }
         let result = try await body()

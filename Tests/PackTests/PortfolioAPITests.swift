@@ -21,7 +21,12 @@ struct PortfolioAPITests {
                 #expect(data["fromCache"] == .bool(true))
                 let base = try await pack.database.query("select base_currency::text from portfolio.users where id = \(alice)")[0].decode(String.self, at: 0)
                 #expect(data["baseCurrency"] == .string(base))
-                #expect(data["dataFreshness"]?["ratesStale"] == .bool(false))
+                #expect(data["freshness"]?["ratesStale"] == .bool(false))
+                // The tech spec's DashboardResponse: dataFreshness a string (when generated), fromCache; not stale.
+                let generated = try #require(data["dataFreshness"]?.string)
+                #expect(generated.hasSuffix("Z") && generated.count >= 20, "an ISO 8601 timestamp in UTC: \(generated)")
+                #expect(data["generatedAt"] == data["dataFreshness"] && data["stale"] == .bool(false))
+                #expect(data["userId"] == .string(alice.uuidString.lowercased()))
                 #expect(data["totalInvestable"]?.string != nil, "a decimal string")
                 let recommendations = try #require(data["recommendations"]?.array)
                 #expect(!recommendations.isEmpty)

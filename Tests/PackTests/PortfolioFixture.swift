@@ -3,10 +3,12 @@ import Engine
 import Foundation
 import HTTPClient
 import JWTKit
+import Logging
 import PortfolioPack
 import PortfolioProviderStub
 import Postgres
 import Server
+import Synchronization
 import Testing
 import TestSupport
 
@@ -58,10 +60,12 @@ struct PortfolioFixture {
 
     /// Runs the overnight scoring to its end (and the cache warmer it triggers) with a worker.
     @discardableResult
-    func runOvernight(payload: String = "{}", expect status: String = "completed") async throws -> RunRecord {
-        try await pack.withWorker(registry) {
+    func runOvernight(
+        payload: String = "{}", expect status: String = "completed", logger: Logger = PackHarness.logger
+    ) async throws -> RunRecord {
+        try await pack.withWorker(registry, logger: logger) {
             let id = try await pack.trigger("portfolio/overnight-scoring", payload: payload)
-            let run = try await pack.wait(for: id, status: status, timeout: .seconds(90))
+            let run = try await pack.wait(for: id, status: status, timeout: .seconds(120))
             try await waitForWarmer()
             return run
         }
@@ -127,5 +131,46 @@ extension JSONValue {
     var array: [JSONValue]? {
         if case .array(let items) = self { return items }
         return nil
+    }
+}
+
+/// Every line logged through it, with its metadata, for tests that read what a run logged.
+final class LogCapture: Sendable {
+    struct Line: Sendable {
+        var level: Logger.Level
+        var message: String
+        var metadata: [String: String]
+    }
+
+    private let lines = Mutex<[Line]>([])
+
+    /// A logger (info and up) whose lines land here.
+    var logger: Logger {
+        var logger = Logger(label: "capture") { _ in Handler(capture: self) }
+        logger.logLevel = .info
+        return logger
+    }
+
+    var all: [Line] { lines.withLock { $0 } }
+
+    func append(_ line: Line) { lines.withLock { $0.append(line) } }
+
+    struct Handler: LogHandler {
+        let capture: LogCapture
+        var metadata: Logger.Metadata = [:]
+        var logLevel: Logger.Level = .info
+
+        subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+            get { metadata[key] }
+            set { metadata[key] = newValue }
+        }
+
+        func log(
+            level: Logger.Level, message: Logger.Message, metadata explicit: Logger.Metadata?, source: String,
+            file: String, function: String, line: UInt
+        ) {
+            let merged = metadata.merging(explicit ?? [:]) { $1 }
+            capture.append(Line(level: level, message: "\(message)", metadata: merged.mapValues { "\($0)" }))
+        }
     }
 }

@@ -1,4 +1,8 @@
+import Config
 import Engine
+import HTTPClient
+import NightshiftKit
+import PortfolioPack
 import Foundation
 import InMemoryTracing
 import PortfolioProviderStub
@@ -204,5 +208,221 @@ struct PortfolioJobTests {
                 """).map { try $0.decode(Int.self, at: 0) }
             #expect(eventsPerUser == [4, 4, 4, 4], "the killed batch's writes were never committed")
         }
+    }
+
+    @Test("price provider down through every attempt: stale prices from the store, the run partial with its reason, a user without any price fails alone")
+    func pricesDownPartial() async throws {
+        try await PortfolioFixture.with(users: 3) { fixture in
+            let pack = fixture.pack
+            try await fixture.runOvernight()
+            let first = try await fixture.lastJobRun()
+            // An asset no provider ever priced, held by the first user only.
+            let lonely = fixture.users[0]
+            try await pack.database.execute("""
+                insert into portfolio.assets (id, symbol, market_code, asset_class, currency)
+                select 'b0000000-0000-4000-8000-0000000000ff', 'NEVERPRICED', a.market_code, a.asset_class, a.currency
+                from portfolio.assets a order by a.market_code, a.symbol limit 1
+                """)
+            try await pack.database.execute("""
+                insert into portfolio.holdings (portfolio_id, asset_id, quantity)
+                select p.id, 'b0000000-0000-4000-8000-0000000000ff', 5 from portfolio.portfolios p where p.user_id = \(lonely) limit 1
+                """)
+            fixture.stub.controls.setDown(.prices, true)
+            let run = try await fixture.runOvernight()
+            #expect(run.attempt == run.maxAttempts, "the earlier attempts failed in fetch-prices and were retried with backoff")
+            let second = try await fixture.lastJobRun()
+            #expect(second.id != first.id)
+            #expect(second.status == "partial")
+            #expect(second.processed == 3 && second.failed == 1)
+            #expect(second.metrics["pricesStale"] == .bool(true))
+            #expect(second.metrics["pricesAsOf"] == first.metrics["pricesAsOf"], "the stored prices keep their own age")
+            #expect(run.output?["outcome"] == .string("partial"))
+            let reason = try #require(run.output?["reason"]?.string)
+            #expect(reason.contains("1 of 3 users failed") && reason.contains("the price provider did not answer"), "\(reason)")
+            #expect(reason.contains("unavailable"), "\(reason)")
+            let stored = try await pack.database.query("select reason from portfolio.overnight_job_runs where id = \(second.id)")[0]
+                .decode(String?.self, at: 0)
+            #expect(stored == reason, "the run's row says the same")
+            // The user with no price at all fails alone, recorded per user; the others are scored.
+            let details = try await pack.database.query("""
+                select e ->> 'userId', e ->> 'message' from portfolio.overnight_job_runs r, jsonb_array_elements(r.error_details) e
+                where r.id = \(second.id)
+                """).map { (try $0.decode(String.self, at: 0), try $0.decode(String.self, at: 1)) }
+            #expect(details.map(\.0) == [lonely.uuidString.lowercased()])
+            #expect(details.first?.1.contains("NEVERPRICED") == true, "\(details)")
+            let completed = try await pack.database.query("""
+                select user_id from portfolio.calculation_events
+                where correlation_id = \(second.correlationID) and event_type = 'CALC_COMPLETED' order by user_id
+                """).map { try $0.decode(UUID.self, at: 0) }
+            #expect(completed == Array(fixture.users[1...]))
+            // Every price the scored users' audit records is the stored one, marked stale with its age.
+            let prices = try await pack.database.query("""
+                select count(*)::int, count(*) filter (where p.value ->> 'stale' = 'true' and p.value ? 'asOf')::int
+                from portfolio.calculation_events e, jsonb_each(e.payload -> 'prices') p
+                where e.correlation_id = \(second.correlationID) and e.event_type = 'INPUTS_CAPTURED'
+                """)[0]
+            #expect(try prices.decode(Int.self, at: 0) > 0)
+            #expect(try prices.decode(Int.self, at: 0) == prices.decode(Int.self, at: 1))
+            // And the user sees it.
+            let freshness = try await pack.database.query("""
+                select (cache.get('recs:' || \(fixture.users[1])::text) -> 'dataFreshness')::text
+                """)[0].decode(String.self, at: 0)
+            let object = try JSONValue(json: freshness)
+            #expect(object["stale"] == .bool(true) && object["pricesStale"] == .bool(true), "\(freshness)")
+        }
+    }
+
+    @Test("every promised signal: span figures, the started/completed events with metrics and the warmer's, a log line per batch, masked user ids, CALC_COMPLETED's own duration")
+    func signals() async throws {
+        let tracer = InMemoryTestTracer.shared
+        try await PortfolioFixture.with(users: 4) { fixture in
+            let pack = fixture.pack
+            let failing = fixture.users[1]
+            try await pack.database.execute("delete from portfolio.criteria_versions where user_id = \(failing)")
+            let capture = LogCapture()
+            try await fixture.runOvernight(logger: capture.logger)
+            let jobRun = try await fixture.lastJobRun()
+            let correlation = jobRun.correlationID.uuidString.lowercased()
+            let recommendations = try await pack.count("select count(*) from portfolio.recommendations where job_run_id = \(jobRun.id)")
+
+            // Spans: the job's, and the cache warmer's.
+            let span = try #require(tracer.finishedSpans.first {
+                $0.operationName == "overnight-scoring-job" && $0.attributes["correlation_id"]?.toSpanAttribute() == .string(correlation)
+            })
+            #expect(span.attributes["process_users_ms"] != nil)
+            #expect(span.attributes["recommendations_generated"]?.toSpanAttribute() == .int64(Int64(recommendations)))
+            #expect(span.attributes["users_failed"]?.toSpanAttribute() == .int64(1))
+            let warmer = try #require(tracer.finishedSpans.first {
+                $0.operationName == "cache-warmer-job" && $0.attributes["correlation_id"]?.toSpanAttribute() == .string(correlation)
+            })
+            #expect(warmer.attributes["cache_warm_ms"] != nil)
+            #expect(warmer.attributes["users_warmed"]?.toSpanAttribute() == .int64(3))
+            // The run's row holds the same figures, the warmer's included.
+            #expect(jobRun.metrics["process_users_ms"] != nil)
+            #expect(jobRun.metrics["recommendations_generated"] == .number(Decimal(recommendations)))
+            #expect(jobRun.metrics["cache_warm_ms"] != nil && jobRun.metrics["users_warmed"] == .number(3))
+
+            // Events: started and completed, the scoring's and the warmer's, with their figures.
+            let events = try await pack.database.query("""
+                select name, data::text from nightshift.events where lower(data ->> 'correlationId') = \(correlation) order by created_at
+                """).map { (try $0.decode(String.self, at: 0), try JSONValue(json: try $0.decode(String.self, at: 1))) }
+            #expect(events.map(\.0) == [
+                "portfolio/scoring.started", "portfolio/scoring.completed", "portfolio/warming.started", "portfolio/warming.completed",
+            ])
+            if events.count == 4 {
+                #expect(events[0].1["userCount"] == .number(4) && events[0].1["jobType"] == .string("scoring"))
+                #expect(events[0].1["targetMarkets"]?.array?.isEmpty == false)
+                #expect(events[1].1["metrics"]?["process_users_ms"] != nil && events[1].1["metrics"]?["users_failed"] == .number(1))
+                #expect(events[1].1["status"] == .string("partial") && events[1].1["reason"]?.string != nil)
+                #expect(events[3].1["usersWarmed"] == .number(3) && events[3].1["cacheWarmMs"] != nil)
+            }
+
+            // Logs: started, one line per batch with its counts, completed; no full user id anywhere.
+            let lines = capture.all
+            let started = try #require(lines.first { $0.message == "overnight job started" })
+            #expect(started.metadata["user_count"] == "4" && started.metadata["correlation_id"] == correlation)
+            let batches = lines.filter { $0.message == "user batch processed" }
+            #expect(batches.map { $0.metadata["batch_number"] } == ["1", "2"])
+            #expect(batches.map { $0.metadata["users_processed"] } == ["2", "2"])
+            #expect(batches.compactMap { $0.metadata["users_failed"].flatMap(Int.init) }.reduce(0, +) == 1)
+            #expect(batches.allSatisfy { $0.metadata["duration"] != nil && $0.metadata["assets_scored"] != nil })
+            let failed = try #require(lines.first { $0.message == "user processing failed" })
+            let full = failing.uuidString.lowercased()
+            #expect(failed.metadata["user_id"] == "\(full.prefix(4))…\(full.suffix(4))")
+            #expect(failed.metadata["error"]?.contains("criteria") == true)
+            #expect(lines.contains { $0.message == "overnight job completed" && $0.metadata["process_users_ms"] != nil })
+            #expect(lines.contains { $0.message == "portfolio cache warmed" && $0.metadata["cache_warm_ms"] != nil })
+            let ids = fixture.users.map { $0.uuidString.lowercased() }
+            let leaks = lines.filter { line in
+                ids.contains { id in line.message.contains(id) || line.metadata.values.contains { $0.contains(id) } }
+            }
+            #expect(leaks.isEmpty, "user ids unmasked in \(leaks.map(\.message))")
+
+            // CALC_COMPLETED: the correlation id, the user's own duration and asset count.
+            let completed = try await pack.database.query("""
+                select e.payload::text, (select count(*)::int from portfolio.asset_scores s where s.user_id = e.user_id)
+                from portfolio.calculation_events e
+                where e.correlation_id = \(jobRun.correlationID) and e.event_type = 'CALC_COMPLETED'
+                """).map { (try JSONValue(json: try $0.decode(String.self, at: 0)), try $0.decode(Int.self, at: 1)) }
+            #expect(completed.count == 3)
+            for (payload, assets) in completed {
+                #expect(payload["correlationId"] == .string(correlation))
+                #expect(payload["assetCount"] == .number(Decimal(assets)))
+                #expect(payload["duration"] != nil && payload["duration"] == payload["durationMs"] && payload["batchDurationMs"] != nil)
+            }
+        }
+    }
+
+    @Test("ready before each market opens: the scheduler sends each due market's run, which scores that market's users alone")
+    func marketRuns() async throws {
+        try await PortfolioFixture.with(users: 6) { fixture in
+            let pack = fixture.pack
+            // TSE opens in 2 h 1 min, every day: its run (open - 2 h) was due a minute ago. The other
+            // markets open 12 hours from now: nothing of theirs is due.
+            try await pack.database.execute("""
+                update portfolio.markets set trading_days = '{1,2,3,4,5,6,7}', local_open_time = case code
+                    when 'TSE' then ((now() at time zone time_zone) + interval '2 hours' - interval '1 minute')::time
+                    else ((now() at time zone time_zone) + interval '12 hours')::time end
+                """)
+            // Two TSE users: one with TSE alone, one with TSE and NYSE (scored by the first of them, TSE's).
+            try await pack.database.execute("delete from portfolio.user_markets where user_id in (\(fixture.users[0]), \(fixture.users[1]))")
+            try await pack.database.execute("""
+                insert into portfolio.user_markets (user_id, market_code)
+                values (\(fixture.users[0]), 'TSE'), (\(fixture.users[1]), 'TSE'), (\(fixture.users[1]), 'NYSE')
+                """)
+            let expected = try await pack.database.query("""
+                select u from portfolio.market_runs(now() - interval '5 minutes', now()) r, portfolio.market_users(r.market_code, r.run_at) u
+                where r.market_code = 'TSE' order by 1
+                """).map { try $0.decode(UUID.self, at: 0) }
+            #expect(expected.contains(fixture.users[0]) && expected.contains(fixture.users[1]))
+            #expect(expected.count < fixture.users.count, "the other markets' users are not TSE's")
+
+            try await pack.withWorker(fixture.registry) {
+                let scheduler = try await pack.trigger("portfolio/market-scheduler")
+                let run = try await pack.wait(for: scheduler, status: "completed", timeout: .seconds(30))
+                #expect(run.output?["dispatched"]?.array?.count == 1, "\(String(describing: run.output))")
+                let deadline = ContinuousClock.now + .seconds(60)
+                while ContinuousClock.now < deadline, try await pack.count("""
+                    select count(*) from nightshift.runs where function_id = 'portfolio/overnight-scoring' and status = 'completed'
+                    """) == 0 {
+                    try await Task.sleep(for: .milliseconds(100))
+                }
+                try await fixture.waitForWarmer()
+            }
+            let payloads = try await pack.database.query("""
+                select payload ->> 'market' from nightshift.runs where function_id = 'portfolio/overnight-scoring'
+                """).map { try $0.decode(String?.self, at: 0) }
+            #expect(payloads == ["TSE"], "one run, TSE's")
+            let jobRun = try await fixture.lastJobRun()
+            #expect(jobRun.status == "completed" && jobRun.processed == expected.count)
+            let scored = try await pack.database.query("""
+                select distinct user_id from portfolio.calculation_events
+                where correlation_id = \(jobRun.correlationID) and event_type = 'CALC_COMPLETED' order by 1
+                """).map { try $0.decode(UUID.self, at: 0) }
+            #expect(scored == expected, "TSE's users, and only they")
+            #expect(fixture.stub.controls.requests(.rates) == 1, "rates fetched once for the run")
+            // The next run of every market is there for the console and the demo.
+            #expect(try await pack.count("select count(*) from portfolio.next_market_runs()") == 6)
+        }
+    }
+
+    @Test("OVERNIGHT_JOB_CRON is one global run: the per-market scheduler stands down; without it the markets schedule the runs")
+    func globalCronOverride() async throws {
+        let http = HTTPClient()
+        defer { Task { await http.shutdown() } }
+        let path = TestDatabase.projectRoot.appendingPathComponent("supabase-like-config/config.toml").path
+        let sections = PackHarness.packs.flatMap(\.configSections)
+        let shipped = try NightshiftConfig.load(path: path, environment: [:], sections: sections)
+        var perMarket = try FunctionRegistry(try PortfolioPack().functions(PackContext(config: shipped, http: http, logger: PackHarness.logger)))
+        perMarket.apply(shipped)
+        #expect(perMarket.functions["portfolio/market-scheduler"]?.enabled == true)
+        #expect(perMarket.functions["portfolio/market-scheduler"]?.schedule?.cron == "*/5 * * * *")
+        #expect(perMarket.functions["portfolio/overnight-scoring"]?.schedule == nil, "no global cron in the shipped config")
+
+        let overridden = try NightshiftConfig.load(path: path, environment: ["OVERNIGHT_JOB_CRON": "0 4 * * *"], sections: sections)
+        var global = try FunctionRegistry(try PortfolioPack().functions(PackContext(config: overridden, http: http, logger: PackHarness.logger)))
+        global.apply(overridden)
+        #expect(global.functions["portfolio/market-scheduler"]?.enabled == false)
+        #expect(global.functions["portfolio/overnight-scoring"]?.schedule?.cron == "0 4 * * *")
     }
 }

@@ -59,7 +59,8 @@ struct HardeningTests {
             let reply = try await client.post("/functions/v1/slow", token: user, body: #"{"seconds": 30}"#)
             #expect(reply.status == .serviceUnavailable)
             #expect(reply.errorCode == "timeout" && reply.isEnvelope)
-            #expect(ContinuousClock.now - started < .seconds(5))
+            // Far below the 30 s it asked for; the margin is for a loaded machine's first connections.
+            #expect(ContinuousClock.now - started < .seconds(15))
             let fast = try await client.post("/functions/v1/slow", token: user, body: #"{"seconds": 0.01}"#)
             #expect(fast.status == .ok, "a request within the limit is untouched")
         }

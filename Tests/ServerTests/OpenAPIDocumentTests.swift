@@ -156,4 +156,34 @@ struct OpenAPIDocumentTests {
         #expect(Self.item(decoded, "/api/v1/runs/{id}")?.get?.operationId == "getRun")
         #expect(Self.item(decoded, "/functions/v1/hello")?.post != nil)
     }
+
+    @Test("a function answering its fields at the top level documents both: its fields and the envelope's, side by side")
+    func fieldsAtTopLevelAreDocumented() async throws {
+        let config = try await testConfig()
+        let document = NightshiftServer.openAPIDocument(config: config, functions: Self.functions, routes: RepositoryPacks.routes, metrics: false)
+        let json = try JSONSerialization.jsonObject(with: try NightshiftServer.openAPIJSON(document)) as? [String: Any] ?? [:]
+        func success(_ path: String) -> [String: Any] {
+            let paths = json["paths"] as? [String: Any]
+            let post = (paths?[path] as? [String: Any])?["post"] as? [String: Any]
+            let ok = (post?["responses"] as? [String: Any])?["200"] as? [String: Any]
+            let media = (ok?["content"] as? [String: Any])?["application/json"] as? [String: Any]
+            return media?["schema"] as? [String: Any] ?? [:]
+        }
+        for (function, field) in [
+            ("detect-overdue-commitments", "overdueCount"), ("calculate-health-score", "overallScore"),
+            ("trigger-health-recalculation", "recalculated"), ("refresh-commitment-stats", "durationMs"),
+        ] {
+            let parts = success("/functions/v1/\(function)")["allOf"] as? [[String: Any]] ?? []
+            #expect(parts.count == 2, "\(function): allOf of its answer and the envelope")
+            #expect((parts.first?["properties"] as? [String: Any])?[field] != nil, "\(function): \(field) at the top level")
+            let envelope = parts.last?["properties"] as? [String: Any]
+            #expect(((envelope?["data"] as? [String: Any])?["properties"] as? [String: Any])?[field] != nil, "\(function): \(field) in data")
+            #expect(envelope?["error"] != nil)
+        }
+        #expect((success("/functions/v1/dossier-stats")["allOf"] as? [Any])?.count == 2)
+        // A function that did not opt in keeps the plain envelope, nothing beside data and error.
+        let hello = success("/functions/v1/hello")
+        #expect(hello["allOf"] == nil && (hello["properties"] as? [String: Any])?.keys.sorted() == ["data", "error"])
+        #expect(hello["additionalProperties"] as? Bool == false)
+    }
 }

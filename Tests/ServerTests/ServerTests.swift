@@ -10,7 +10,10 @@ import Testing
 struct ServerTests {
     @Test("GET /health answers 200 with the database up")
     func healthUp() async throws {
-        try await withServer { client async throws in
+        try await withServer { client, pool async throws in
+            // The check gives the database a second; a loaded machine's first connect alone can
+            // take longer, so the pool holds an open connection first.
+            _ = try await pool.query("select 1")
             let reply = try await client.execute(uri: "/health", method: .get) { try Reply($0) }
             #expect(reply.status == .ok)
             #expect(reply.data?["database"] as? String == "up")
@@ -137,12 +140,23 @@ struct ServerTests {
     func poolExhausted() async throws {
         let service = try await token(role: "service_role")
         try await withServer(connections: 1, acquireTimeout: .milliseconds(200)) { client, pool in
-            // A slow request holds the only connection while another arrives.
-            let holder = Task { try await pool.withConnection { connection in _ = try await connection.query("select pg_sleep(1.5)") } }
-            try await Task.sleep(for: .milliseconds(300))
+            // The holder keeps the only connection until the busy request has been answered: signals,
+            // not sleeps, so a loaded machine cannot reorder the two.
+            let (held, heldSignal) = AsyncStream<Void>.makeStream()
+            let (release, releaseSignal) = AsyncStream<Void>.makeStream()
+            defer { releaseSignal.finish() }
+            let holder = Task {
+                try await pool.withConnection { connection in
+                    _ = try await connection.query("select 1")
+                    heldSignal.yield()
+                    for await _ in release { break }
+                }
+            }
+            for await _ in held { break }
             let busy = try await client.execute(uri: "/api/v1/functions", method: .get, headers: [.authorization: "Bearer \(service)"]) {
                 (try Reply($0), $0.headers[.retryAfter])
             }
+            releaseSignal.finish()
             #expect(busy.0.status == .serviceUnavailable)
             #expect(busy.0.errorCode == "unavailable" && busy.0.isEnvelope)
             #expect(busy.1 == "1")

@@ -10,9 +10,17 @@ import Postgres
 enum NightlyRecompute {
     static let id = "coverage/nightly-recompute"
 
+    /// The story's NightlyCoverageJobPayload, plus the one institution of a manual recompute.
+    /// The database stamps `triggered_at` and `trigger_type` on every run (coverage 0056).
     struct Payload: Codable, Sendable {
         var institutionID: UUID?
-        enum CodingKeys: String, CodingKey { case institutionID = "institution_id" }
+        var triggeredAt: String?
+        var triggerType: String?
+        enum CodingKeys: String, CodingKey {
+            case institutionID = "institution_id"
+            case triggeredAt = "triggered_at"
+            case triggerType = "trigger_type"
+        }
     }
 
     /// What one institution's step stored: its result, or why it failed for good, and when
@@ -20,8 +28,25 @@ enum NightlyRecompute {
     struct InstitutionOutcome: Codable, Sendable {
         var institutionID: UUID
         var result: JSONValue?
+        /// "<sqlstate>: <message>" (as checkpoints before 0056 hold it too).
         var error: String?
         var retriedAt: [Date] = []
+        // Apart, for coverage_job_runs.error_details; absent from older checkpoints.
+        var sqlstate: String?
+        var message: String?
+    }
+
+    /// One failed institution for coverage.record_job_run: the structured detail, from which the
+    /// database writes the story's string (`errors`) and keeps the object (`error_details`).
+    struct ErrorDetail: Codable, Sendable {
+        var institutionID: UUID
+        var sqlstate: String?
+        var message: String
+        var attempts: Int
+        enum CodingKeys: String, CodingKey {
+            case sqlstate, message, attempts
+            case institutionID = "institution_id"
+        }
     }
 
     struct Summary: Codable, Sendable {
@@ -30,6 +55,8 @@ enum NightlyRecompute {
         var totalGapsDetected: Int
         var totalGapsResolved: Int
         var telemetryRowID: UUID
+        var triggeredAt: String?
+        var triggerType: String?
     }
 
     /// A transient failure of one institution is retried after 1 s, 2 s and 4 s.
@@ -58,8 +85,10 @@ enum NightlyRecompute {
         let failed = outcomes.filter { $0.error != nil }
         let detected = outcomes.reduce(0) { $0 + count($1.result, "gaps_detected") }
         let resolved = outcomes.reduce(0) { $0 + count($1.result, "gaps_resolved") }
-        let errors = failed.map { ["institution_id": $0.institutionID.uuidString.lowercased(), "error": $0.error ?? "", "attempts": "\($0.retriedAt.count + 1)"] }
-        let errorsJSON = String(decoding: try JSONEncoder().encode(errors), as: UTF8.self)
+        let errors = failed.map {
+            ErrorDetail(institutionID: $0.institutionID, sqlstate: $0.sqlstate, message: $0.message ?? $0.error ?? "", attempts: $0.retriedAt.count + 1)
+        }
+        let errorsJSON = String(decoding: try LowercaseUUIDJSONEncoder().encode(errors), as: UTF8.self)
         let (runID, processed) = (run.runID, outcomes.count - failed.count)
         let rowID: UUID = try await run.step.run("record-telemetry") {
             try await database.query("""
@@ -72,7 +101,8 @@ enum NightlyRecompute {
         }
         return Summary(
             institutionsProcessed: processed, institutionsFailed: failed.count,
-            totalGapsDetected: detected, totalGapsResolved: resolved, telemetryRowID: rowID)
+            totalGapsDetected: detected, totalGapsResolved: resolved, telemetryRowID: rowID,
+            triggeredAt: payload.triggeredAt, triggerType: payload.triggerType)
     }
 
     /// Processes one institution inside the step's transaction, under a savepoint: a transient
@@ -93,14 +123,15 @@ enum NightlyRecompute {
                 try connection.execute("rollback to savepoint institution")
                 if error.isTransient, outcome.retriedAt.count < retryDelays.count {
                     logger.warning("institution failed transiently, will retry", metadata: [
-                        "institution_id": "\(institution)", "attempt": "\(outcome.retriedAt.count + 1)", "error": "\(error.message)",
+                        "institution_id": "\(institution.uuidString.lowercased())", "attempt": "\(outcome.retriedAt.count + 1)", "error": "\(error.message)",
                     ])
                     try await Task.sleep(for: retryDelays[outcome.retriedAt.count])
                     outcome.retriedAt.append(Date())
                     continue
                 }
-                logger.error("institution failed", metadata: ["institution_id": "\(institution)", "error": "\(error.message)"])
+                logger.error("institution failed", metadata: ["institution_id": "\(institution.uuidString.lowercased())", "error": "\(error.message)"])
                 outcome.error = "\(error.sqlState ?? "?"): \(error.message)"
+                (outcome.sqlstate, outcome.message) = (error.sqlState, error.message)
                 return outcome
             }
         }

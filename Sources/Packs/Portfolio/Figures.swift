@@ -16,6 +16,14 @@ struct Figures: Sendable {
     var pricesFetchMilliseconds: Int
     var priceRequests: Int
     var auditPartitionsDropped: Int
+    /// The batches' scoring time, summed (a resumed run counts each batch once).
+    var processUsersMilliseconds = 0
+    /// Recommendation rows the run wrote.
+    var recommendationsGenerated = 0
+    /// Some assets were priced with their last stored price.
+    var pricesStale = false
+    /// Assets left without any price (their holders failed).
+    var pricesMissing = 0
 
     func describe(_ span: any Span) {
         span.attributes["fetch_rates_ms"] = fetchRatesMilliseconds
@@ -25,6 +33,9 @@ struct Figures: Sendable {
         span.attributes["total_duration_ms"] = totalDurationMilliseconds
         span.attributes["assets_scored"] = assetsScored
         span.attributes["rates_stale"] = ratesStale
+        span.attributes["process_users_ms"] = processUsersMilliseconds
+        span.attributes["recommendations_generated"] = recommendationsGenerated
+        span.attributes["prices_stale"] = pricesStale
     }
 
     /// The metrics object merged into the run's row (the rates' and prices' freshness are
@@ -41,6 +52,9 @@ struct Figures: Sendable {
             "assets_scored": .number(Decimal(assetsScored)),
             "audit_partitions_dropped": .number(Decimal(auditPartitionsDropped)),
             "ratesStale": .bool(ratesStale),
+            "process_users_ms": .number(Decimal(processUsersMilliseconds)),
+            "recommendations_generated": .number(Decimal(recommendationsGenerated)),
+            "pricesMissing": .number(Decimal(pricesMissing)),
         ]
         if let ratesProblem { object["ratesProblem"] = .string(ratesProblem) }
         return String(decoding: try JSONEncoder().encode(JSONValue.object(object)), as: UTF8.self)

@@ -35,6 +35,20 @@ struct MarketData: Sendable {
         return try await permanentFailuresEndTheRun { try await configured().prices.prices(for: symbols).map(\.body) }
     }
 
+    /// As `prices(for:)`, one answer per batch, a batch the provider never answered as its
+    /// symbols and the error (the run falls back to the stored prices for those alone).
+    func priceAnswers(for symbols: [String]) async throws -> [(symbols: [String], body: String?, problem: ProviderError?)] {
+        guard !symbols.isEmpty else { return [] }
+        return try await permanentFailuresEndTheRun {
+            try await configured().prices.answers(for: symbols).map { answer -> (symbols: [String], body: String?, problem: ProviderError?) in
+                switch answer.result {
+                case .success(let batch): return (answer.symbols, batch.body, nil)
+                case .failure(let error): return (answer.symbols, nil, error)
+                }
+            }
+        }
+    }
+
     /// A provider that cannot be reached may be back on the run's next attempt; one that
     /// answers nonsense, or a request that cannot be made, will not be: the run ends there.
     private func permanentFailuresEndTheRun<T>(_ body: () async throws -> T) async throws -> T {

@@ -4,18 +4,31 @@ import Logging
 import Postgres
 import Tracing
 
-/// `portfolio/overnight-scoring`: at 04:00 UTC (`OVERNIGHT_JOB_CRON`), scores every active user's
-/// assets with their latest criteria, writes recommendations and the calculation audit, then
+/// `portfolio/overnight-scoring`: once per market, 2 hours before it opens (`MarketScheduler`
+/// sends `portfolio/market.due`; the run scores that market's users), or on `OVERNIGHT_JOB_CRON`
+/// every active user: scores the users' assets with their latest criteria, writes recommendations and the calculation audit, then
 /// sends `portfolio/scoring.completed` for the cache warmer. Each step is checkpointed: the
 /// exchange rates are fetched once per run (a retry or a resume reuses the stored snapshot), and
 /// each batch of users commits its scores together with its checkpoint, so no user is scored
 /// twice by one run. Payload `{"userIds": [...]}` scores only those users.
+///
+/// A price batch the provider does not answer fails the attempt while the run has attempts left
+/// (the engine retries it with backoff, the checkpointed rates reused); on the last attempt its
+/// assets are priced with their last stored price, marked stale, and the run ends `partial` with
+/// the reason (the engine run completes; its output and the `overnight_job_runs` row say
+/// partial). Signals: `portfolio/scoring.started` and `portfolio/scoring.completed` (with the
+/// metrics), a log line per batch, user ids masked in every log line.
 enum OvernightScoring {
     static let id = "portfolio/overnight-scoring"
+    static let startedEvent = "portfolio/scoring.started"
     static let completedEvent = "portfolio/scoring.completed"
 
     struct Payload: Codable, Sendable {
         var userIds: [UUID]?
+        /// A market's run (`portfolio/market.due`): its users (`portfolio.market_users`).
+        var market: String?
+        /// The market run's scheduled instant, ISO 8601.
+        var runAt: String?
     }
 
     struct Setup: Codable, Sendable {
@@ -38,6 +51,12 @@ enum OvernightScoring {
         var priced: Int
         var requests: Int
         var fetchMilliseconds: Int
+        /// Assets priced with their last stored price: the provider never answered their batch.
+        var stale: Int?
+        /// Assets of unanswered batches without any stored price.
+        var missing: Int?
+        /// Why the provider's prices are missing (the first unanswered batch's error).
+        var problem: String?
     }
 
     struct FailedUser: Codable, Sendable {
@@ -51,30 +70,56 @@ enum OvernightScoring {
         var succeeded: Int
         var assetsScored: Int
         var failed: [FailedUser]
+        /// How long the batch's scoring took (optional: checkpoints written before it have none).
+        var milliseconds: Int?
     }
 
+    /// What `portfolio/scoring.started` carries (the spec's "Overnight job started" fields).
+    struct Started: Codable, Sendable {
+        var jobRunId: UUID
+        var correlationId: UUID
+        var jobType: String
+        var targetMarkets: [String]
+        var userCount: Int
+    }
+
+    /// The finalize step's answer: the run's status and, unless completed, why.
+    struct Finalized: Codable, Sendable {
+        var status: String
+        var reason: String?
+    }
+
+    /// The run's output. The engine has no partial status: a partial run completes, and its
+    /// output says `"outcome": "partial"` with the reason, as its `overnight_job_runs` row does.
     struct Summary: Codable, Sendable {
         var jobRunId: UUID
         var correlationId: UUID
         var status: String
+        var outcome: String
+        var reason: String?
         var usersTotal: Int
         var usersSuccess: Int
         var usersFailed: Int
         var assetsScored: Int
+        var recommendationsGenerated: Int
         var ratesStale: Bool
+        var pricesStale: Bool
     }
 
-    /// What `portfolio/scoring.completed` carries to the cache warmer.
+    /// What `portfolio/scoring.completed` carries to the cache warmer, with the run's reason and
+    /// metrics (the spec's "JOB_COMPLETED event with metrics").
     struct Completed: Codable, Sendable {
         var jobRunId: UUID
         var correlationId: UUID
         var status: String
         var usersSuccess: Int
+        var reason: String?
+        var metrics: JSONValue?
     }
 
     static func function(providers: MarketData, settings: ScoringSettings) -> NightshiftFunction {
         NightshiftFunction(
-            id: id, triggers: [.cron("0 4 * * *")], retries: 3, concurrency: .singleton,
+            id: id, triggers: [.event(MarketScheduler.dueEvent)], retries: 3, concurrency: .singleton,
             timeout: .seconds(4 * 3600), payload: Payload.self
         ) { payload, run in
             try await withSpan("overnight-scoring-job") { span in
@@ -104,6 +149,7 @@ enum OvernightScoring {
             return Setup(jobRunID: try row.decode(UUID.self, at: 0), correlationID: try row.decode(UUID.self, at: 1), startedAt: Date())
         }
         let jobRunID = setup.jobRunID
+        span.attributes["correlation_id"] = setup.correlationID.uuidString.lowercased()
         var tagged = run.logger
         tagged[metadataKey: "correlation_id"] = "\(setup.correlationID.uuidString.lowercased())"
         tagged[metadataKey: "job_run_id"] = "\(jobRunID.uuidString.lowercased())"
@@ -114,17 +160,38 @@ enum OvernightScoring {
         }
         let users: [UUID] = try await run.step.run("list-users") {
             if let chosen = payload.userIds { return chosen }
+            if let market = payload.market {
+                return try await database.query(
+                    "select portfolio.market_users(\(market), \(payload.runAt ?? "now")::timestamptz)").map { try $0.decode(UUID.self, at: 0) }
+            }
             return try await database.query("select portfolio.active_users()").map { try $0.decode(UUID.self, at: 0) }
         }
+        let markets: [String] = try await run.step.run("target-markets") {
+            if let market = payload.market { return [market] }
+            return try await database.query("""
+                select distinct um.market_code from portfolio.user_markets um where um.user_id = any(\(users)::uuid[]) order by 1
+                """).map { try $0.decode(String.self, at: 0) }
+        }
+        logger.info("overnight job started", metadata: [
+            "job_type": "scoring", "target_markets": "\(markets.joined(separator: ","))", "user_count": "\(users.count)",
+        ])
+        _ = try await run.step.sendEvent(startedEvent, Started(
+            jobRunId: jobRunID, correlationId: setup.correlationID, jobType: "scoring", targetMarkets: markets, userCount: users.count))
+        // Until the last attempt, a batch the price provider never answers fails the attempt and
+        // the engine retries the run with its backoff ("queue with backoff"); on the last one the
+        // stored prices stand in for it ("partial results OK").
+        let lastAttempt = run.attempt >= run.maxAttempts
         let prices: PricesOutcome = try await run.step.run("fetch-prices") {
-            try await fetchPrices(jobRunID: jobRunID, providers: providers, database: database)
+            try await fetchPrices(jobRunID: jobRunID, providers: providers, database: database, fallBack: lastAttempt, logger: logger)
         }
         logger.info("overnight scoring inputs ready", metadata: [
             "users": "\(users.count)", "assets_priced": "\(prices.priced)/\(prices.assets)", "rates_stale": "\(rates.stale)",
+            "prices_stale": "\(prices.stale ?? 0)", "prices_missing": "\(prices.missing ?? 0)",
         ])
 
         var succeeded = 0
         var assetsScored = 0
+        var processMilliseconds = 0
         var failures: [FailedUser] = []
         for (index, start) in stride(from: 0, to: users.count, by: settings.usersPerBatch).enumerated() {
             let batch = Array(users[start..<min(start + settings.usersPerBatch, users.count)])
@@ -134,12 +201,19 @@ enum OvernightScoring {
             }
             succeeded += outcome.succeeded
             assetsScored += outcome.assetsScored
+            processMilliseconds += outcome.milliseconds ?? 0
             for failure in outcome.failed {
-                logger.error("user not scored", metadata: [
-                    "user_id": "\(failure.userId)", "sqlstate": "\(failure.sqlstate ?? "")",
-                    "error": "\(failure.message)", "batch": "\(index)",
+                logger.error("user processing failed", metadata: [
+                    "user_id": "\(masked(failure.userId))", "sqlstate": "\(failure.sqlstate ?? "")",
+                    "error": "\(masked(failure.userId, in: failure.message))", "stage": "score-calculation",
+                    "batch_number": "\(index + 1)",
                 ])
             }
+            logger.info("user batch processed", metadata: [
+                "batch_number": "\(index + 1)", "users_processed": "\(outcome.succeeded + outcome.failed.count)",
+                "users_succeeded": "\(outcome.succeeded)", "users_failed": "\(outcome.failed.count)",
+                "assets_scored": "\(outcome.assetsScored)", "duration": "\(outcome.milliseconds ?? 0)",
+            ])
             failures += outcome.failed
         }
 
@@ -147,36 +221,67 @@ enum OvernightScoring {
         let partitionsDropped: Int = try await run.step.run("prune-audit-log") {
             try await database.query("select portfolio.prune_calculation_events()")[0].decode(Int.self, at: 0)
         }
+        let recommendations: Int = try await run.step.run("count-recommendations") {
+            try await database.query(
+                "select count(*)::int from portfolio.recommendations r where r.job_run_id = \(jobRunID)")[0].decode(Int.self, at: 0)
+        }
 
         let finishedAt = Date()
-        let figures = Figures(
+        var figures = Figures(
             fetchRatesMilliseconds: rates.fetchMilliseconds, usersTotal: users.count, usersSuccess: succeeded,
             usersFailed: failures.count, totalDurationMilliseconds: Int(finishedAt.timeIntervalSince(setup.startedAt) * 1000),
             assetsScored: assetsScored, ratesStale: rates.stale, ratesProblem: rates.problem,
             pricesFetchMilliseconds: prices.fetchMilliseconds, priceRequests: prices.requests,
             auditPartitionsDropped: partitionsDropped)
+        figures.processUsersMilliseconds = processMilliseconds
+        figures.recommendationsGenerated = recommendations
+        figures.pricesStale = (prices.stale ?? 0) > 0
+        figures.pricesMissing = prices.missing ?? 0
         figures.describe(span)
         let metrics = try figures.json()
         let errorDetails = String(decoding: try JSONEncoder().encode(failures), as: UTF8.self)
         // users_processed counts every user attempted, the failed ones included.
         let (processed, failedCount) = (succeeded + failures.count, failures.count)
-        let status: String = try await run.step.run("finalize") {
-            try await database.query("""
+        let finalized: Finalized = try await run.step.run("finalize-run") {
+            let status = try await database.query("""
                 select portfolio.finalize_overnight_run(\(jobRunID), \(processed)::int, \(failedCount)::int,
                     \(errorDetails)::jsonb, \(metrics)::jsonb)
                 """)[0].decode(String.self, at: 0)
+            let reason = try await database.query(
+                "select reason from portfolio.overnight_job_runs where id = \(jobRunID)")[0].decode(String?.self, at: 0)
+            return Finalized(status: status, reason: reason)
         }
-        if succeeded > 0 {
-            try await run.step.sendEvent(
-                completedEvent,
-                Completed(jobRunId: jobRunID, correlationId: setup.correlationID, status: status, usersSuccess: succeeded))
-        }
-        logger.info("overnight scoring finished", metadata: [
-            "status": "\(status)", "users_success": "\(succeeded)", "users_failed": "\(failures.count)", "assets_scored": "\(assetsScored)",
-        ])
+        let status = finalized.status
+        span.attributes["outcome"] = status
+        _ = try await run.step.sendEvent(
+            completedEvent,
+            Completed(
+                jobRunId: jobRunID, correlationId: setup.correlationID, status: status, usersSuccess: succeeded,
+                reason: finalized.reason, metrics: try? JSONValue(json: metrics)))
+        var completedLine: Logger.Metadata = [
+            "status": "\(status)", "users_total": "\(users.count)", "users_success": "\(succeeded)",
+            "users_failed": "\(failures.count)", "assets_scored": "\(assetsScored)",
+            "recommendations_generated": "\(recommendations)", "fetch_rates_ms": "\(rates.fetchMilliseconds)",
+            "process_users_ms": "\(processMilliseconds)", "total_duration_ms": "\(figures.totalDurationMilliseconds)",
+        ]
+        if let reason = finalized.reason { completedLine["reason"] = "\(reason)" }
+        logger.info("overnight job completed", metadata: completedLine)
         return Summary(
-            jobRunId: jobRunID, correlationId: setup.correlationID, status: status, usersTotal: users.count,
-            usersSuccess: succeeded, usersFailed: failures.count, assetsScored: assetsScored, ratesStale: rates.stale)
+            jobRunId: jobRunID, correlationId: setup.correlationID, status: status, outcome: status, reason: finalized.reason,
+            usersTotal: users.count, usersSuccess: succeeded, usersFailed: failures.count, assetsScored: assetsScored,
+            recommendationsGenerated: recommendations, ratesStale: rates.stale, pricesStale: figures.pricesStale)
+    }
+
+    /// A user id as logs show it (the spec's logging strategy: "Masked for logs"): its first and
+    /// last 4 characters. The full id stays in the database (error_details, the events).
+    static func masked(_ userID: String) -> String {
+        guard userID.count > 8 else { return "****" }
+        return "\(userID.prefix(4))…\(userID.suffix(4))"
+    }
+
+    /// `text` with every occurrence of `userID` masked (SQL's messages name the user).
+    static func masked(_ userID: String, in text: String) -> String {
+        text.replacingOccurrences(of: userID, with: masked(userID))
     }
 
     /// Fetches the rates once and stores them as the run's snapshot. A provider that cannot be
@@ -203,29 +308,56 @@ enum OvernightScoring {
         }
     }
 
-    /// Prices every asset the run needs once, in batched requests, into the run's snapshot.
-    static func fetchPrices(jobRunID: UUID, providers: MarketData, database: PostgresPool) async throws -> PricesOutcome {
+    /// Prices every asset the run needs once, in batched requests, into the run's snapshot. With
+    /// `fallBack` (the run's last attempt) a batch the provider never answered is priced from the
+    /// store instead of failing the step (`portfolio.reuse_last_prices`: stale, with their age).
+    static func fetchPrices(
+        jobRunID: UUID, providers: MarketData, database: PostgresPool, fallBack: Bool, logger: Logger
+    ) async throws -> PricesOutcome {
         let clock = ContinuousClock()
         let started = clock.now
         let symbols = try await database.query("select market_code, symbol from portfolio.assets_to_price(\(jobRunID))").map {
             "\(try $0.decode(String.self, at: 0)):\(try $0.decode(String.self, at: 1))"
         }
-        let bodies = try await providers.prices(for: symbols)
-        var priced = 0
-        for body in bodies {
-            priced += try await database.query("""
-                select portfolio.store_prices(\(jobRunID), \(body)::jsonb, \(providers.pricesSource))
-                """)[0].decode(Int.self, at: 0)
+        let answers: [(symbols: [String], body: String?, problem: ProviderError?)]
+        if fallBack {
+            answers = try await providers.priceAnswers(for: symbols)
+        } else {
+            answers = try await providers.prices(for: symbols).map { (symbols: [], body: $0, problem: nil) }
         }
-        return PricesOutcome(assets: symbols.count, priced: priced, requests: bodies.count, fetchMilliseconds: (clock.now - started).wholeMilliseconds)
+        var outcome = PricesOutcome(assets: symbols.count, priced: 0, requests: answers.count, fetchMilliseconds: 0)
+        for answer in answers {
+            if let body = answer.body {
+                outcome.priced += try await database.query("""
+                    select portfolio.store_prices(\(jobRunID), \(body)::jsonb, \(providers.pricesSource))
+                    """)[0].decode(Int.self, at: 0)
+            } else if let problem = answer.problem {
+                let reason = "\(problem)"
+                let row = try await database.query("""
+                    select reused, missing from portfolio.reuse_last_prices(\(jobRunID), \(answer.symbols)::text[], \(reason))
+                    """)[0]
+                let (reused, missing) = (try row.decode(Int.self, at: 0), try row.decode(Int.self, at: 1))
+                logger.warning("price provider unavailable: using the last stored prices", metadata: [
+                    "error": "\(reason)", "symbols": "\(answer.symbols.count)", "stale": "\(reused)", "missing": "\(missing)",
+                ])
+                outcome.priced += reused
+                outcome.stale = (outcome.stale ?? 0) + reused
+                outcome.missing = (outcome.missing ?? 0) + missing
+                outcome.problem = outcome.problem ?? reason
+            }
+        }
+        outcome.fetchMilliseconds = (clock.now - started).wholeMilliseconds
+        return outcome
     }
 
     /// One set-based call for the batch; the function isolates a failing user itself.
     static func scoreBatch(_ users: [UUID], jobRunID: UUID, on connection: isolated PostgresConnection) async throws -> BatchOutcome {
+        let clock = ContinuousClock()
+        let started = clock.now
         let rows = try connection.query("""
             select user_id, assets_scored, failed, sqlstate, message from portfolio.score_users(\(jobRunID), \(users)::uuid[])
             """)
-        var outcome = BatchOutcome(succeeded: 0, assetsScored: 0, failed: [])
+        var outcome = BatchOutcome(succeeded: 0, assetsScored: 0, failed: [], milliseconds: (clock.now - started).wholeMilliseconds)
         for row in rows {
             if try row.decode(Bool.self, at: 2) {
                 outcome.failed.append(FailedUser(

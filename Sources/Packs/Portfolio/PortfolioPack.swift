@@ -27,9 +27,12 @@ public struct PortfolioPack: Pack {
     public func functions(_ context: PackContext) throws -> [NightshiftFunction] {
         let portfolio = context.config.section(PortfolioSettings.self)
         let settings = ScoringSettings(ratesBase: portfolio.ratesBase, usersPerBatch: portfolio.usersPerBatch)
+        // OVERNIGHT_JOB_CRON (or a [jobs] cron) is one global run: the per-market runs stand down.
+        let globalSchedule = context.config.jobs[OvernightScoring.id]?.cron != nil
         return [
             OvernightScoring.function(providers: MarketData(settings: portfolio, http: context.http), settings: settings),
             CacheWarmer.function,
+            MarketScheduler.function(enabled: !globalSchedule),
         ]
     }
 

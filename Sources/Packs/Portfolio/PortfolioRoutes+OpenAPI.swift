@@ -11,16 +11,31 @@ extension PortfolioRoutes {
         return [
             APIOperation(
                 .get, "/api/dashboard", id: "getDashboard", tag: "portfolio", summary: "The caller's investment dashboard",
-                description: "From the cache the overnight run warmed (`fromCache` true), else computed now.",
+                description: "The tech spec's DashboardResponse: from the cache the overnight run warmed (`fromCache` true), "
+                    + "else computed now. `dataFreshness` is when the recommendations were generated (a string, what the "
+                    + "freshness badge shows); `freshness` has the details, `stale` is true when they are older than 24 h "
+                    + "or were scored with stale rates or prices.",
                 access: user,
                 responses: [.data(200, "The dashboard", .object(properties: [
                     "recommendations": .array(items: .object(properties: [
                         "assetId": APISchemas.uuid(), "symbol": .string, "assetClass": .string(required: false),
+                        "score": APISchemas.decimal(required: false, nullable: true, description: "The asset's score, a decimal string."),
                         "amount": money, "currency": .string(required: false),
+                        "allocationGap": APISchemas.decimal(required: false, nullable: true),
+                        "breakdown": APISchemas.anyJSON(
+                            required: false, description: "{criteriaCount, topContributor (the metric's name), topContributorPoints, score, position}."),
                     ])),
                     "totalInvestable": APISchemas.decimal(required: false, nullable: true),
                     "baseCurrency": .string(required: false, nullable: true),
-                    "dataFreshness": .object(required: false),
+                    "dataFreshness": APISchemas.timestamp(
+                        required: false, nullable: true, description: "When the recommendations were generated; null before the first run."),
+                    "freshness": APISchemas.anyJSON(
+                        required: false,
+                        description: "{pricesAsOf, ratesAsOf, criteriaVersion, ratesStale, pricesStale, generatedAt, ageSeconds, stale, "
+                            + "staleReasons}, age and stale as of this response."),
+                    "stale": .boolean(required: false),
+                    "userId": APISchemas.uuid(required: false),
+                    "generatedAt": APISchemas.timestamp(required: false, nullable: true),
                     "portfolioSummary": APISchemas.anyJSON(required: false),
                     "fromCache": .boolean,
                 ]))],

@@ -1,7 +1,8 @@
 import Foundation
 
 /// A Codable value carried as JSON: binds as `jsonb` when `Value: Encodable`, decodes from
-/// `json`/`jsonb` when `Value: Decodable`. Uses Foundation's default JSON coders.
+/// `json`/`jsonb` when `Value: Decodable`. Foundation's default JSON coders, except that UUIDs
+/// are written lower-case (``LowercaseUUIDJSONEncoder``).
 public struct PostgresJSON<Value> {
     /// The wrapped value.
     public var value: Value
@@ -18,7 +19,7 @@ extension PostgresJSON: PostgresEncodable where Value: Encodable {
 
     /// The JSON text; a failure surfaces as a `PostgresError` of kind `.encoding` when the query runs.
     public func postgresText() throws -> String? {
-        String(decoding: try JSONEncoder().encode(value), as: UTF8.self)
+        String(decoding: try LowercaseUUIDJSONEncoder().encode(value), as: UTF8.self)
     }
 }
 

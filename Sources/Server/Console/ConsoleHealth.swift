@@ -1,6 +1,6 @@
 /// Health figures a pack (or an application) shows on the console's overview: a pack's data
 /// freshness, a nightly job's last run. The server names no pack; it is handed these (see
-/// ``NightshiftServer/makeRouter(config:database:functions:routes:health:authenticator:metrics:)``).
+/// ``NightshiftServer/makeRouter(config:database:functions:routes:health:authenticator:metrics:runEvents:)``).
 public protocol ConsoleHealth: Sendable {
     /// The section's heading on the overview.
     var title: String { get }

@@ -70,10 +70,18 @@ public struct APIResponse: Sendable {
     public var contentType: OpenAPI.ContentType
     /// False for bodies outside the envelope (the metrics text, this document).
     public var enveloped: Bool
+    /// True when the body also carries `data`'s fields at its top level, beside `data` and
+    /// `error` (``EdgeFunction/fieldsAtTopLevel``).
+    public var fieldsAtTopLevel = false
 
     /// `schema` as the envelope's `data`.
     public static func data(_ status: Int = 200, _ description: String, _ schema: JSONSchema) -> APIResponse {
         APIResponse(status: status, description: description, schema: schema, contentType: .json, enveloped: true)
+    }
+
+    /// `schema` as the envelope's `data` and, for an object, its fields at the top level too.
+    public static func dataAndFields(_ status: Int = 200, _ description: String, _ schema: JSONSchema) -> APIResponse {
+        APIResponse(status: status, description: description, schema: schema, contentType: .json, enveloped: true, fieldsAtTopLevel: true)
     }
 
     /// A body outside the envelope.

@@ -12,7 +12,8 @@ public struct EdgeFunctionDescription: Sendable {
     public var requestBody: JSONSchema
     /// The success status (200, 201 or 202).
     public var status: Int
-    /// The schema of the envelope's `data` on success.
+    /// The schema of the envelope's `data` on success (and of the body's top level too, for a
+    /// function with ``EdgeFunction/fieldsAtTopLevel``).
     public var response: JSONSchema
     /// Error statuses beyond 400, 401, 403, 413, 429 and 503, which the server adds as they apply.
     public var errors: [Int]
@@ -56,7 +57,10 @@ extension EdgeFunction {
         return APIOperation(
             .post, "/functions/v1/\(name)", id: "function_" + name.map { $0.isLetter || $0.isNumber ? String($0) : "_" }.joined(),
             tag: described.tag, summary: described.summary, description: described.description, access: access,
-            requestBody: described.requestBody, responses: [.data(described.status, "Success", described.response)],
+            requestBody: described.requestBody,
+            responses: [fieldsAtTopLevel
+                ? .dataAndFields(described.status, "Success: the answer's fields at the top level, and in `data`", described.response)
+                : .data(described.status, "Success", described.response)],
             errors: described.errors, isWrite: isWrite)
     }
 }

@@ -6,7 +6,7 @@ import OpenAPIKit
 enum EngineOperations {
     static func all(metrics: Bool) -> [APIOperation] {
         var operations = [health, openAPI, trigger, sendEvent, getRun, listFunctions]
-        operations += [listRuns, cancelRun, rerunRun, setFunctionEnabled, listSchedules, listEvents, replayEvent, listDeliveries, retryDelivery]
+        operations += [listRuns, cancelRun, rerunRun, setFunctionEnabled, listSchedules, listEvents, replayEvent, listDeliveries, retryDelivery, stream]
         if metrics { operations.append(self.metrics) }
         return operations
     }
@@ -158,6 +158,25 @@ enum EngineOperations {
             query("correlation_id", .string(format: .uuid), "The runs sharing this correlation id."),
         ],
         responses: [.data(200, "A page of runs", page("runs", runSummary))])
+
+    static let stream = APIOperation(
+        .get, "/api/v1/stream", id: "streamRunEvents", tag: "engine", summary: "Run state changes, live (Server-Sent Events)",
+        description: """
+            A `text/event-stream` that stays open: `: connected` first, then per run state change (enqueued, claimed, \
+            a step checkpointed, completed, failed, cancelled, requeued) `event: run`, `id: <the server's sequence number>`, \
+            `data: {"id","function","status","step","at"}` (`step` null unless a step was checkpointed); `event: resync` \
+            with `data: {}` when changes may have been missed (refetch); a `: ping` comment every 15 s. \
+            401/403/400 come in the JSON envelope before the stream starts.
+            """,
+        access: readers,
+        parameters: [
+            query("function", .string, "Only this function's runs."),
+            query("run", .string(format: .uuid), "Only this run."),
+            query("timeout", .integer(maximum: (3600, exclusive: false), minimum: (1, exclusive: false)),
+                  "End the stream after this many seconds (default: never)."),
+        ],
+        responses: [.raw(200, "The event stream", .string, contentType: .eventStream)],
+        errors: [400])
 
     static let cancelRun = APIOperation(
         .post, "/api/v1/runs/{id}/cancel", id: "cancelRun", tag: "engine", summary: "Cancel a queued or running run",

@@ -3,7 +3,7 @@ import Foundation
 import OpenAPIKit
 
 extension NightshiftServer {
-    /// The OpenAPI 3.1 document of the router ``makeRouter(config:database:functions:routes:health:authenticator:metrics:)``
+    /// The OpenAPI 3.1 document of the router ``makeRouter(config:database:functions:routes:health:authenticator:metrics:runEvents:)``
     /// builds from the same arguments: the engine's operations, one per edge function, and those
     /// the routes describe.
     public static func openAPIDocument(
@@ -57,6 +57,8 @@ enum OpenAPIDocumentBuilder {
                 description: """
                     Project `\(projectID)`. Every answer but this document and `/metrics` is the envelope \
                     `{"data": ..., "error": null}` or `{"data": null, "error": {"code", "message", ...}}`. \
+                    Some edge functions also write their answer's fields at the top level, beside `data` \
+                    and `error` (their success answers say so). \
                     Send a token as `Authorization: Bearer <jwt>` or in the `apikey` header; \
                     `x-nightshift-roles` on each operation lists who may call it.
                     """,
@@ -110,9 +112,17 @@ enum OpenAPIDocumentBuilder {
 
         var responses = OpenAPI.Response.Map()
         for success in operation.responses {
-            let schema: JSONSchema = success.enveloped
-                ? .object(properties: ["data": success.schema, "error": .null()], additionalProperties: .a(false))
-                : success.schema
+            let schema: JSONSchema
+            if !success.enveloped {
+                schema = success.schema
+            } else if success.fieldsAtTopLevel {
+                // The answer's own fields and the envelope's side by side: both schemas hold.
+                schema = .all(
+                    of: [success.schema, .object(properties: ["data": success.schema, "error": .null()])],
+                    core: .init(description: "The answer's fields at the top level, and the same object in `data` with `error: null`."))
+            } else {
+                schema = .object(properties: ["data": success.schema, "error": .null()], additionalProperties: .a(false))
+            }
             responses[.status(code: success.status)] = .b(OpenAPI.Response(
                 description: success.description, content: [success.contentType: .b(OpenAPI.Content(schema: schema))]))
         }

@@ -38,6 +38,9 @@ struct BenchDossier {
     static let reuse = environment["BENCH_REUSE"] == "1"
     /// 0: skip the cold overdue sweep and notification round (empty notify tables).
     static let cold = environment["BENCH_COLD"] != "0"
+    /// `dispatch`: only the notification path (bench/notify/run.sh): burst rounds and a steady
+    /// rate, no dossiers seeded.
+    static let dispatchOnly = environment["BENCH_ONLY"] == "dispatch"
 
     static let logger: Logger = {
         var logger = Logger(label: "bench-dossier")
@@ -64,8 +67,12 @@ struct BenchDossier {
         try await prepare(server: server, name: name)
         let connection = try await PostgresConnection.connect(url: url, applicationName: "bench-dossier")
         let bench = BenchDossier(url: url, db: connection)
-        try await bench.seed()
-        try await bench.run()
+        if dispatchOnly {
+            try await bench.runDispatch()
+        } else {
+            try await bench.seed()
+            try await bench.run()
+        }
         var usage = rusage()
         getrusage(RUSAGE_SELF.rawValue, &usage)
         bench.emit(["kind": "process", "peak_rss_mib": Double(usage.ru_maxrss) / 1024,
@@ -337,28 +344,8 @@ struct BenchDossier {
         let pending = try await db.query("select count(*) from notify.deliveries where id > \(base)::bigint and status = 'pending'")[0].decode(Int.self, at: 0)
         guard pending == n else { throw BenchError("\(pending) pending deliveries after sending \(n), expected \(n)") }
 
-        let toml = """
-            [auth]
-            jwt_secret = "0123456789abcdef0123456789abcdef"
-            anon_key = "a"
-            service_role_key = "s"
-
-            [notifications]
-            daily_cap_per_user = 100000
-
-            [notifications.channels.bench]
-            webhook_url = "\(receiver.url)"
-            # Signed, as production channels are: the measurement includes the HMAC.
-            webhook_secret = "whsec_YmVuY2gtZG9zc2llci13ZWJob29rLWtleSE="
-            """
-        let settings = try NightshiftConfig.parse(toml, source: "bench-dossier").notifications
-        let pool = PostgresPool(configuration: PostgresConfiguration(url: url, applicationName: "bench-dossier-dispatcher"),
-                                maxConnections: 8, acquireTimeout: .seconds(30))
-        let dispatcher = DeliveryDispatcher(database: pool, settings: settings, logger: Self.logger)
-        let group = ServiceGroup(configuration: .init(services: [dispatcher], logger: Self.logger))
-
         let started = try await db.query("select extract(epoch from clock_timestamp())::float8")[0].decode(Double.self, at: 0)
-        let running = Task { try await group.run() }
+        let (running, group, pool) = try startDispatcher(receiver: receiver)
         let deadline = clock.now + .seconds(600)
         var state = (0, 0)
         while clock.now < deadline {
@@ -379,9 +366,36 @@ struct BenchDossier {
             throw BenchError("round \(round): \(state.0) of \(n) deliveries delivered, \(state.1) failed, within 600 s")
         }
         let seconds = finished - started
+        let options = DispatcherOptions()
         let note = "\(n) deliveries on channel bench; dispatcher start -> last delivered_at (DB clock); default options "
-            + "(claims of 32 sent concurrently, 60 s lease), pool 8; the receiver got \(receiver.count - before) requests; most attempts \(last.1 ?? 0)"
+            + "(claims of \(options.batchSize), \(options.maxInFlight) in flight, 60 s lease), pool 8; the receiver got "
+            + "\(receiver.count - before) requests; most attempts \(last.1 ?? 0)"
         return (send, seconds, note)
+    }
+
+    /// A `DeliveryDispatcher` as `serve` and `worker` run it (default options, a pool of its own)
+    /// for the receiver's channel, in a service group that is already running.
+    func startDispatcher(receiver: Receiver) throws -> (Task<Void, any Error>, ServiceGroup, PostgresPool) {
+        let toml = """
+            [auth]
+            jwt_secret = "0123456789abcdef0123456789abcdef"
+            anon_key = "a"
+            service_role_key = "s"
+
+            [notifications]
+            daily_cap_per_user = 100000
+
+            [notifications.channels.bench]
+            webhook_url = "\(receiver.url)"
+            # Signed, as production channels are: the measurement includes the HMAC.
+            webhook_secret = "whsec_YmVuY2gtZG9zc2llci13ZWJob29rLWtleSE="
+            """
+        let settings = try NightshiftConfig.parse(toml, source: "bench-dossier").notifications
+        let pool = PostgresPool(configuration: PostgresConfiguration(url: url, applicationName: "bench-dossier-dispatcher"),
+                                maxConnections: 8, acquireTimeout: .seconds(30))
+        let dispatcher = DeliveryDispatcher(database: pool, settings: settings, logger: Self.logger)
+        let group = ServiceGroup(configuration: .init(services: [dispatcher], logger: Self.logger))
+        return (Task { try await group.run() }, group, pool)
     }
 
     func median(_ values: [Double]) -> Double {

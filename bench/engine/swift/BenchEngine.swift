@@ -19,7 +19,9 @@ struct BenchEngine {
             exit(2)
         }
         let server = arguments[1]
-        let url = try await freshDatabase(server: server, name: "bench_nightshift")
+        // BENCH_DB names the throwaway database (default bench_nightshift), so a shared cluster's
+        // other databases are never dropped.
+        let url = try await freshDatabase(server: server, name: ProcessInfo.processInfo.environment["BENCH_DB"] ?? "bench_nightshift")
         let database = PostgresPool(configuration: PostgresConfiguration(url: url, applicationName: "bench-engine"), maxConnections: 8, acquireTimeout: .seconds(30))
         let bench = BenchEngine(database: database, run: run)
         switch arguments[2] {

@@ -2,6 +2,9 @@ import OpenAPIKit
 import Server
 
 // What `GET /api/v1/openapi.json` says of the dossier pack's edge functions: bodies and answers.
+// Each answers its fields at the top level (`result.overallScore`, as the product's clients read
+// them) and the same object in `data`, beside `error: null` (fieldsAtTopLevel); errors are the
+// envelope.
 
 private let tag = "dossier"
 
@@ -33,7 +36,8 @@ extension DetectOverdueCommitments {
             requestBody: .object(properties: ["dryRun": .boolean(required: false)]),
             response: .object(properties: [
                 "overdueCount": APISchemas.count(), "notificationsSent": APISchemas.count(),
-                "healthScoresRecalculated": APISchemas.count(),
+                "healthScoresRecalculated": APISchemas.count(), "notificationsSuppressed": APISchemas.count(),
+                "scoreDropNotificationsSent": APISchemas.count(), "dryRun": .boolean,
             ]),
             tag: tag)
     }
@@ -48,7 +52,16 @@ extension DossierStats {
                 .object(properties: ["dossierId": APISchemas.uuid()]),
                 .object(properties: ["dossierIds": .array(minItems: 1, maxItems: 100, items: .string(format: .uuid))]),
             ]),
-            response: .object,
+            response: .one(of: [
+                .object(properties: [
+                    "dossierId": APISchemas.uuid(), "name": .string, "ownerId": APISchemas.uuid(),
+                    "engagementStats": .object, "commitmentStats": .object, "healthScore": .object(nullable: true),
+                ]),
+                .object(properties: [
+                    "dossiers": .array(items: .object(properties: ["dossierId": APISchemas.uuid()])),
+                    "notFound": .array(items: .string(format: .uuid)),
+                ]),
+            ]),
             errors: [404], tag: tag)
     }
 }

@@ -37,6 +37,27 @@ public struct PriceProvider: Sendable {
     /// `settings.priceConcurrency` requests run at once. The first batch to fail fails the call
     /// (the others are cancelled). No symbols: no request, no batches.
     public func prices(for symbols: [String]) async throws -> [Batch] {
+        try await answers(for: symbols, unavailableFailsTheCall: true).map { try $0.result.get() }
+    }
+
+    /// One request's symbols and what became of it: the batch, or the error of a request whose
+    /// retries ran out (`.unavailable`).
+    public struct Answer: Sendable {
+        /// The symbols asked, in order.
+        public var symbols: [String]
+        /// The batch, or why the provider never answered it.
+        public var result: Result<Batch, ProviderError>
+    }
+
+    /// As `prices(for:)`, but a batch the provider never answered (its retries ran out,
+    /// `.unavailable`) does not fail the call: it comes back as a failure with its symbols, so
+    /// the caller can fall back for those symbols alone while the other batches count. Any other
+    /// error (a nonsense answer, a bad request) still fails the call.
+    public func answers(for symbols: [String]) async throws -> [Answer] {
+        try await answers(for: symbols, unavailableFailsTheCall: false)
+    }
+
+    private func answers(for symbols: [String], unavailableFailsTheCall: Bool) async throws -> [Answer] {
         let endpoint = ProviderSettings.join(settings.pricesURL, "prices")
         guard (1...ProviderSettings.maxPriceBatchSize).contains(settings.priceBatchSize) else {
             throw ProviderError(
@@ -49,14 +70,20 @@ public struct PriceProvider: Sendable {
                 reason: "\"\(bad.prefix(60))\" is not MARKET:SYMBOL (both parts non-empty, no comma)", attempts: 0)
         }
         let batches = Self.batches(symbols, size: settings.priceBatchSize)
-        var results = [Batch?](repeating: nil, count: batches.count)
+        var results = [Result<Batch, ProviderError>?](repeating: nil, count: batches.count)
         let concurrency = max(settings.priceConcurrency, 1)
-        try await withThrowingTaskGroup(of: (Int, Batch).self) { group in
+        try await withThrowingTaskGroup(of: (Int, Result<Batch, ProviderError>).self) { group in
             var next = 0
             func startNext() {
                 let index = next
                 next += 1
-                group.addTask { (index, try await fetch(batches[index], index: index, of: batches.count, endpoint: endpoint)) }
+                group.addTask {
+                    do {
+                        return (index, .success(try await fetch(batches[index], index: index, of: batches.count, endpoint: endpoint)))
+                    } catch let error as ProviderError where error.isUnavailable && !unavailableFailsTheCall {
+                        return (index, .failure(error))
+                    }
+                }
             }
             while next < min(concurrency, batches.count) { startNext() }
             // Leaving by a throw cancels the batches still running and waits for them.
@@ -65,7 +92,7 @@ public struct PriceProvider: Sendable {
                 if next < batches.count { startNext() }
             }
         }
-        return results.map { $0! }
+        return zip(batches, results).map { Answer(symbols: $0, result: $1!) }
     }
 
     /// The URL asked for `symbols`: each percent-encoded, joined by commas.

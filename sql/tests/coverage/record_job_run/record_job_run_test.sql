@@ -17,7 +17,7 @@ select row_eq(
     $$select j.run_id, j.duration_ms, j.institutions_processed, j.institutions_failed, j.total_gaps_detected, j.total_gaps_resolved, j.errors
       from coverage.coverage_job_runs j join ids on ids.name = 'first' and j.id = ids.id$$,
     row('c0000000-0000-4000-8000-00000000a001'::uuid, 1500::bigint, 2, 1, 4, 2,
-        '[{"institution_id": "c0000000-0000-4000-8000-000000000001", "sqlstate": "23514", "message": "boom"}]'::jsonb),
+        '["c0000000-0000-4000-8000-000000000001: boom (SQLSTATE 23514)"]'::jsonb),
     'the row holds the counts, the failures'' errors and the duration derived from the times');
 
 insert into ids values ('again', coverage.record_job_run(

@@ -17,8 +17,9 @@ create temp table requests (n integer primary key, r jsonb) on commit drop;
 insert into requests values (1, coverage.request_recompute('c0000000-0000-4000-8000-0000000000d1'));
 
 select is((select r - 'job_id' from requests where n = 1), '{"status": "queued", "created": true}', 'a first request enqueues a run');
-select is((select payload from nightshift.runs where id = (select (r ->> 'job_id')::uuid from requests where n = 1)),
-    '{"institution_id": "c0000000-0000-4000-8000-0000000000d1"}', 'limited to the institution by its payload');
+select is((select payload - 'triggered_at' from nightshift.runs where id = (select (r ->> 'job_id')::uuid from requests where n = 1)),
+    '{"institution_id": "c0000000-0000-4000-8000-0000000000d1", "trigger_type": "manual"}',
+    'limited to the institution by its payload (and manual: recompute_payload_test)');
 
 insert into requests values (2, coverage.request_recompute('c0000000-0000-4000-8000-0000000000d1'));
 select is((select r from requests where n = 2), (select r || '{"created": false}' from requests where n = 1),

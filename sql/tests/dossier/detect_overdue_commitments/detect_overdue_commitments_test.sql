@@ -79,8 +79,9 @@ select is((select metadata ->> 'roles' from notify.notifications where user_id =
 select is((select title from notify.notifications where user_id = pg_temp.user_id(2)), 'Commitment overdue in Kenya — Water Security',
     'titled with the dossier');
 select is((select message from notify.notifications where user_id = pg_temp.user_id(2)),
-    'Your commitment "Send the visit agenda" in dossier Kenya — Water Security was due on 2026-03-14 and is now overdue.',
-    'saying what was due when');
+    'Your commitment "Send the visit agenda" in dossier Kenya — Water Security was due on 2026-03-14 and is now overdue. '
+    'Recommended: Update status or extend deadline.',
+    'saying what was due when, and what to do');
 select is((select count(*) from notify.notifications where user_id = pg_temp.user_id(1) and dedupe_key like 'dossier.commitment-overdue:%'),
     2::bigint, 'the dossier owner gets one per overdue commitment: 101 as dossier owner, 102 as both');
 select is((select metadata -> 'roles' from notify.notifications
@@ -90,7 +91,8 @@ select is((select metadata - 'markedOverdueAt' from notify.notifications
            where user_id = pg_temp.user_id(1) and metadata ->> 'commitmentId' = pg_temp.id(101)::text),
     jsonb_build_object('type', 'dossier.commitment_overdue', 'commitmentId', pg_temp.id(101), 'dossierId', pg_temp.id(1),
                        'dossierName', 'Kenya — Water Security', 'description', 'Send the visit agenda', 'dueDate', '2026-03-14',
-                       'commitmentOwnerId', pg_temp.user_id(2), 'dossierOwnerId', pg_temp.user_id(1), 'roles', array['dossier_owner']),
+                       'commitmentOwnerId', pg_temp.user_id(2), 'dossierOwnerId', pg_temp.user_id(1), 'roles', array['dossier_owner'],
+                       'recommendation', 'Recommended: Update status or extend deadline.'),
     'the metadata names the commitment, the dossier, both owners and the role');
 select is(pg_temp.inbox(3), 0::bigint, 'the owner of a dossier with nothing overdue hears nothing');
 

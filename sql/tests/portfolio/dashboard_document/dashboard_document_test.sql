@@ -59,26 +59,28 @@ create temporary table d as select portfolio.dashboard_document('a0000000-0000-4
 select is((select jsonb_agg(r ->> 'amount') from d, jsonb_array_elements(doc -> 'recommendations') r), '["600.30", "400.20"]'::jsonb,
     'only the newest run''s recommendations, largest allocation gap first');
 select is((select doc -> 'recommendations' -> 1 from d),
-    '{"assetId": "b0000000-0000-4000-8000-00000000000a", "symbol": "KO", "assetClass": "stock", "amount": "400.20",
+    '{"assetId": "b0000000-0000-4000-8000-00000000000a", "symbol": "KO", "assetClass": "stock", "score": "10", "amount": "400.20",
       "currency": "USD", "allocationGap": "5.5",
-      "breakdown": {"criteriaCount": 1, "topContributor": {"metric": "pe_ratio", "points": "10"}, "score": "10"}}'::jsonb,
-    'a recommendation: asset, symbol, class, amount and gap as decimal strings, the breakdown as stored');
+      "breakdown": {"criteriaCount": 1, "topContributor": "pe_ratio", "topContributorPoints": "10", "score": "10"}}'::jsonb,
+    'a recommendation: asset, symbol, class, score, amount and gap as decimal strings, the breakdown with topContributor the metric (0061)');
 select is((select doc ->> 'totalInvestable' from d), '1000.50', 'totalInvestable is the default contribution, a decimal string');
 select is((select doc ->> 'baseCurrency' from d), 'USD', 'the base currency');
-select is((select (doc -> 'dataFreshness') - 'generatedAt' from d),
-    '{"pricesAsOf": "2026-11-21T21:00:00Z", "ratesAsOf": "2026-11-20T00:00:00Z", "ratesStale": true, "criteriaVersion": 2,
+select is((select (doc -> 'dataFreshness') - 'generatedAt' - 'ageSeconds' - 'stale' - 'staleReasons' from d),
+    '{"pricesAsOf": "2026-11-21T21:00:00Z", "ratesAsOf": "2026-11-20T00:00:00Z", "ratesStale": true, "pricesStale": false, "criteriaVersion": "2",
       "criteriaVersionId": "d0000000-0000-4000-8000-000000000012", "jobRunId": "e0000000-0000-4000-8000-000000000002"}'::jsonb,
     'freshness from the newest run''s metrics, with the criteria version of its recommendations');
 select is((select (doc -> 'dataFreshness' ->> 'generatedAt')::timestamptz from d), now() - interval '1 day',
     'generatedAt: when the recommendations were written');
-select is((select doc -> 'portfolioSummary' from d), portfolio.portfolio_summary('a0000000-0000-4000-8000-000000000001'),
-    'the portfolio summary is embedded');
+select is((select (doc -> 'portfolioSummary') - 'allocations' from d), portfolio.portfolio_summary('a0000000-0000-4000-8000-000000000001') - 'allocations',
+    'the portfolio summary is embedded (allocations by class there, 0061)');
 
 -- Nothing yet.
 select is(portfolio.dashboard_document('a0000000-0000-4000-8000-000000000002') - 'portfolioSummary',
-    '{"recommendations": [], "totalInvestable": "0", "baseCurrency": "BRL",
-      "dataFreshness": {"pricesAsOf": null, "ratesAsOf": null, "ratesStale": null, "criteriaVersion": null,
-                        "criteriaVersionId": null, "jobRunId": null, "generatedAt": null}}'::jsonb,
+    '{"userId": "a0000000-0000-4000-8000-000000000002", "generatedAt": null,
+      "recommendations": [], "totalInvestable": "0", "baseCurrency": "BRL",
+      "dataFreshness": {"pricesAsOf": null, "ratesAsOf": null, "ratesStale": null, "pricesStale": null, "criteriaVersion": null,
+                        "criteriaVersionId": null, "jobRunId": null, "generatedAt": null,
+                        "ageSeconds": null, "stale": false, "staleReasons": []}}'::jsonb,
     'a user without recommendations: an empty list and null freshness');
 
 -- Scored in the newest run without a recommendation: that run counts, not the older one.
@@ -87,7 +89,7 @@ select is((select portfolio.dashboard_document('a0000000-0000-4000-8000-00000000
 select is((select portfolio.dashboard_document('a0000000-0000-4000-8000-000000000003') -> 'dataFreshness' ->> 'jobRunId'),
     'e0000000-0000-4000-8000-000000000002', 'with that run''s freshness');
 select is((select portfolio.dashboard_document('a0000000-0000-4000-8000-000000000003') -> 'dataFreshness' -> 'criteriaVersion'),
-    '2'::jsonb, 'and the criteria version its INPUTS_CAPTURED names');
+    '"2"'::jsonb, 'and the criteria version its INPUTS_CAPTURED names');
 
 -- Failed in the newest run: the previous results stay.
 select is((select jsonb_agg(r ->> 'amount') from jsonb_array_elements(

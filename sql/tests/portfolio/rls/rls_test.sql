@@ -121,7 +121,7 @@ select throws_ok($$insert into portfolio.calculation_events (correlation_id, use
                    values ('c0000000-0000-4000-8000-000000000001', 'a0000000-0000-4000-8000-0000000000bb', 'CALC_FAILED')$$,
     '42501', null, 'nor the audit log');
 
-select is(api.dashboard(), (select a_dashboard || '{"fromCache": false}' from expected),
+select is(api.dashboard() - 'dataFreshness' - 'freshness' - 'stale', (select a_dashboard - 'dataFreshness' || '{"fromCache": false}' from expected),
     'api.dashboard is A''s dashboard (computed: A has nothing cached), never B''s cached one');
 select is(api.asset_calculations('b0000000-0000-4000-8000-00000000000a'), (select a_calculations from expected),
     'api.asset_calculations is A''s calculations of the asset');
@@ -148,13 +148,13 @@ select throws_ok($$select cache.get('recs:a0000000-0000-4000-8000-0000000000bb')
 reset role;
 select cache.set('recs:a0000000-0000-4000-8000-0000000000aa', '{"marker": "A"}', '1 hour', 'a0000000-0000-4000-8000-0000000000aa');
 select pg_temp.as_user('a0000000-0000-4000-8000-0000000000aa');
-select is(api.dashboard(), '{"marker": "A", "fromCache": true}', 'api.dashboard serves A''s cached dashboard to A');
+select is(api.dashboard(), '{"marker": "A", "dataFreshness": null, "freshness": null, "stale": false, "fromCache": true}', 'api.dashboard serves A''s cached dashboard to A');
 
 -- User B: as before, whatever A tried.
 select pg_temp.as_user('a0000000-0000-4000-8000-0000000000bb');
 select results_eq($$select version from portfolio.criteria_versions order by version$$, $$values (1)$$,
     'B has B''s one criteria version: nothing was added for B');
-select is(api.dashboard(), '{"marker": "B", "fromCache": true}', 'api.dashboard serves B B''s own');
+select is(api.dashboard(), '{"marker": "B", "dataFreshness": null, "freshness": null, "stale": false, "fromCache": true}', 'api.dashboard serves B B''s own');
 select set_eq($$select key from visible where tbl = 'holdings'$$, $$values ('f0000000-0000-4000-8000-0000000000bb'::uuid)$$,
     'B sees B''s holdings only');
 

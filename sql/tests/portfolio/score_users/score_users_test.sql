@@ -179,7 +179,7 @@ select is((select payload -> 'results' -> 0 ->> 'score' from events
     'results come by score, highest first');
 select is((select array_agg(k order by k) from events, jsonb_object_keys(payload) k
            where user_id = 'a0000000-0000-4000-8000-000000000001' and event_type = 'CALC_COMPLETED'),
-    array['assetCount', 'batchUsers', 'durationMs'], 'CALC_COMPLETED''s keys');
+    array['assetCount', 'batchDurationMs', 'batchUsers', 'correlationId', 'duration', 'durationMs'], 'CALC_COMPLETED''s keys (issue 15: correlationId and the user''s own duration)');
 select is((select (payload ->> 'assetCount')::integer from events
            where user_id = 'a0000000-0000-4000-8000-000000000001' and event_type = 'CALC_COMPLETED'), 6, 'and its asset count');
 select results_eq($$select event_type, payload ->> 'sqlstate' from events where user_id = 'a0000000-0000-4000-8000-0000000000f1' order by created_at$$,

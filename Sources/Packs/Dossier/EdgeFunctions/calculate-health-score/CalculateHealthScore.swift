@@ -7,6 +7,8 @@ import Server
 /// stored score when it is fresh, else (or when forced) a new one; with its components.
 struct CalculateHealthScore: EdgeFunction {
     let name = "calculate-health-score"
+    // The story's clients read `result.<field>`; envelope clients keep reading `data`.
+    var fieldsAtTopLevel: Bool { true }
     var allowedRoles: Set<Principal.Role>? { [.authenticated, .serviceRole] }
     var isWrite: Bool { true }
 

@@ -9,6 +9,8 @@ import Server
 /// healthScoresRecalculated}`; a dry run changes nothing and reports what it would do.
 struct DetectOverdueCommitments: EdgeFunction {
     let name = "detect-overdue-commitments"
+    // The story's clients read `result.<field>`; envelope clients keep reading `data`.
+    var fieldsAtTopLevel: Bool { true }
     var allowedRoles: Set<Principal.Role>? { [.serviceRole] }
     var isWrite: Bool { true }
 

@@ -8,6 +8,8 @@ import Server
 /// from the materialised views in one query.
 struct DossierStats: EdgeFunction {
     let name = "dossier-stats"
+    // The story's clients read `result.<field>`; envelope clients keep reading `data`.
+    var fieldsAtTopLevel: Bool { true }
     var allowedRoles: Set<Principal.Role>? { [.authenticated, .serviceRole] }
     static let maxDossiers = 100
 

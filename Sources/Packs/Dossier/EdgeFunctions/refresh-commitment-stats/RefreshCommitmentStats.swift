@@ -7,6 +7,8 @@ import Server
 /// statistics view concurrently (readers are never blocked) and says how long it took.
 struct RefreshCommitmentStats: EdgeFunction {
     let name = "refresh-commitment-stats"
+    // The story's clients read `result.<field>`; envelope clients keep reading `data`.
+    var fieldsAtTopLevel: Bool { true }
     var allowedRoles: Set<Principal.Role>? { [.serviceRole] }
     var isWrite: Bool { true }
 

@@ -8,6 +8,8 @@ import Server
 /// in one statement. Returns `{recalculated, notificationsSent}`.
 struct TriggerHealthRecalculation: EdgeFunction {
     let name = "trigger-health-recalculation"
+    // The story's clients read `result.<field>`; envelope clients keep reading `data`.
+    var fieldsAtTopLevel: Bool { true }
     var allowedRoles: Set<Principal.Role>? { [.serviceRole] }
     var isWrite: Bool { true }
     static let maxDossiers = 1000
