@@ -74,6 +74,9 @@ struct AuthorizationMatrixTests {
               granted: [.operatorUser: .ok, .superAdmin: .ok, .service: .ok]),
         Probe(pattern: "/api/v1/schedules", method: .get, path: "/api/v1/schedules", body: nil,
               granted: [.operatorUser: .ok, .superAdmin: .ok, .service: .ok]),
+        // The live stream, ended by the server after a second (timeout=1) so the probe returns.
+        Probe(pattern: "/api/v1/stream", method: .get, path: "/api/v1/stream?timeout=1", body: nil,
+              granted: [.operatorUser: .ok, .superAdmin: .ok, .service: .ok]),
         Probe(pattern: "/api/v1/events", method: .get, path: "/api/v1/events?limit=1", body: nil,
               granted: [.operatorUser: .ok, .superAdmin: .ok, .service: .ok]),
         Probe(pattern: "/api/v1/events/{id}/replay", method: .post, path: "/api/v1/events/\(nobody)/replay", body: nil,
