@@ -321,6 +321,19 @@ struct ConsoleTests {
         #expect(!sessions.checkCSRF(sessions.csrfToken(for: "other"), for: session.id))
     }
 
+    @Test("the live stream (GET /api/v1/stream) reads the console's cookie: a signed-in page gets events, no cookie a 401")
+    func streamTakesTheCookie() async throws {
+        try await withConsole { client, _ in
+            let (cookie, _) = try await Self.signIn(client, token: try await token(role: "authenticated", sub: Self.operatorID, appRole: "operator"))
+            let stream = try await Self.get(client, "/api/v1/stream?timeout=1", cookie: cookie)
+            #expect(stream.status == .ok)
+            #expect(stream.headers[.contentType] == "text/event-stream")
+            #expect(stream.body.hasPrefix(": connected"))
+            let none = try await Self.get(client, "/api/v1/stream?timeout=1")
+            #expect(none.status == .unauthorized)
+        }
+    }
+
     @Test("a reading route shared with token clients (the live stream) takes a token first, else the console cookie")
     func readerForStream() async throws {
         let config = try await testConfig()
