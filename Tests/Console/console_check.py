@@ -390,13 +390,13 @@ class Check:
         # 7. An operator.
         self.sign_in(self.operator_token)
         self.expect(self.driver.current_url.rstrip("/").endswith("/console"), "an operator's JWT signs in")
-        for path in ["/console/functions", f"/console/runs/{failing}", "/console/events", "/console/notifications"]:
+        for n, path in enumerate(["/console/functions", f"/console/runs/{failing}", "/console/events", "/console/notifications"]):
             self.go(path)
+            self.shot(f"12-operator-{n + 1}-{path.split('/')[2]}")
             # Filters are GET forms; an action is a POST form (sign-out aside).
             buttons = [b.text for b in self.driver.find_elements(By.CSS_SELECTOR, "form[method=post] button") if b.text != "Sign out"]
             submit_forms = self.driver.find_elements(By.CSS_SELECTOR, "form[method=post]:not([action='/console/sign-out'])")
             self.expect(buttons == [] and submit_forms == [], f"an operator sees no action on {path} ({buttons})")
-        self.shot("12-operator-run")
         status = self.driver.execute_async_script("""
             const done = arguments[arguments.length - 1];
             const csrf = document.querySelector("form[action='/console/sign-out'] input[name=csrf]").value;
