@@ -14,7 +14,7 @@ SWIFT_FLAGS ?=
 BIN         := .build/debug/nightshift
 APT_PACKAGES := postgresql-15 postgresql-client-15 postgresql-15-cron postgresql-15-pgtap \
                 libtap-parser-sourcehandler-pgtap-perl postgresql-15-plpgsql-check \
-                libpq-dev libcurl4-openssl-dev python3-venv
+                libpq-dev libcurl4-openssl-dev python3-venv chromium chromium-driver
 
 .PHONY: help setup db stop build build-tests migrate apply-migrations run serve demo test test-swift test-sql bench clean-db webhook-verifier fuzz first-run boundaries example docs
 
@@ -60,7 +60,7 @@ serve: migrate ## serve the API (without the setup step)
 	DATABASE_URL=$(APP_DATABASE_URL) $(BIN) serve
 
 
-test: setup db first-run boundaries build-tests docs apply-migrations test-swift test-sql example chaos-short fuzz-short openapi-check ## every test: first run, module boundaries, the API docs, swift test, pg_prove over sql/tests, the example application, the short chaos suite, the short fuzzer, the OpenAPI check
+test: setup db first-run boundaries build-tests docs apply-migrations test-swift test-sql example chaos-short fuzz-short openapi-check console-check ## every test: first run, module boundaries, the API docs, swift test, pg_prove over sql/tests, the example application, the short chaos suite, the short fuzzer, the OpenAPI check, the console in a browser
 
 # A fresh clone in 0700 folders runs `make db`: as root (the cluster then lives where postgres
 # can work), as an ordinary user, and against a taken port. No Swift build; about a minute.
@@ -179,3 +179,19 @@ openapi-setup: ## the venv with PyPI's schemathesis, openapi-spec-validator and 
 
 openapi-check: openapi-setup ## validate GET /api/v1/openapi.json (3.1) and run schemathesis against the live server
 	$(OPENAPI_PYTHON) Tests/OpenAPI/run_schemathesis.py --bin $(BIN) $(OPENAPI_FLAGS)
+
+# The operator console in a real browser (issue 14 §3): Tests/Console/console_check.py starts the
+# server with a worker and the chaos workload on a throwaway database (console_check_<pid>), then
+# drives Debian's headless chromium through chromium-driver with PyPI's Selenium (pointed at the
+# system browser: nothing is downloaded). Screenshots of each page in .nightshift/console-screens/.
+CONSOLE_VENV ?= .venv-console
+CONSOLE_PYTHON ?= $(CONSOLE_VENV)/bin/python
+.PHONY: console-setup console-check
+
+console-setup: ## the venv with PyPI's selenium and psycopg for the console's browser test
+	@$(CONSOLE_PYTHON) -c 'import selenium, psycopg' 2>/dev/null || \
+	{ python3 -m venv $(CONSOLE_VENV) && $(CONSOLE_VENV)/bin/pip install -q 'selenium==4.27.1' 'psycopg[binary]>=3.1,<4'; }
+	@$(CONSOLE_PYTHON) -c 'import selenium, psycopg'
+
+console-check: console-setup ## drive the console in headless Chromium: sign-in, live runs, cancel, rerun, CSRF, operator, keyboard
+	$(CONSOLE_PYTHON) Tests/Console/console_check.py $(BIN)

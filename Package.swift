@@ -40,6 +40,8 @@ let package = Package(
         // The OpenAPI 3.1 document (GET /api/v1/openapi.json) as typed values. Without its
         // default trait (ExternalLoading: multi-file $ref loading, slow to compile, never used here).
         .package(url: "https://github.com/mattpolzin/OpenAPIKit", from: "6.4.0", traits: []),
+        // The console's HTML (/console): templates as readable files, HTML-escaped by default.
+        .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.1.1"),
     ],
     targets: [
         // System libraries: a modulemap and a shim header each, nothing else.
@@ -123,8 +125,11 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "OpenAPIKit", package: "OpenAPIKit"),
+                .product(name: "Mustache", package: "swift-mustache"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-            ]
+            ],
+            // The console's templates, script and style sheet, read once at start-up.
+            resources: [.copy("Console/Templates"), .copy("Console/Assets")]
         ),
         // The plug-in point: what a pack contributes (functions, edge functions, routes, config, migrations).
         .target(

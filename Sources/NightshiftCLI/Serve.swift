@@ -44,7 +44,8 @@ struct Serve: AsyncParsableCommand {
             let edgeFunctions = composition.edgeFunctions + composition.packs.flatMap(\.edgeFunctions)
             let app = try await NightshiftServer.makeApplication(
                 config: config, database: apiDatabase, functions: edgeFunctions,
-                routes: composition.packs.flatMap(\.routes), metrics: metrics, logger: runtime.logger)
+                routes: composition.packs.flatMap(\.routes), health: composition.packs.flatMap(\.consoleHealth), metrics: metrics,
+                logger: runtime.logger)
             // Pools first and tracing next: services stop in reverse order, so the pools close
             // last and the exporter flushes after the worker stopped.
             var services: [any Service] = [runtime.database, apiDatabase]

@@ -34,6 +34,9 @@ public protocol Pack: Sendable {
     /// The pack's own API routes, beside the engine's `/api/v1/…` (they get the API's pool and
     /// authenticator in their `APIRouteContext`).
     var routes: [any APIRoutes] { get }
+    /// Figures the console's overview shows for the pack (freshness, last nightly run), read
+    /// under the signed-in caller's role.
+    var consoleHealth: [any ConsoleHealth] { get }
     /// The pack's migrations: component `name`, requiring `["engine"]` (and any other pack it
     /// builds on), applied after what it requires; nil when the pack has no schema of its own.
     func migrations() throws -> MigrationSet?
@@ -48,6 +51,8 @@ extension Pack {
     public var edgeFunctions: [any EdgeFunction] { [] }
     /// No routes of its own.
     public var routes: [any APIRoutes] { [] }
+    /// No figures on the console's overview.
+    public var consoleHealth: [any ConsoleHealth] { [] }
     /// No schema of its own: nothing to migrate.
     public func migrations() throws -> MigrationSet? { nil }
 }

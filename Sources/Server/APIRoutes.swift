@@ -4,7 +4,7 @@ import Postgres
 
 /// Routes a pack (or an application) adds to the API beside the engine's and the edge
 /// functions (a dashboard read, an admin trigger). The server knows none of
-/// them by name; ``NightshiftServer/makeApplication(config:database:functions:routes:metrics:logger:)``
+/// them by name; ``NightshiftServer/makeApplication(config:database:functions:routes:health:metrics:logger:)``
 /// is given them.
 public protocol APIRoutes: Sendable {
     /// Adds the routes. Each handler authenticates with `context.authenticator`, counts writes

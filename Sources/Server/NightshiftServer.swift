@@ -6,16 +6,18 @@ import Logging
 import Postgres
 import Prometheus
 
-/// The HTTP face of Nightshift: health, the engine's API, metrics, the edge functions and the
-/// routes packs contribute, behind one error envelope.
+/// The HTTP face of Nightshift: health, the engine's API, the operator console, metrics, the
+/// edge functions and the routes packs contribute, behind one error envelope.
 public enum NightshiftServer {
-    /// Builds the router with every route and the error envelope; `runEvents` feeds
-    /// `GET /api/v1/stream` (by default a hub on `database`).
+    /// Builds the router with every route and the error envelope; `health` is what the
+    /// console's overview shows of the packs, `runEvents` feeds `GET /api/v1/stream` (by default a
+    /// hub on `database`).
     public static func makeRouter(
         config: NightshiftConfig,
         database: PostgresPool,
         functions: [any EdgeFunction],
         routes: [any APIRoutes] = [],
+        health: [any ConsoleHealth] = [],
         authenticator: Authenticator,
         metrics: PrometheusCollectorRegistry? = nil,
         runEvents: RunEventHub? = nil
@@ -24,6 +26,7 @@ public enum NightshiftServer {
         let runEvents = runEvents ?? RunEventHub(database: database)
         let byName = try index(functions, config: config)
         let writes = WriteRateLimiter(perMinute: config.api.writesPerMinute)
+        let consolePages = try ConsolePages()
         let document = OpenAPIDocumentCache {
             try openAPIJSON(openAPIDocument(config: config, functions: functions, routes: routes, metrics: metrics != nil))
         }
@@ -36,7 +39,13 @@ public enum NightshiftServer {
             .addRoutes(to: router)
         OperatorRoutes(database: database, authenticator: authenticator, writes: writes, maxBodyBytes: config.api.maxBodyBytes)
             .addRoutes(to: router)
-        StreamRoutes(database: database, authenticator: authenticator, hub: runEvents).addRoutes(to: router)
+        // One signing key for the console's cookies, shared with the stream (which accepts them).
+        let sessions = ConsoleSessions(auth: config.auth)
+        ConsoleRoutes(
+            database: database, authenticator: authenticator, sessions: sessions, pages: consolePages,
+            writes: writes, health: health, maxBodyBytes: config.api.maxBodyBytes
+        ).addRoutes(to: router)
+        StreamRoutes(database: database, authenticator: authenticator, sessions: sessions, hub: runEvents).addRoutes(to: router)
         let context = APIRouteContext(config: config, database: database, authenticator: authenticator, writes: writes)
         for contributed in routes { contributed.addRoutes(to: router, context: context) }
         if let metrics { MetricsRoutes(registry: metrics, authenticator: authenticator, database: database).addRoutes(to: router) }
@@ -58,13 +67,15 @@ public enum NightshiftServer {
         database: PostgresPool,
         functions: [any EdgeFunction],
         routes: [any APIRoutes] = [],
+        health: [any ConsoleHealth] = [],
         metrics: PrometheusCollectorRegistry? = nil,
         logger: Logger
     ) async throws -> some ApplicationProtocol {
         try DevelopmentSecrets.check(config)
         let authenticator = try await checkedAuthenticator(config: config)
         let router = try makeRouter(
-            config: config, database: database, functions: functions, routes: routes, authenticator: authenticator, metrics: metrics)
+            config: config, database: database, functions: functions, routes: routes, health: health, authenticator: authenticator,
+            metrics: metrics)
         return Application(
             router: router, server: .http1(configuration: http1Configuration(config.api)),
             configuration: .init(address: .hostname(config.api.host, port: config.api.port), serverName: "nightshift"),

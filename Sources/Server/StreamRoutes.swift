@@ -14,11 +14,14 @@ import ServiceLifecycle
 struct StreamRoutes<Context: RequestContext>: Sendable {
     let database: PostgresPool
     let authenticator: Authenticator
+    /// The console's sessions: a signed-in console page reads the stream with its cookie.
+    let sessions: ConsoleSessions
     let hub: RunEventHub
 
     func addRoutes(to router: Router<Context>) {
         router.get("/api/v1/stream") { request, _ in
-            let caller = try await authenticator.require([.serviceRole, .authenticated], for: request)
+            // A token, or the console's session cookie (EventSource sends cookies, not headers).
+            let caller = try await sessions.reader(for: request, authenticator: authenticator)
             let query = try QueryParameters(request, allowed: ["function", "run", "timeout"])
             let run = try query.uuid("run")
             let function = query.text("function")

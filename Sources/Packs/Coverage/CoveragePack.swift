@@ -16,6 +16,11 @@ public struct CoveragePack: Pack {
     /// Schema `coverage`: its files in sql/migrations/coverage/, bundled in NightshiftSQL.
     public func migrations() throws -> MigrationSet? { try NightshiftSQL.migrations(name) }
 
+    /// The console's overview: when each of the pack's jobs last ran and how it ended.
+    public var consoleHealth: [any ConsoleHealth] {
+        [LastRunsHealth(title: "Coverage", functionIDs: [NightlyRecompute.id, GapAlerts.id])]
+    }
+
     public var configSections: [any ConfigSection.Type] { [CoverageSettings.self] }
 
     public func functions(_ context: PackContext) throws -> [NightshiftFunction] { Self.jobs }

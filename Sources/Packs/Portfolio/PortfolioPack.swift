@@ -17,6 +17,11 @@ public struct PortfolioPack: Pack {
     /// Schema `portfolio`: its files in sql/migrations/portfolio/, bundled in NightshiftSQL.
     public func migrations() throws -> MigrationSet? { try NightshiftSQL.migrations(name) }
 
+    /// The console's overview: when each of the pack's jobs last ran and how it ended.
+    public var consoleHealth: [any ConsoleHealth] {
+        [LastRunsHealth(title: "Portfolio", functionIDs: [OvernightScoring.id, CacheWarmer.id])]
+    }
+
     public var configSections: [any ConfigSection.Type] { [PortfolioSettings.self] }
 
     public func functions(_ context: PackContext) throws -> [NightshiftFunction] {

@@ -3,7 +3,7 @@ import Foundation
 import OpenAPIKit
 
 extension NightshiftServer {
-    /// The OpenAPI 3.1 document of the router ``makeRouter(config:database:functions:routes:authenticator:metrics:runEvents:)``
+    /// The OpenAPI 3.1 document of the router ``makeRouter(config:database:functions:routes:health:authenticator:metrics:runEvents:)``
     /// builds from the same arguments: the engine's operations, one per edge function, and those
     /// the routes describe.
     public static func openAPIDocument(
