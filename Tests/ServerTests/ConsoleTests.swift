@@ -229,6 +229,24 @@ struct ConsoleTests {
         }
     }
 
+    @Test("the overview shows the packs' figures to an operator: each market's next scoring run, the dossier scores' freshness")
+    func packFigures() async throws {
+        try await withConsole { client, url in
+            let owner = try await PostgresConnection.connect(url: url)
+            try await owner.executeScript("""
+                insert into portfolio.markets (code, name, time_zone, local_open_time) values ('TT', 'Test Tokyo', 'Asia/Tokyo', '09:00')
+                """)
+            await owner.close()
+            let operatorToken = try await token(role: "authenticated", sub: Self.operatorID, appRole: "operator")
+            let (cookie, _) = try await Self.signIn(client, token: operatorToken)
+            let overview = try await Self.get(client, "/console", cookie: cookie)
+            #expect(overview.status == .ok)
+            for needle in ["Portfolio markets", "Next TT run", "(opens 00:00 UTC, Asia/Tokyo)", "Dossier freshness", "Fresh scores (newer than"] {
+                #expect(overview.body.contains(needle), "the overview lacks \(needle)")
+            }
+        }
+    }
+
     @Test("an operator reads every page without action buttons; a forged POST with a valid CSRF token is 403 and changes nothing")
     func operatorReadsOnly() async throws {
         try await withConsole { client, url in

@@ -13,4 +13,5 @@ enum RepositoryPacks {
     static let edgeFunctions: [any EdgeFunction] = Catalog.all + packs.flatMap(\.edgeFunctions)
     static let routes: [any APIRoutes] = packs.flatMap(\.routes)
     static let sections: [any ConfigSection.Type] = packs.flatMap(\.configSections)
+    static let health: [any ConsoleHealth] = packs.flatMap(\.consoleHealth)
 }

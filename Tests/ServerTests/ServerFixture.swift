@@ -141,7 +141,7 @@ func withServer<T: Sendable>(
         acquireTimeout: acquireTimeout)
     let authenticator = try await NightshiftServer.checkedAuthenticator(config: config)
     let router = try NightshiftServer.makeRouter(
-        config: config, database: pool, functions: RepositoryPacks.edgeFunctions + [ServiceOnly(), Open(), Unguarded(), EchoClaims(), Slow()], routes: RepositoryPacks.routes, authenticator: authenticator,
+        config: config, database: pool, functions: RepositoryPacks.edgeFunctions + [ServiceOnly(), Open(), Unguarded(), EchoClaims(), Slow()], routes: RepositoryPacks.routes, health: RepositoryPacks.health, authenticator: authenticator,
         metrics: metrics)
     let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)))
     do {

@@ -18,9 +18,9 @@ public struct DossierPack: Pack {
     /// Schema `dossier`: its files in sql/migrations/dossier/, bundled in NightshiftSQL.
     public func migrations() throws -> MigrationSet? { try NightshiftSQL.migrations(name) }
 
-    /// The console's overview: when each of the pack's jobs last ran and how it ended.
+    /// The console's overview: the scores' freshness, and when each of the pack's jobs last ran and how it ended.
     public var consoleHealth: [any ConsoleHealth] {
-        [LastRunsHealth(title: "Dossier", functionIDs: [RefreshHealthScores.id, DetectOverdue.id, SendHeldBackDigests.id])]
+        [FreshnessHealth(), LastRunsHealth(title: "Dossier", functionIDs: [RefreshHealthScores.id, DetectOverdue.id, SendHeldBackDigests.id])]
     }
 
     public var configSections: [any ConfigSection.Type] { [DossierSettings.self] }

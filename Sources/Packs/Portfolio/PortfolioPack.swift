@@ -17,9 +17,10 @@ public struct PortfolioPack: Pack {
     /// Schema `portfolio`: its files in sql/migrations/portfolio/, bundled in NightshiftSQL.
     public func migrations() throws -> MigrationSet? { try NightshiftSQL.migrations(name) }
 
-    /// The console's overview: when each of the pack's jobs last ran and how it ended.
+    /// The console's overview: each market's next scoring run, and when each of the pack's jobs
+    /// last ran and how it ended.
     public var consoleHealth: [any ConsoleHealth] {
-        [LastRunsHealth(title: "Portfolio", functionIDs: [OvernightScoring.id, CacheWarmer.id])]
+        [MarketRunsHealth(), LastRunsHealth(title: "Portfolio", functionIDs: [OvernightScoring.id, CacheWarmer.id])]
     }
 
     public var configSections: [any ConfigSection.Type] { [PortfolioSettings.self] }

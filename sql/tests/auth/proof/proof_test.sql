@@ -263,7 +263,9 @@ insert into calls values
     ('api.function_runs', pg_temp.try('select api.function_runs()')),
     ('api.run_events', pg_temp.try($q$select api.run_events('00000000-0000-4000-8000-00000000dead')$q$)),
     ('api.notification_stats', pg_temp.try('select api.notification_stats()')),
-    ('api.trigger_run', pg_temp.try($q$select api.trigger_run('nightshift/noop', '{}')$q$));
+    ('api.trigger_run', pg_temp.try($q$select api.trigger_run('nightshift/noop', '{}')$q$)),
+    ('api.portfolio_market_runs', pg_temp.try('select api.portfolio_market_runs()')),
+    ('api.dossier_freshness', pg_temp.try('select api.dossier_freshness()'));
 select set_eq($$select what, outcome from calls$$,
     $$values ('api.notifications: A''s two, nothing else', 'ok 1'), ('api.mark_notification_read: false for B''s', 'ok 1'),
              ('api.dossier_stats: B''s not found', 'ok 1'), ('api.calculate_health_score: B''s', 'NSD01'),
@@ -274,10 +276,11 @@ select set_eq($$select what, outcome from calls$$,
              ('api.set_function_enabled', '42501'), ('api.schedules', '42501'), ('api.events', '42501'),
              ('api.replay_event', '42501'), ('api.deliveries', '42501'), ('api.retry_delivery', '42501'),
              ('api.overview', '42501'), ('api.function_runs', '42501'), ('api.run_events', '42501'),
-             ('api.notification_stats', '42501'), ('api.trigger_run', '42501')$$,
+             ('api.notification_stats', '42501'), ('api.trigger_run', '42501'),
+             ('api.portfolio_market_runs', '42501'), ('api.dossier_freshness', '42501')$$,
     'the api functions: B''s dossier is unknown to A (NSD01), the recompute is refused (42501), and everything A gets back '
     'is A''s (A''s notifications, no statistics of B''s, A''s dashboard and calculations, A''s next criteria version); '
-    'the engine''s runs, functions, schedules, events, deliveries and the console''s reads and run-now are refused (42501)');
+    'the engine''s runs, functions, schedules, events, deliveries and the console''s reads (the packs'' figures too) and run-now are refused (42501)');
 select set_eq($$select p.oid::regprocedure::text from pg_proc p where p.pronamespace = 'api'::regnamespace$$,
     array['api.mark_notification_read(uuid)', 'api.calculate_health_score(uuid,boolean)', 'api.request_coverage_recompute(uuid)',
           'api.dossier_stats(uuid[])', 'api.notifications(boolean,integer)', 'api.notifications_held_back()', 'api.dashboard()',
@@ -287,7 +290,7 @@ select set_eq($$select p.oid::regprocedure::text from pg_proc p where p.pronames
           'api.schedules()', 'api.events(text,timestamp with time zone,timestamp with time zone,integer,text)',
           'api.replay_event(uuid)', 'api.deliveries(text,text,integer,text)', 'api.retry_delivery(bigint)',
           'api.overview()', 'api.function_runs(integer)', 'api.run_events(uuid)', 'api.notification_stats(integer)',
-          'api.trigger_run(text,jsonb)'],
+          'api.trigger_run(text,jsonb)', 'api.portfolio_market_runs()', 'api.dossier_freshness()'],
     'and those are every api function');
 
 -- What the api functions wrap, called directly for B
