@@ -133,6 +133,7 @@ API_ROUTES = {
     "GET /api/v1/events": dict(kind="events_list", fields=[]),
     "POST /api/v1/events/<id>/replay": dict(kind="replay", fields=[]),
     "GET /api/v1/deliveries": dict(kind="deliveries", fields=[]),
+    "GET /api/v1/stream": dict(kind="stream", fields=[]),
     "POST /api/v1/deliveries/<id>/retry": dict(kind="retry", fields=[]),
     "GET /metrics": dict(kind="metrics", fields=[]),
     "GET /api/v1/openapi.json": dict(kind="openapi", fields=[]),
@@ -605,7 +606,7 @@ NAMED_QUERY_VALUES = {"before": before_value, "limit": limit_value, "since": bef
                       "status": choice_value("queued", "running", "completed", "failed", "cancelled"),
                       "trigger": choice_value("cron", "event", "manual", "rerun"),
                       "function": choice_value("nightshift/noop", "nightshift/diagnostics"),
-                      "id": uuid_value, "correlation_id": uuid_value,
+                      "id": uuid_value, "correlation_id": uuid_value, "run": uuid_value,
                       "name": choice_value("t.happened", "coverage.gaps.detected"), "channel": choice_value("slack", "ops")}
 
 
@@ -688,7 +689,9 @@ class Route:
     fields: list
     query_names: list
     ok_kinds: object              # token kinds that may get a 2xx; None: any (health), () none
-    text_ok: bool = False         # a 200 answered in plain text (metrics)
+    text_ok: bool = False         # a 200 answered in text (metrics; the stream), of text_type
+    text_type: str = "text/plain"
+    fixed_query: str = ""         # appended to every drawn query (the stream's timeout=1, so it ends)
     json_ok: bool = False         # a 200 answered in JSON outside the envelope (the OpenAPI document)
     has_body: bool = True
 
@@ -769,6 +772,10 @@ def build_routes(functions, known, config):
         elif kind == "deliveries":
             routes.append(Route(key, method, fixed("/api/v1/deliveries"), [], ["channel", "status", "limit", "before"],
                                 readers, has_body=False))
+        elif kind == "stream":
+            # Server-Sent Events: timeout=1 on every request ends a stream a second after it opens.
+            routes.append(Route(key, method, fixed("/api/v1/stream"), [], ["function", "run"], readers, text_ok=True,
+                                text_type="text/event-stream", fixed_query="timeout=1", has_body=False))
         elif kind == "retry":
             paths = st.one_of(st.integers(-5, 2**63).map(lambda i: f"/api/v1/deliveries/{i}/retry"),
                               quoted_segment().map(lambda s: f"/api/v1/deliveries/{s}/retry"))
@@ -816,6 +823,8 @@ def request_strategy(route, known, max_body):
             method = draw(st.sampled_from([route.method] * 40 + METHODS_OTHER))
         path = draw(route.paths)
         query = draw(query_strategy(route.query_names)) if (route.query_names or draw(st.integers(0, 5)) == 0) else ""
+        if route.fixed_query:
+            query = query + "&" + route.fixed_query if query else route.fixed_query
         if route.has_body or method not in ("GET", "HEAD"):
             body = draw(bodies)
         else:
@@ -1223,8 +1232,8 @@ def check(route, req, outcome, changed, harness, log_offset):
         problem = envelope_problem(status, outcome.body)
         if problem:
             fail("envelope", f"{status} {problem}", f"status {status}: {problem}: {describe_bytes(outcome.body)}")
-    elif route.text_ok and status == 200 and not outcome.headers.get("content-type", "").startswith("text/plain"):
-        fail("envelope", "metrics not text", f"GET /metrics 200 with content-type {outcome.headers.get('content-type')!r}")
+    elif route.text_ok and status == 200 and not outcome.headers.get("content-type", "").startswith(route.text_type):
+        fail("envelope", f"not {route.text_type}", f"GET {req.target} 200 with content-type {outcome.headers.get('content-type')!r}")
     # Nothing written by a refused request.
     if status >= 400 and changed:
         fail("no-write", f"{status} wrote {','.join(changed)}",
