@@ -200,7 +200,7 @@ let package = Package(
         .executableTarget(name: "bench-postgres", dependencies: ["Postgres"], path: "bench/postgres/swift"),
         .executableTarget(
             name: "bench-engine",
-            dependencies: ["Engine", "Postgres", "Migrations", "NightshiftSQL", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["Engine", "Postgres", "Migrations", "NightshiftSQL", "Observability", .product(name: "Logging", package: "swift-log")],
             path: "bench/engine/swift"
         ),
         .target(name: "BenchSupport", dependencies: ["Postgres"], path: "bench/support/swift"),

@@ -55,10 +55,15 @@ public struct EngineClient: Sendable {
             select r.id, r.function_id, r.status, r.payload::text, r.output::text, r.error::text, r.attempt, r.max_attempts,
                    r.trigger_kind, r.trigger_slot, r.correlation_id, r.run_at, r.created_at, r.started_at, r.finished_at,
                    '[]', '[]'
-            from nightshift.runs r
-            where (\(functionID)::text is null or r.function_id = \(functionID))
-              and (\(status)::text is null or r.status = \(status))
-            order by r.created_at desc limit \(limit)
+            from nightshift.functions f
+            -- Each function's newest on runs_function_id_created_at_idx, merged (as api.runs).
+            cross join lateral (
+                select r.* from nightshift.runs r
+                where r.function_id = f.id and (\(status)::text is null or r.status = \(status))
+                order by r.created_at desc, r.id desc
+                limit \(limit)) r
+            where \(functionID)::text is null or f.id = \(functionID)
+            order by r.created_at desc, r.id desc limit \(limit)
             """).map(RunRecord.init(row:))
     }
 }

@@ -63,11 +63,20 @@ public struct NightshiftFunction: Sendable {
         self.body = { context in
             let payload: Payload
             do {
-                payload = try JSONDecoder().decode(Payload.self, from: context.payloadJSON)
+                // The common "no payload" needs no decoder (anything else still goes through one,
+                // so a payload that is not an object is refused as before).
+                if Payload.self == NoPayload.self, context.payloadJSON.elementsEqual("{}".utf8) {
+                    payload = NoPayload() as! Payload
+                } else {
+                    payload = try JSONDecoder().decode(Payload.self, from: context.payloadJSON)
+                }
             } catch {
                 throw NonRetriableError("payload does not match \(Payload.self): \(error)")
             }
-            return try JSONEncoder.nightshift.encode(try await handler(payload, context))
+            let output = try await handler(payload, context)
+            // The common "nothing to return" skips building an encoder for two bytes.
+            if output is NoPayload { return Data("{}".utf8) }
+            return try JSONEncoder.nightshift.encode(output)
         }
     }
 

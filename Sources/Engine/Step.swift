@@ -130,7 +130,7 @@ public final class Step: Sendable {
         let database = database
         let key = uniqueName("send-event:\(name)")
         // The idempotency key names the run and the step, so a replayed step finds its event.
-        let idempotencyKey = "run:\(runID.uuidString.lowercased()):\(key)"
+        let idempotencyKey = "run:\(runID.lowercasedString):\(key)"
         return try await run(key: key) {
             let json = String(decoding: try JSONEncoder.nightshift.encode(data), as: UTF8.self)
             return try await database.query("select nightshift.send_event(\(name), \(json)::jsonb, \(idempotencyKey))")[0]
@@ -140,7 +140,7 @@ public final class Step: Sendable {
 
     /// The run's id on each step span too, so a step can be searched for without its parent.
     private func describe(_ span: any Span) {
-        span.attributes["nightshift.run_id"] = runID.uuidString.lowercased()
+        span.attributes["nightshift.run_id"] = runID.lowercasedString
     }
 
     private func uniqueName(_ name: String) -> String {

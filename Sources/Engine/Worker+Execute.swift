@@ -6,10 +6,7 @@ import Tracing
 extension Worker {
     /// Runs one claimed run to an outcome the database records.
     func execute(_ run: ClaimedRun) async {
-        var logger = logger
-        logger[metadataKey: "run_id"] = "\(run.id.uuidString.lowercased())"
-        logger[metadataKey: "function_id"] = "\(run.functionID)"
-        logger[metadataKey: "correlation_id"] = "\(run.correlationID.uuidString.lowercased())"
+        let logger = run.logger(from: logger)
         guard let function = self.function(run.functionID) else {
             // claim_runs only hands out declared functions; this is a guard, not a path.
             logger.error("claimed a run of a function this worker does not declare")
@@ -98,10 +95,7 @@ extension Worker {
     /// A run this worker's claim quarantined: failed already in the database, it gets its
     /// `onFailure` here, once, like a run whose last attempt failed.
     func quarantined(_ run: ClaimedRun) async {
-        var logger = logger
-        logger[metadataKey: "run_id"] = "\(run.id.uuidString.lowercased())"
-        logger[metadataKey: "function_id"] = "\(run.functionID)"
-        logger[metadataKey: "correlation_id"] = "\(run.correlationID.uuidString.lowercased())"
+        let logger = run.logger(from: logger)
         let message = Self.message(ofErrorJSON: run.error) ?? "quarantined"
         metrics.runFinished(functionID: run.functionID, outcome: "quarantined", duration: .zero)
         logger.error("run quarantined: it lost its worker too often without making progress", metadata: ["error": "\(message)"])

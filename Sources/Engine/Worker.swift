@@ -56,10 +56,11 @@ public final class Worker: Service, Sendable {
             configuration: database.configuration,
             channels: ["nightshift_runs"] + (definedLoader == nil ? [] : [DefinedFunctions.channel]),
             onConnectionError: { [logger] error in logger.warning("listener connection lost", metadata: ["error": "\(error)"]) },
-            onNotification: { [wake, reloads] notification in
+            onNotification: { [wake, reloads, observer = options.pickupObserver] notification in
                 if notification.channel == DefinedFunctions.channel {
                     reloads.signal()
                 } else if notification.payload != probe {
+                    observer?(.notified, Date())
                     wake.signal()
                 }
             })
@@ -208,6 +209,7 @@ public final class Worker: Service, Sendable {
     private func claimLoop() async {
         await withDiscardingTaskGroup { runs in
             for await _ in wake.stream {
+                options.pickupObserver?(.woke, Date())
                 var drained = false
                 while true {
                     let free = options.concurrency - inFlightRuns.count
@@ -216,6 +218,7 @@ public final class Worker: Service, Sendable {
                     let claimed: [ClaimedRun]
                     do {
                         claimed = try await claim(wanted)
+                        options.pickupObserver?(.claimed(claimed.map(\.id)), Date())
                     } catch {
                         if Task.isCancelled { break }  // shutting down: not a failure
                         logger.error("claim failed", metadata: ["error": "\(error)"])

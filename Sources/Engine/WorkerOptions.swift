@@ -19,6 +19,8 @@ public struct WorkerOptions: Sendable {
     /// How often a worker that runs the functions defined from SQL checks, without a NOTIFY,
     /// whether they changed (one cheap query; behind a transaction pooler LISTEN hears nothing).
     public var definedFunctionsCheck: Duration
+    /// Told the moments of each pickup (bench/engine's latency breakdown); nil in production.
+    package var pickupObserver: PickupObserver?
 
     /// Options for one worker process; by default 50 runs at once, claims of up to
     /// 500, a 30 s lease, a 500 ms fallback poll, a 25 s drain, a generated worker id, and

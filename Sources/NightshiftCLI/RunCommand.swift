@@ -2,6 +2,7 @@ import ArgumentParser
 import Engine
 import Foundation
 import Logging
+import Postgres
 import ServiceLifecycle
 
 /// `nightshift run <function>`: trigger a run now, optionally wait for its outcome.
@@ -38,7 +39,7 @@ struct RunCommand: AsyncParsableCommand {
         let runtime = try Runtime(options: options, component: "run", applicationName: "nightshift-run", extraConnections: 1)
         if wait { try await runtime.registry.sync(to: runtime.database) }
         let id = try await runtime.client.trigger(function, payloadJSON: payload, idempotencyKey: idempotencyKey)
-        print("run \(id.uuidString.lowercased()) queued (\(function))")
+        print("run \(id.lowercasedString) queued (\(function))")
         guard wait else {
             await runtime.database.close()
             return

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Engine
 import Foundation
+import Postgres
 
 /// `nightshift runs`: recent runs, newest first.
 struct RunsCommand: AsyncParsableCommand {
@@ -29,14 +30,14 @@ struct RunsCommand: AsyncParsableCommand {
     static var listing: Listing<RunRecord> { Listing(
         json: { run in
             [
-                ("id", .string(run.id.uuidString.lowercased())), ("function_id", .string(run.functionID)),
+                ("id", .string(run.id.lowercasedString)), ("function_id", .string(run.functionID)),
                 ("status", .string(run.displayStatus)), ("attempt", .int(run.attempt)), ("max_attempts", .int(run.maxAttempts)),
                 ("trigger", .string(run.trigger)), ("created_at", .date(run.createdAt)), ("started_at", .date(run.startedAt)),
                 ("finished_at", .date(run.finishedAt)),
             ]
         },
         columns: [
-            ("id", { $0.id.uuidString.lowercased() }), ("function", \.functionID), ("status", \.displayStatus),
+            ("id", { $0.id.lowercasedString }), ("function", \.functionID), ("status", \.displayStatus),
             ("attempt", { "\($0.attempt)/\($0.maxAttempts)" }), ("trigger", \.trigger), ("created (UTC)", { tableDate($0.createdAt) }),
         ]) }
 
@@ -81,6 +82,6 @@ struct RerunCommand: AsyncParsableCommand {
         let runtime = try Runtime(options: options, component: "rerun", applicationName: "nightshift-cli")
         let new = try await runtime.client.rerun(id)
         await runtime.database.close()
-        print("run \(new.uuidString.lowercased()) queued (rerun of \(runID))")
+        print("run \(new.lowercasedString) queued (rerun of \(runID))")
     }
 }

@@ -29,7 +29,7 @@ public struct RunChange: Sendable, Hashable {
     /// The JSON object, keys in the wire order, the UUID lower-case.
     public var json: String {
         let step = step.map(Self.quoted) ?? "null"
-        return "{\"id\":\"\(id.uuidString.lowercased())\",\"function\":\(Self.quoted(function)),\"status\":\(Self.quoted(status)),\"step\":\(step),\"at\":\(Self.quoted(at))}"
+        return "{\"id\":\"\(id.lowercasedString)\",\"function\":\(Self.quoted(function)),\"status\":\(Self.quoted(status)),\"step\":\(step),\"at\":\(Self.quoted(at))}"
     }
 
     private static func quoted(_ text: String) -> String {

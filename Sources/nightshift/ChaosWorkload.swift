@@ -111,7 +111,7 @@ struct ChaosWorkload: Pack {
         try await checkedTransaction("t2", context)
         try await checkedStep("s5", context, milliseconds: ms)
         if payload.fanout == true {
-            try await context.step.sendEvent("chaos.fanout", ["from": context.runID.uuidString.lowercased()])
+            try await context.step.sendEvent("chaos.fanout", ["from": context.runID.lowercasedString])
         }
         return ["steps": 7]
     }
@@ -149,8 +149,8 @@ struct ChaosWorkload: Pack {
         let (database, runID) = (context.database, context.runID)
         let outcome = try await context.step.run("send") {
             try await Notifier(database: database).send(
-                to: user, title: "chaos", message: "run \(runID.uuidString.lowercased())",
-                metadataJSON: #"{"source": "chaos"}"#, dedupeKey: "chaos:\(runID.uuidString.lowercased())"
+                to: user, title: "chaos", message: "run \(runID.lowercasedString)",
+                metadataJSON: #"{"source": "chaos"}"#, dedupeKey: "chaos:\(runID.lowercasedString)"
             ).name
         }
         return ["outcome": outcome]

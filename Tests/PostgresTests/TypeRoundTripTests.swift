@@ -90,6 +90,14 @@ struct TypeRoundTripTests {
             #expect(try await roundTrip(id, on: connection) == id)
             let fixed = "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11"
             #expect(try await select("'\(fixed)'::uuid", as: UUID.self, on: connection) == UUID(uuidString: fixed))
+            // The hand-written spelling is Foundation's, lower-cased, and the server's own text.
+            for _ in 0..<1000 {
+                let any = UUID()
+                #expect(any.lowercasedString == any.uuidString.lowercased())
+            }
+            #expect(try await select("'\(id)'::uuid::text", as: String.self, on: connection) == id.lowercasedString)
+            #expect(UUID(uuidString: "00000000-0000-0000-0000-000000000000")!.lowercasedString == "00000000-0000-0000-0000-000000000000")
+            #expect(UUID(uuidString: "FFFFFFFF-FFFF-FFFF-FFFF-FFFFFFFFFFFF")!.lowercasedString == "ffffffff-ffff-ffff-ffff-ffffffffffff")
         }
     }
 

@@ -8,11 +8,11 @@
 # with the service-role key, then times each page N times with curl (time_starttransfer: the
 # server's time to the first byte on loopback, no download) and prints the median, p90 and the
 # page's weight.
-# The indexes the pages rely on: runs_created_at_id_idx (0048: the runs list, keyset pages, the
-# overview's last 24 h), runs_function_id_created_at_idx (0053: a function's runs and its strip),
-# runs_active_function_id_idx (0053: the queue), runs_lease_expires_at_idx and runs_claim_idx
-# (stuck runs), runs_correlation_id_idx (0054: search), runs_trigger_event_id_idx (0049: events'
-# runs), the primary keys (a run, its steps and attempts).
+# The indexes the pages rely on: runs_function_id_created_at_idx (0053: the runs list and keyset
+# pages, merged over the functions; a function's runs and its strip; the overview's last 24 h),
+# runs_claim_idx, runs_queued_limited_run_at_idx and runs_lease_expires_at_idx (the queue, stuck
+# runs), runs_pkey, runs_trigger_event_id_idx and runs_correlation_idx (0070: search by
+# correlation id; events' runs), the primary keys (a run, its steps and attempts).
 #   bash bench/console/run.sh                       # builds release if needed
 #   NIGHTSHIFT_BIN=.build/debug/nightshift N=21 RUNS=1000000 bash bench/console/run.sh
 set -euo pipefail

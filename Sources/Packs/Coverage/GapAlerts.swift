@@ -50,11 +50,11 @@ enum GapAlerts {
         let gaps = event.newGaps.reduce(0) { $0 + $1.delta }
         let message = "\(gaps) new coverage gap\(gaps == 1 ? "" : "s"): \(describe(event.newGaps))"
         let metadata = String(decoding: try JSONEncoder().encode(JSONValue.object([
-            "institution_id": .string(event.institutionID.uuidString.lowercased()),
-            "snapshot_id": .string(event.snapshotID.uuidString.lowercased()),
+            "institution_id": .string(event.institutionID.lowercasedString),
+            "snapshot_id": .string(event.snapshotID.lowercasedString),
             "new_gaps": .number(Decimal(gaps)),
         ])), as: UTF8.self)
-        let snapshot = event.snapshotID.uuidString.lowercased()
+        let snapshot = event.snapshotID.lowercasedString
         return try await run.step.run("notify-admins") {
             let row = try await database.query("""
                 select count(*)::int, count(*) filter (where s.outcome = 'sent')::int

@@ -78,7 +78,7 @@ enum NightlyRecompute {
             // The snapshot, its comparison, its event and this step's checkpoint commit together:
             // a resumed run skips a finished institution and never stores its snapshot twice.
             let logger = run.logger
-            outcomes.append(try await run.step.transaction("institution-\(institution.uuidString.lowercased())") { connection in
+            outcomes.append(try await run.step.transaction("institution-\(institution.lowercasedString)") { connection in
                 try await process(institution, on: connection, logger: logger)
             })
         }
@@ -123,13 +123,13 @@ enum NightlyRecompute {
                 try connection.execute("rollback to savepoint institution")
                 if error.isTransient, outcome.retriedAt.count < retryDelays.count {
                     logger.warning("institution failed transiently, will retry", metadata: [
-                        "institution_id": "\(institution.uuidString.lowercased())", "attempt": "\(outcome.retriedAt.count + 1)", "error": "\(error.message)",
+                        "institution_id": "\(institution.lowercasedString)", "attempt": "\(outcome.retriedAt.count + 1)", "error": "\(error.message)",
                     ])
                     try await Task.sleep(for: retryDelays[outcome.retriedAt.count])
                     outcome.retriedAt.append(Date())
                     continue
                 }
-                logger.error("institution failed", metadata: ["institution_id": "\(institution.uuidString.lowercased())", "error": "\(error.message)"])
+                logger.error("institution failed", metadata: ["institution_id": "\(institution.lowercasedString)", "error": "\(error.message)"])
                 outcome.error = "\(error.sqlState ?? "?"): \(error.message)"
                 (outcome.sqlstate, outcome.message) = (error.sqlState, error.message)
                 return outcome

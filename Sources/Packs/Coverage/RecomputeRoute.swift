@@ -51,9 +51,9 @@ struct RecomputeRoute: APIRoutes {
             }
             let job = Job(jobID: result.0, status: result.1)
             guard result.2 else {
-                let jobID = result.0.uuidString.lowercased()
+                let jobID = result.0.lowercasedString
                 var conflict = APIError.conflict(
-                    "a recompute of institution \(institution.uuidString.lowercased()) is already \(result.1): job \(jobID)")
+                    "a recompute of institution \(institution.lowercasedString) is already \(result.1): job \(jobID)")
                 conflict.details = ["job_id": jobID, "status": result.1]
                 throw conflict
             }

@@ -50,7 +50,7 @@ enum CacheWarmer {
             span.attributes["cache_warm_ms"] = summary.cacheWarmMs ?? 0
             span.attributes["users_warmed"] = summary.usersWarmed
             span.attributes["keys_written"] = summary.keysWritten
-            span.attributes["correlation_id"] = event.correlationId.uuidString.lowercased()
+            span.attributes["correlation_id"] = event.correlationId.lowercasedString
             return summary
         }
     }
@@ -59,8 +59,8 @@ enum CacheWarmer {
         let database = run.database
         let jobRunID = event.jobRunId
         var logger = run.logger
-        logger[metadataKey: "correlation_id"] = "\(event.correlationId.uuidString.lowercased())"
-        logger[metadataKey: "job_run_id"] = "\(jobRunID.uuidString.lowercased())"
+        logger[metadataKey: "correlation_id"] = "\(event.correlationId.lowercasedString)"
+        logger[metadataKey: "job_run_id"] = "\(jobRunID.lowercasedString)"
         logger.info("cache warming started", metadata: ["users_to_warm": "\(event.usersSuccess)"])
         _ = try await run.step.sendEvent(
             startedEvent, Started(jobRunId: jobRunID, correlationId: event.correlationId, usersToWarm: event.usersSuccess))

@@ -149,10 +149,10 @@ enum OvernightScoring {
             return Setup(jobRunID: try row.decode(UUID.self, at: 0), correlationID: try row.decode(UUID.self, at: 1), startedAt: Date())
         }
         let jobRunID = setup.jobRunID
-        span.attributes["correlation_id"] = setup.correlationID.uuidString.lowercased()
+        span.attributes["correlation_id"] = setup.correlationID.lowercasedString
         var tagged = run.logger
-        tagged[metadataKey: "correlation_id"] = "\(setup.correlationID.uuidString.lowercased())"
-        tagged[metadataKey: "job_run_id"] = "\(jobRunID.uuidString.lowercased())"
+        tagged[metadataKey: "correlation_id"] = "\(setup.correlationID.lowercasedString)"
+        tagged[metadataKey: "job_run_id"] = "\(jobRunID.lowercasedString)"
         let logger = tagged
 
         let rates: RatesOutcome = try await run.step.run("fetch-rates") {
@@ -361,7 +361,7 @@ enum OvernightScoring {
         for row in rows {
             if try row.decode(Bool.self, at: 2) {
                 outcome.failed.append(FailedUser(
-                    userId: try row.decode(UUID.self, at: 0).uuidString.lowercased(), sqlstate: try row.decode(String?.self, at: 3),
+                    userId: try row.decode(UUID.self, at: 0).lowercasedString, sqlstate: try row.decode(String?.self, at: 3),
                     message: try row.decode(String?.self, at: 4) ?? "unknown error"))
             } else {
                 outcome.succeeded += 1

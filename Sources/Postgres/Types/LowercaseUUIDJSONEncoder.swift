@@ -25,7 +25,7 @@ struct LowercasingUUIDs<Value: Encodable>: Encodable {
         switch value {
         case let uuid as UUID:
             var container = encoder.singleValueContainer()
-            try container.encode(uuid.uuidString.lowercased())
+            try container.encode(uuid.lowercasedString)
         case let date as Date: var container = encoder.singleValueContainer(); try container.encode(date)
         case let data as Data: var container = encoder.singleValueContainer(); try container.encode(data)
         case let decimal as Decimal: var container = encoder.singleValueContainer(); try container.encode(decimal)

@@ -5,22 +5,29 @@ extension Array: PostgresEncodable where Element: PostgresArrayElement {
     /// A one-dimensional array literal; every non-NULL element is double-quoted with `\` and `"`
     /// escaped, so commas, braces, whitespace and the string "NULL" stay data.
     public func postgresText() throws -> String? {
-        var text = "{"
+        // Built as UTF-8 bytes: `\` and `"` are ASCII, and no byte of a multi-byte character
+        // equals them, so escaping byte by byte is exact (and far cheaper than by scalar: a
+        // worker encodes its completions' ids, tokens and outputs this way in every batch).
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(2 + count * 40)
+        bytes.append(UInt8(ascii: "{"))
         for (index, element) in enumerated() {
-            if index > 0 { text.append(",") }
-            guard let value = try element.postgresText() else {
-                text.append("NULL")
+            if index > 0 { bytes.append(UInt8(ascii: ",")) }
+            guard var value = try element.postgresText() else {
+                bytes.append(contentsOf: "NULL".utf8)
                 continue
             }
-            text.append("\"")
-            for character in value.unicodeScalars {
-                if character == "\\" || character == "\"" { text.unicodeScalars.append("\\") }
-                text.unicodeScalars.append(character)
+            bytes.append(UInt8(ascii: "\""))
+            value.withUTF8 { utf8 in
+                for byte in utf8 {
+                    if byte == UInt8(ascii: "\\") || byte == UInt8(ascii: "\"") { bytes.append(UInt8(ascii: "\\")) }
+                    bytes.append(byte)
+                }
             }
-            text.append("\"")
+            bytes.append(UInt8(ascii: "\""))
         }
-        text.append("}")
-        return text
+        bytes.append(UInt8(ascii: "}"))
+        return String(decoding: bytes, as: UTF8.self)
     }
 }
 

@@ -5,7 +5,7 @@ extension UUID: PostgresEncodable, PostgresDecodable {
     public static var postgresType: PostgresDataType { .uuid }
 
     /// The canonical lowercase spelling PostgreSQL also prints.
-    public func postgresText() -> String? { uuidString.lowercased() }
+    public func postgresText() -> String? { lowercasedString }
 
     /// Decodes the 36-character form `8-4-4-4-12` without building an intermediate string.
     public init(postgresCell cell: PostgresCell) throws {

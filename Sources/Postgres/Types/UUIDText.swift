@@ -52,3 +52,28 @@ enum UUIDText {
         return digit < 10 ? digit : letterValue
     }
 }
+
+extension UUID {
+    /// The canonical lowercase spelling, as PostgreSQL prints a uuid. Written by hand: Foundation's
+    /// `uuidString` goes through `snprintf`, which a worker paid several times per run.
+    public var lowercasedString: String {
+        let bytes = uuid
+        return withUnsafeBytes(of: bytes) { raw in
+            String(unsafeUninitializedCapacity: 36) { out in
+                let digits: StaticString = "0123456789abcdef"
+                var position = 0
+                for index in 0..<16 {
+                    if index == 4 || index == 6 || index == 8 || index == 10 {
+                        out[position] = UInt8(ascii: "-")
+                        position += 1
+                    }
+                    let byte = raw[index]
+                    out[position] = digits.utf8Start[Int(byte >> 4)]
+                    out[position + 1] = digits.utf8Start[Int(byte & 0xF)]
+                    position += 2
+                }
+                return position
+            }
+        }
+    }
+}

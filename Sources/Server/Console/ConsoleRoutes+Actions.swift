@@ -42,7 +42,7 @@ extension ConsoleRoutes {
             let id = try Self.uuid(context, "run")
             return try await action(request) { page, _ in
                 _ = try await page.json("select api.cancel_run(\(id))::text")
-                return ConsolePages.redirect("/console/runs/\(id.uuidString.lowercased())")
+                return ConsolePages.redirect("/console/runs/\(id.lowercasedString)")
             }
         }
         router.post("/console/runs/{id}/rerun") { request, context in

@@ -222,11 +222,11 @@ extension ConsoleRoutes {
             row["created_at"] = ConsoleFormat.time(item["created_at"]?.string)
             return row
         }
-        let path = "/console/runs/\(id.uuidString.lowercased())"
+        let path = "/console/runs/\(id.lowercasedString)"
         let finished = ["completed", "failed", "cancelled"].contains(status)
-        return ("run", "Run \(ConsoleFormat.short(id.uuidString.lowercased())) of \(data["function_id"]?.string ?? "")", [
+        return ("run", "Run \(ConsoleFormat.short(id.lowercasedString)) of \(data["function_id"]?.string ?? "")", [
             "run": run, "fragmentURL": path + "?fragment=detail",
-            "streamURL": "/api/v1/stream?run=\(id.uuidString.lowercased())", "live": !finished,
+            "streamURL": "/api/v1/stream?run=\(id.lowercasedString)", "live": !finished,
         ])
     }
 

@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import Migrations
 import NightshiftSQL
+import Observability
 import Postgres
 import Synchronization
 
@@ -45,30 +46,31 @@ struct BenchEngine {
     static let latencyRate = Double(ProcessInfo.processInfo.environment["BENCH_LAT_RATE"] ?? "50") ?? 50
     static let stepRuns = 2000
 
-    static let logger: Logger = {
-        var logger = Logger(label: "bench-engine")
-        logger.logLevel = .error
-        return logger
-    }()
+    /// The handler `nightshift worker` logs through (JSON lines), at error level.
+    static let logger = Logger(label: "bench-engine") { JSONLogHandler(component: $0, level: .error) }
 
-    /// Drops and recreates `name` on the server, then applies the engine's migrations (the bundled ones).
+    /// Drops and recreates `name` on the server, then applies the engine's migrations: the bundled
+    /// ones, or with BENCH_ENGINE_MIGRATIONS those of that folder (an older engine/ folder, for a
+    /// before/after run side by side: bench/engine/run.sh BEFORE=…).
     static func freshDatabase(server: String, name: String) async throws -> String {
         let admin = try await PostgresConnection.connect(PostgresConfiguration(url: server + "/postgres"))
         try await admin.executeScript("drop database if exists \(name) with (force)")
         try await admin.executeScript("create database \(name) template template0")
         await admin.close()
         let url = server + "/" + name
-        _ = try await Migrator(sets: [try NightshiftSQL.engineMigrations()], logger: logger).run(databaseURL: url)
+        let engine = try ProcessInfo.processInfo.environment["BENCH_ENGINE_MIGRATIONS"].flatMap { $0.isEmpty ? nil : $0 }.map {
+            try MigrationSet.load(component: "engine", from: URL(fileURLWithPath: $0, isDirectory: true))
+        } ?? NightshiftSQL.engineMigrations()
+        _ = try await Migrator(sets: [engine], logger: logger).run(databaseURL: url)
         return url
     }
 
-    func worker(_ functions: [NightshiftFunction], concurrency: Int) async throws -> (Worker, Task<Void, any Error>) {
+    func worker(_ functions: [NightshiftFunction], concurrency: Int, observer: PickupObserver? = nil) async throws -> (Worker, Task<Void, any Error>) {
         let registry = try FunctionRegistry(functions)
         try await registry.sync(to: database)
-        let worker = Worker(
-            registry: registry, database: database,
-            options: WorkerOptions(concurrency: concurrency, claimBatch: 500, pollInterval: .milliseconds(200), workerID: "bench"),
-            logger: Self.logger)
+        var options = WorkerOptions(concurrency: concurrency, claimBatch: Int(ProcessInfo.processInfo.environment["BENCH_CLAIM"] ?? "500") ?? 500, pollInterval: .milliseconds(200), workerID: "bench")
+        options.pickupObserver = observer
+        let worker = Worker(registry: registry, database: database, options: options, logger: Self.logger)
         return (worker, Task { try await worker.run() })
     }
 
@@ -88,16 +90,25 @@ struct BenchEngine {
             """)
         let enqueueSeconds = (clock.now - enqueueStarted).seconds
         let started = try await dbEpoch()
-        let (_, task) = try await worker(Builtins.all, concurrency: 1000)
+        let cpuBefore = Self.processCPUSeconds()
+        let claims = Mutex<[Int]>([])
+        let (_, task) = try await worker(Builtins.all, concurrency: Int(ProcessInfo.processInfo.environment["BENCH_CONCURRENCY"] ?? "1000") ?? 1000, observer: { moment, _ in
+            if case .claimed(let ids) = moment, !ids.isEmpty { claims.withLock { $0.append(ids.count) } }
+        })
         while try await database.query("select count(*) from nightshift.runs where status = 'completed'")[0].decode(Int.self, at: 0) < n {
             try await Task.sleep(for: .milliseconds(50))
         }
         let last = try await database.query("select extract(epoch from max(finished_at))::float8 from nightshift.runs")[0].decode(Double.self, at: 0)
+        let cpuPerRun = (Self.processCPUSeconds() - cpuBefore) / Double(n) * 1e6
         task.cancel()
         _ = await task.result
+        let sizes = claims.withLock { $0 }.sorted()
         emit("throughput", "enqueue", Double(n) / enqueueSeconds, "jobs/s", detail: "\(n) runs, enqueue_many in one statement, \(String(format: "%.2f", enqueueSeconds))s")
         emit("throughput", "execute", Double(n) / (last - started), "jobs/s",
-             detail: "\(n) runs in \(String(format: "%.2f", last - started))s (worker start -> last completion, DB clock); claims of 500, batched completions")
+             detail: "\(n) runs in \(String(format: "%.2f", last - started))s (worker start -> last completion, DB clock); claims of up to 500 "
+                + "(\(sizes.count) claims, median \(sizes.isEmpty ? 0 : sizes[sizes.count / 2]) runs), batched completions")
+        emit("throughput", "orchestrator CPU per run", cpuPerRun, "µs",
+             detail: "user + system CPU of this process from worker start to the last completion (getrusage), per run: what the machine's load does not change")
     }
 
     /// (b) Runs triggered one at a time at 50/s into an idle worker: from just before the
@@ -109,10 +120,12 @@ struct BenchEngine {
             starts.withLock { $0[payload["i"] ?? -1] = now }
             return NoPayload()
         }
-        let (_, task) = try await worker([probe], concurrency: 50)
+        let breakdown = PickupBreakdown()
+        let (_, task) = try await worker([probe], concurrency: 50, observer: breakdown.observer)
         try await Task.sleep(for: .seconds(2))  // idle, as the peers' worker is
         let client = EngineClient(database: database)
         var sent: [Int: Date] = [:]
+        var runIDs: [Int: UUID] = [:]
         var returned: [Int: Date] = [:]
         let interval = 1.0 / Self.latencyRate
         let begin = Date()
@@ -121,7 +134,7 @@ struct BenchEngine {
             let wait = due.timeIntervalSinceNow
             if wait > 0 { try await Task.sleep(for: .milliseconds(Int(wait * 1000))) }
             sent[i] = Date()
-            _ = try await client.trigger("bench/latency", payloadJSON: #"{"i": \#(i)}"#)
+            runIDs[i] = try await client.trigger("bench/latency", payloadJSON: #"{"i": \#(i)}"#)
             returned[i] = Date()
         }
         let deadline = Date().addingTimeInterval(30)
@@ -149,6 +162,40 @@ struct BenchEngine {
             emit("latency", figure, Self.percentile(recorded, p), "ms",
                  detail: "\(recorded.count) runs, database clock: runs.created_at (trigger transaction) to runs.started_at (claim)")
         }
+        try await emitBreakdown(breakdown, runIDs: runIDs, returned: returned, bodies: picked)
+    }
+
+    /// Where each pickup's time went (``PickupBreakdown``): per part its p50, p99 and max, and the
+    /// parts of the slowest pickups, to stderr and as figures.
+    func emitBreakdown(_ breakdown: PickupBreakdown, runIDs: [Int: UUID], returned: [Int: Date], bodies: [Int: Date]) async throws {
+        let times = try await database.query("""
+            select id, extract(epoch from created_at)::float8, extract(epoch from started_at)::float8
+            from nightshift.runs where function_id = 'bench/latency' and started_at is not null
+            """).map { (try $0.decode(UUID.self, at: 0), try $0.decode(Double.self, at: 1), try $0.decode(Double.self, at: 2)) }
+        let indexOf = Dictionary(uniqueKeysWithValues: runIDs.map { ($1, $0) })
+        var runs: [UUID: (created: Date, returned: Date, started: Date, body: Date)] = [:]
+        for (id, created, started) in times {
+            guard let i = indexOf[id], let body = bodies[i], let back = returned[i] else { continue }
+            runs[id] = (Date(timeIntervalSince1970: created), back, Date(timeIntervalSince1970: started), body)
+        }
+        let pickups = breakdown.pickups(runs: runs)
+        guard !pickups.isEmpty else { return }
+        var lines = ["pickup breakdown over \(pickups.count) pickups (ms; created_at → body running):"]
+        for (k, name) in PickupBreakdown.names.enumerated() {
+            let values = pickups.map { $0.parts[k] }.sorted()
+            let (p50, p99, max) = (Self.percentile(values, 50), Self.percentile(values, 99), Self.percentile(values, 100))
+            lines.append(String(format: "  %-14@ p50 %6.3f  p99 %6.3f  max %7.3f", name as NSString, p50, p99, max))
+            emit("latency", "breakdown \(name) p99", p99, "ms", detail: "p50 \(p50) ms, max \(max) ms over \(pickups.count) pickups (bench/engine/swift/PickupBreakdown.swift)")
+        }
+        let calls = pickups.map(\.triggerCall).sorted()
+        lines.append(String(format: "  (beside: created_at → trigger call returned p50 %.3f  p99 %.3f  max %.3f)",
+                            Self.percentile(calls, 50), Self.percentile(calls, 99), Self.percentile(calls, 100)))
+        lines.append("  slowest pickups (" + PickupBreakdown.names.joined(separator: " / ") + "; trigger call returned):")
+        for pickup in pickups.sorted(by: { $0.total > $1.total }).prefix(8) {
+            lines.append(String(format: "    %7.3f = ", pickup.total) + pickup.parts.map { String(format: "%.3f", $0) }.joined(separator: " / ")
+                         + String(format: "; %.3f", pickup.triggerCall))
+        }
+        FileHandle.standardError.write(Data((lines.joined(separator: "\n") + "\n").utf8))
     }
 
     /// (c) 2,000 runs of 5 no-op checkpointed steps and 2,000 of none, one at a time:
@@ -179,6 +226,14 @@ struct BenchEngine {
         emit("workflow 5 steps", "per-step overhead", (t5 - t0) / 5 * 1000, "ms/step", detail: "(t_5step - t_0step) / 5, per run; each step one checkpoint_step round trip, committed without waiting for the WAL flush (README Durability)")
     }
 
+    /// User + system CPU this process used so far.
+    static func processCPUSeconds() -> Double {
+        var usage = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        func seconds(_ time: timeval) -> Double { Double(time.tv_sec) + Double(time.tv_usec) / 1e6 }
+        return seconds(usage.ru_utime) + seconds(usage.ru_stime)
+    }
+
     static func percentile(_ sorted: [Double], _ p: Double) -> Double {
         guard !sorted.isEmpty else { return .nan }
         let k = max(0, min(sorted.count - 1, Int((p / 100 * Double(sorted.count)).rounded(.up)) - 1))
@@ -188,7 +243,7 @@ struct BenchEngine {
     /// One figure, in the peers' JSON-lines format.
     func emit(_ workload: String, _ figure: String, _ value: Double, _ unit: String, detail: String) {
         let record: [String: Any] = [
-            "library": "nightshift", "version": "0.1.0", "workload": workload, "figure": figure,
+            "library": ProcessInfo.processInfo.environment["BENCH_LIBRARY"] ?? "nightshift", "version": "0.1.0", "workload": workload, "figure": figure,
             "value": value.isFinite ? (value * 100).rounded() / 100 : NSNull(), "unit": unit,
             "settings": "1 Swift process (release build), in-process worker, pool 8", "run": run,
             "ts": ISO8601DateFormatter().string(from: Date()), "detail": detail,

@@ -34,10 +34,10 @@ struct DossierStats: EdgeFunction {
         var missing: [String] = []
         for row in rows {
             let (id, exists, stats) = try row.decode(UUID.self, Bool.self, String?.self)
-            if exists, let stats { found.append(try JSONValue(json: stats)) } else { missing.append(id.uuidString.lowercased()) }
+            if exists, let stats { found.append(try JSONValue(json: stats)) } else { missing.append(id.lowercasedString) }
         }
         if input.dossierId != nil {
-            guard let one = found.first else { throw APIError.notFound("unknown dossier \(ids[0].uuidString.lowercased())") }
+            guard let one = found.first else { throw APIError.notFound("unknown dossier \(ids[0].lowercasedString)") }
             return .ok(one)
         }
         return .ok(JSONValue.object(["dossiers": .array(found), "notFound": .array(missing.map(JSONValue.string))]))

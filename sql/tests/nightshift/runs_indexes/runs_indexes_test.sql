@@ -1,0 +1,105 @@
+-- 0070: nightshift.runs carries no index a claim or a completion pays for without need (every
+-- update of a run's status writes an entry in each full index), runs triggered or enqueued take
+-- their own id as correlation id (so runs_correlation_idx stays small), and a search by
+-- correlation id still finds every run that carries it, whatever wrote it.
+set client_min_messages = warning;
+create extension if not exists pgtap;
+begin;
+select plan(12);
+
+create function pg_temp.operator() returns void language plpgsql as $$
+begin
+    perform set_config('request.jwt.claims',
+        '{"role": "authenticated", "sub": "00000000-0000-4000-8000-0000000000c1", "app_metadata": {"role": "operator"}}', true);
+    perform set_config('role', 'nightshift_authenticated', true);
+end $$;
+create function pg_temp.ids(p_page jsonb) returns text[] language sql as $$
+    select coalesce(array_agg(r ->> 'id' order by o), '{}') from jsonb_array_elements(p_page -> 'runs') with ordinality x(r, o) $$;
+
+-- Every index on runs that is not partial gets an entry per row version; each one added here
+-- cost the claim → complete cycle 10-40 % (bench/engine/index_cost.sh). Add one only with its bench.
+select is(
+    (select array_agg(c.relname::text order by c.relname) from pg_index i join pg_class c on c.oid = i.indexrelid
+     where i.indrelid = 'nightshift.runs'::regclass and i.indpred is null),
+    array['runs_finished_at_idx', 'runs_function_id_created_at_idx', 'runs_pkey'],
+    'the full indexes on runs: the primary key, the function''s newest runs, and finished_at (BRIN)');
+
+update nightshift.runs set run_at = 'infinity' where status = 'queued';
+select nightshift.sync_functions('[{"id": "tests/corr-a", "events": ["tests.corr"]}, {"id": "tests/corr-b", "events": ["tests.corr"]}]');
+
+create temporary table t_triggered as select nightshift.trigger('tests/corr-a', '{"n": 1}') as id;
+select is((select correlation_id from nightshift.runs where id = (select id from t_triggered)), (select id from t_triggered),
+    'a triggered run''s correlation id is its own id');
+select is(nightshift.enqueue_many('tests/corr-b', '[{"n": 1}, {"n": 2}, {"n": 3}]'), 3, 'enqueue_many enqueues three runs');
+select is((select count(*)::integer from nightshift.runs where function_id = 'tests/corr-b' and correlation_id = id), 3,
+    'each enqueued run''s correlation id is its own id');
+select is((select count(distinct id)::integer from nightshift.runs where function_id = 'tests/corr-b'), 3,
+    'enqueue_many draws one id per run');
+
+create temporary table t_event as select nightshift.send_event('tests.corr', '{}') as id;
+select is((select count(*)::integer from nightshift.runs
+           where trigger_event_id = (select id from t_event) and correlation_id = (select id from t_event)), 2,
+    'an event''s runs carry the event id as correlation id');
+create temporary table t_rerun as select nightshift.rerun((select id from t_triggered)) as id;
+-- A run as another writer makes it (an older version, a cron tick): a correlation id not its own.
+insert into nightshift.runs (id, function_id, max_attempts, trigger_kind, trigger_slot, correlation_id, run_at)
+values ('00000000-0000-4000-8000-0000000000f1', 'tests/corr-a', 1, 'cron', '2020-01-01 00:00:00+00', (select id from t_triggered), 'infinity');
+
+select is(
+    (select count(*)::integer from nightshift.runs r
+     where r.function_id like 'tests/corr-%' and r.correlation_id <> r.id and r.correlation_id is distinct from r.trigger_event_id),
+    2, 'only the rerun and the foreign-made run are in runs_correlation_idx''s range');
+
+-- What an operator's searches answer, compared below with the table as the owner sees it.
+grant select on t_triggered, t_event to public;
+select pg_temp.operator();
+create temporary table t_search as select
+    api.runs(correlation_id => (select id from t_triggered)) as by_run,
+    api.runs(correlation_id => (select id from t_event)) as by_event,
+    api.runs(correlation_id => (select id from t_event), function_id => 'tests/corr-b') as by_event_b;
+reset role;
+select is(
+    (select array_agg(x order by x) from unnest(pg_temp.ids((select by_run from t_search))) x),
+    (select array_agg(id::text order by id::text) from nightshift.runs
+     where id in ((select id from t_triggered), (select id from t_rerun), '00000000-0000-4000-8000-0000000000f1')),
+    'a search by a triggered run''s correlation id finds the run, its rerun and the run another writer gave it');
+select is(
+    (select array_agg(x order by x) from unnest(pg_temp.ids((select by_event from t_search))) x),
+    (select array_agg(id::text order by id::text) from nightshift.runs where trigger_event_id = (select id from t_event)),
+    'a search by an event id finds the event''s runs');
+select is(pg_temp.ids((select by_event_b from t_search)),
+    (select array_agg(id::text) from nightshift.runs where trigger_event_id = (select id from t_event) and function_id = 'tests/corr-b'),
+    'the other filters apply to a correlation search');
+
+-- Paging merges the functions' walks: pages of two over runs of three functions interleaved in
+-- time, equal created_at included, give exactly the one-page order.
+select nightshift.sync_functions('[{"id": "tests/page-a"}, {"id": "tests/page-b"}, {"id": "tests/page-c"}]');
+insert into nightshift.runs (function_id, max_attempts, trigger_kind, created_at, run_at)
+select 'tests/page-' || (array['a', 'b', 'c'])[1 + n % 3], 1, 'manual',
+       '2020-01-01 00:00:00+00'::timestamptz + (n / 2) * interval '1 minute', 'infinity'
+from generate_series(1, 11) n;
+create temporary table t_pages (page integer, ids text[]);
+grant all on t_pages to public;
+select pg_temp.operator();
+do $$
+declare
+    v_before text;
+    v_page jsonb;
+    v_n integer := 0;
+begin
+    loop
+        v_page := api.runs(until => '2020-01-02', "limit" => 2, before => v_before);
+        v_n := v_n + 1;
+        insert into t_pages values (v_n, pg_temp.ids(v_page));
+        v_before := v_page ->> 'next_before';
+        exit when v_before is null or v_n > 20;
+    end loop;
+end $$;
+select is((select array_agg(x order by page, o) from t_pages, unnest(ids) with ordinality u(x, o)),
+    pg_temp.ids(api.runs(until => '2020-01-02', "limit" => 20)),
+    'pages of two across three functions join to the one-page order (newest first, ties by id)');
+select is(array_length(pg_temp.ids(api.runs(until => '2020-01-02', "limit" => 20)), 1), 11, 'the one page holds all eleven');
+reset role;
+
+select * from finish();
+rollback;
