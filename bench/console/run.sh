@@ -11,7 +11,7 @@
 # The indexes the pages rely on: runs_function_id_created_at_idx (0053: the runs list and keyset
 # pages, merged over the functions; a function's runs and its strip; the overview's last 24 h),
 # runs_claim_idx, runs_queued_limited_run_at_idx and runs_lease_expires_at_idx (the queue, stuck
-# runs), runs_pkey, runs_trigger_event_id_idx and runs_correlation_idx (0070: search by
+# runs), runs_pkey, runs_trigger_event_id_idx and runs_correlation_idx (0074: search by
 # correlation id; events' runs), the primary keys (a run, its steps and attempts).
 #   bash bench/console/run.sh                       # builds release if needed
 #   NIGHTSHIFT_BIN=.build/debug/nightshift N=21 RUNS=1000000 bash bench/console/run.sh

@@ -5,7 +5,7 @@
 # for CYCLE_SECONDS (default 8); cycles/s and each statement's mean latency, per migration set, alternating, over
 # ROUNDS rounds, each on a freshly migrated throwaway database:
 #   MIGRATIONS=sql/migrations,/tmp/before ROUNDS=3 bash bench/engine/index_cost.sh
-# (/tmp/before: a copy of sql/migrations without the migration to price, e.g. engine/0070.)
+# (/tmp/before: a copy of sql/migrations without the migration to price, e.g. engine/0074.)
 #   BENCH_DB=bench_index_cost (dropped and recreated per run)  NIGHTSHIFT_BIN=.build/debug/nightshift
 set -uo pipefail
 export PGOPTIONS="-c client_min_messages=warning"

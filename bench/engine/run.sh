@@ -6,7 +6,7 @@
 # default 10), of which "100 jobs/txn" is what a queue with no library on top could do here.
 # BEFORE=<folder with an engine/ migrations folder> also runs Nightshift on those migrations
 # ("nightshift-before"), alternating with the current ones, to price a migration side by side:
-#   mkdir -p /tmp/before && cp -r sql/migrations/engine /tmp/before/ && rm /tmp/before/engine/0070_*
+#   mkdir -p /tmp/before && cp -r sql/migrations/engine /tmp/before/ && rm /tmp/before/engine/0074_*
 #   BEFORE=/tmp/before PEERS=pgbench bash bench/engine/run.sh
 # Writes bench/results/engine-<stamp>.{jsonl,md}; prints the markdown table and a summary.
 set -uo pipefail

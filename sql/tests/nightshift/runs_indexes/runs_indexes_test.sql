@@ -1,4 +1,4 @@
--- 0070: nightshift.runs carries no index a claim or a completion pays for without need (every
+-- 0074: nightshift.runs carries no index a claim or a completion pays for without need (every
 -- update of a run's status writes an entry in each full index), runs triggered or enqueued take
 -- their own id as correlation id (so runs_correlation_idx stays small), and a search by
 -- correlation id still finds every run that carries it, whatever wrote it.

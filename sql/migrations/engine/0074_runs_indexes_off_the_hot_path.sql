@@ -325,3 +325,10 @@ begin
                   group by r.function_id) d), '[]'::jsonb));
 end
 $$;
+
+-- The claim's last statement updates its runs by id (`r.id = any (v_run_ids)`). With
+-- random_page_cost at its default of 4 (a disk seek), PostgreSQL priced 500 primary-key probes
+-- above reading a table of some 1,300 pages, and claimed by sequential scan until the queue
+-- table grew far larger: 7 of a 500-run claim's 14 ms (auto_explain, bench/engine's throughput
+-- run). The engine's tables are hot and in memory; priced as such, the probes win.
+alter function nightshift.claim_runs(text, integer, interval, text[]) set random_page_cost = 1.1;
