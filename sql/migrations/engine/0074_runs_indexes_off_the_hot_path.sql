@@ -326,9 +326,12 @@ begin
 end
 $$;
 
--- The claim's last statement updates its runs by id (`r.id = any (v_run_ids)`). With
--- random_page_cost at its default of 4 (a disk seek), PostgreSQL priced 500 primary-key probes
--- above reading a table of some 1,300 pages, and claimed by sequential scan until the queue
--- table grew far larger: 7 of a 500-run claim's 14 ms (auto_explain, bench/engine's throughput
--- run). The engine's tables are hot and in memory; priced as such, the probes win.
+-- A claim's last statement updates its runs by id (`r.id = any (v_run_ids)`), a completion
+-- batch joins its ids to the table. With random_page_cost at its default of 4 (a disk seek),
+-- PostgreSQL priced 500 primary-key probes above reading a table of some 1,300 pages, and both
+-- read the whole table until it grew far larger: 7 of a 500-run claim's 14 ms, 7 of a 500-run
+-- completion's 18 ms (auto_explain, bench/engine's throughput run; 11.4 ms after). The engine's
+-- tables are hot and in memory; priced as such, the probes win.
 alter function nightshift.claim_runs(text, integer, interval, text[]) set random_page_cost = 1.1;
+alter function nightshift.complete_runs(uuid[], bigint[], jsonb[]) set random_page_cost = 1.1;
+alter function nightshift.heartbeat(uuid[], bigint[], interval) set random_page_cost = 1.1;

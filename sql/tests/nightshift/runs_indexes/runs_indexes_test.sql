@@ -5,7 +5,7 @@
 set client_min_messages = warning;
 create extension if not exists pgtap;
 begin;
-select plan(12);
+select plan(13);
 
 create function pg_temp.operator() returns void language plpgsql as $$
 begin
@@ -23,6 +23,14 @@ select is(
      where i.indrelid = 'nightshift.runs'::regclass and i.indpred is null),
     array['runs_finished_at_idx', 'runs_function_id_created_at_idx', 'runs_pkey'],
     'the full indexes on runs: the primary key, the function''s newest runs, and finished_at (BRIN)');
+
+-- Priced for a table in memory, a batch's updates by id probe the primary key rather than read
+-- the table (what they did at the default random_page_cost while it was a few thousand pages).
+select is(
+    (select array_agg(p.proname::text order by p.proname) from pg_proc p
+     where p.pronamespace = 'nightshift'::regnamespace and 'random_page_cost=1.1' = any (p.proconfig)),
+    array['claim_runs', 'complete_runs', 'heartbeat'],
+    'claim_runs, complete_runs and heartbeat plan with random_page_cost 1.1');
 
 update nightshift.runs set run_at = 'infinity' where status = 'queued';
 select nightshift.sync_functions('[{"id": "tests/corr-a", "events": ["tests.corr"]}, {"id": "tests/corr-b", "events": ["tests.corr"]}]');
