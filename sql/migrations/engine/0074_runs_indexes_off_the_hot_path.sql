@@ -95,10 +95,13 @@ begin
 end
 $$;
 
--- The runs newest first, as api.runs pages them: per function (one walk of
--- runs_function_id_created_at_idx each) at most p_limit runs older than the cursor, merged.
--- With p_function_id only that function's. Filters are applied inside each walk, so every
--- function contributes its newest matching runs.
+-- The runs newest first, as api.runs pages them, at most p_limit older than the cursor. Queued
+-- and running runs (the live few) come from the claim and lease indexes, which hold only them;
+-- any other filter walks runs_function_id_created_at_idx one function at a time and merges the
+-- walks (with p_function_id only that function's). Filters apply inside each walk, so every
+-- function contributes its newest matching runs. A walk for a status goes back as far as it
+-- must to find p_limit of them: quick for finished statuses, which every function has many of;
+-- the live statuses would walk whole histories, hence their own branch.
 create function nightshift._runs_newest(
     p_function_id text, p_status text, p_trigger text, p_since timestamptz, p_until timestamptz,
     p_before_at timestamptz, p_before_id uuid, p_limit integer)
@@ -121,13 +124,27 @@ as $$
           and (p_trigger is null or r.trigger_kind = p_trigger)
         order by r.created_at desc, r.id desc
         limit p_limit) l
-    where p_function_id is null or f.id = p_function_id
-    order by l.created_at desc, l.id desc
+    where (p_function_id is null or f.id = p_function_id)
+      and (p_status is null or p_status not in ('queued', 'running'))
+    union all
+    -- The literal statuses let the planner match the partial indexes' predicates.
+    select r.* from (
+        select r.* from nightshift.runs r where p_status = 'running' and r.status = 'running'
+        union all
+        select r.* from nightshift.runs r where p_status = 'queued' and r.status = 'queued' and r.concurrency_limit is null
+        union all
+        select r.* from nightshift.runs r where p_status = 'queued' and r.status = 'queued' and r.concurrency_limit is not null) r
+    where (p_function_id is null or r.function_id = p_function_id)
+      and (r.created_at, r.id) < (coalesce(p_before_at, 'infinity'), coalesce(p_before_id, 'ffffffff-ffff-ffff-ffff-ffffffffffff'))
+      and r.created_at >= coalesce(p_since, '-infinity')
+      and r.created_at < coalesce(p_until, 'infinity')
+      and (p_trigger is null or r.trigger_kind = p_trigger)
+    order by created_at desc, id desc
     limit p_limit
 $$;
 comment on function nightshift._runs_newest(text, text, text, timestamptz, timestamptz, timestamptz, uuid, integer) is
-    'The newest runs (created_at, id descending) before a keyset cursor, filtered, at most p_limit: one walk of '
-    'runs_function_id_created_at_idx per function, merged.';
+    'The newest runs (created_at, id descending) before a keyset cursor, filtered, at most p_limit: queued or running '
+    'ones from their partial indexes, others by one walk of runs_function_id_created_at_idx per function, merged.';
 revoke all on function nightshift._runs_newest(text, text, text, timestamptz, timestamptz, timestamptz, uuid, integer) from public;
 
 -- The runs whose correlation id is p_correlation_id (see the file's head for why these three).
@@ -288,11 +305,15 @@ begin
                   from nightshift.runs r
                   where r.status = 'running' and r.lease_expires_at < v_now
                   union all
-                  select pg_catalog.jsonb_build_object('id', r.id, 'function_id', r.function_id, 'status', r.status,
-                             'reason', 'due, not claimed', 'since', r.run_at, 'worker', null),
-                         r.run_at
-                  from nightshift.runs r
-                  where r.status = 'queued' and r.run_at < v_now - interval '5 minutes'
+                  -- Queued runs, each kind from its claim index (one holds no other status).
+                  select pg_catalog.jsonb_build_object('id', q.id, 'function_id', q.function_id, 'status', q.status,
+                             'reason', 'due, not claimed', 'since', q.run_at, 'worker', null),
+                         q.run_at
+                  from (select r.id, r.function_id, r.status, r.run_at from nightshift.runs r
+                        where r.status = 'queued' and r.concurrency_limit is null and r.run_at < v_now - interval '5 minutes'
+                        union all
+                        select r.id, r.function_id, r.status, r.run_at from nightshift.runs r
+                        where r.status = 'queued' and r.concurrency_limit is not null and r.run_at < v_now - interval '5 minutes') q
                   order by 2
                   limit 20) s), '[]'::jsonb),
         -- Missed slots: due and not yet handled (a ticker that is not running), and knowingly

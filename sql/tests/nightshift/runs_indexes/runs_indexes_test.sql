@@ -5,7 +5,7 @@
 set client_min_messages = warning;
 create extension if not exists pgtap;
 begin;
-select plan(13);
+select plan(15);
 
 create function pg_temp.operator() returns void language plpgsql as $$
 begin
@@ -107,6 +107,21 @@ select is((select array_agg(x order by page, o) from t_pages, unnest(ids) with o
     pg_temp.ids(api.runs(until => '2020-01-02', "limit" => 20)),
     'pages of two across three functions join to the one-page order (newest first, ties by id)');
 select is(array_length(pg_temp.ids(api.runs(until => '2020-01-02', "limit" => 20)), 1), 11, 'the one page holds all eleven');
+reset role;
+
+-- The live statuses come from the claim and lease indexes: the same answer as the walks give.
+update nightshift.runs set status = 'running', lease_token = 1, lease_owner = 'w', lease_expires_at = 'infinity',
+                           started_at = created_at, claimed_at = created_at
+where function_id like 'tests/page-%' and extract(minute from created_at)::integer % 2 = 1;
+select pg_temp.operator();
+select is(pg_temp.ids(api.runs(status => 'running', until => '2020-01-02', "limit" => 3)),
+    (select pg_temp.ids(jsonb_build_object('runs', jsonb_agg(r order by o) filter (where r ->> 'status' = 'running')))
+     from jsonb_array_elements(api.runs(until => '2020-01-02', "limit" => 20) -> 'runs') with ordinality x(r, o))[1:3],
+    'running runs, newest first across functions, as the full list orders them');
+select is(pg_temp.ids(api.runs(status => 'queued', function_id => 'tests/page-b', until => '2020-01-02')),
+    (select pg_temp.ids(jsonb_build_object('runs', jsonb_agg(r order by o) filter (where r ->> 'status' = 'queued')))
+     from jsonb_array_elements(api.runs(function_id => 'tests/page-b', until => '2020-01-02', "limit" => 20) -> 'runs') with ordinality x(r, o)),
+    'queued runs of one function, from the claim indexes');
 reset role;
 
 select * from finish();
