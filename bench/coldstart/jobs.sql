@@ -112,4 +112,12 @@ select extract(epoch from clock_timestamp()) as t0 \gset
 \endif
 
 select round(((extract(epoch from clock_timestamp()) - :t0) * 1000)::numeric, 1);
+\if :is_digests
+    -- A night that sent fewer digests measured something else: fail the run.
+    select (:'result'::jsonb ->> 'digestsSent')::integer = :n::integer as sent_all \gset
+    \if :sent_all
+    \else
+        do $$ begin raise exception 'bench/coldstart digests: not every user got a digest'; end $$;
+    \endif
+\endif
 commit;
