@@ -15,8 +15,32 @@ set client_min_messages = warning;
 \set is_health 0
 \set is_coverage 0
 \set is_portfolio 0
+\set is_digests 0
+\set is_digests_seed 0
 select :'job' = 'notify_send' as is_notify, :'job' = 'detect_overdue' as is_overdue, :'job' = 'refresh_health' as is_health,
-       :'job' = 'coverage_recompute' as is_coverage, :'job' = 'portfolio_scoring' as is_portfolio \gset
+       :'job' = 'coverage_recompute' as is_coverage, :'job' = 'portfolio_scoring' as is_portfolio,
+       :'job' = 'digests' as is_digests, :'job' = 'digests_seed' as is_digests_seed \gset
+
+\if :is_digests_seed
+    -- Not timed (run.sh runs it in its own session before each digests night): the day the
+    -- digests carry. :n users of the dossier pack each have 3 overdue notifications held back
+    -- by a cap of 0 today, in the pack's zone, through notify.send as the overdue sweep sends
+    -- them; the inbox gets nothing. Then the cap nobody reaches again, and notify.suppressed
+    -- analyzed (the seed analyzes what it loads): the tables the digests write, notifications
+    -- and deliveries, keep whatever statistics the night before left them.
+    select notify.configure(0, array['bench']);
+    select count(*) filter (where s.outcome = 'suppressed') as held_back
+    from generate_series(1, :n::integer) g
+    cross join generate_series(1, 3) k
+    cross join lateral notify.send(
+        md5(format('coldstart-digest-user:%s:%s', :night::int, g))::uuid, format('Commitment %s-%s is overdue', g, k),
+        'Overdue', jsonb_build_object('type', 'dossier.commitment_overdue', 'n', g),
+        format('coldstart-digest:%s:%s:%s', :night::int, g, k), (select s.time_zone from dossier.settings s)) as s \gset
+    select notify.configure(1000000, array['bench']);
+    analyze notify.suppressed, notify.daily_counts;
+    select :held_back;
+    \quit
+\endif
 
 \if :is_overdue
     -- The moment whose day puts about :n open commitments past due (as bench/dossier picks it);
@@ -52,6 +76,10 @@ select extract(epoch from clock_timestamp()) as t0 \gset
     cross join lateral notify.send(
         md5(format('coldstart-user:%s:%s', :night::int, g))::uuid, 'Bench notification ' || g, format('Notification %s', g),
         jsonb_build_object('n', g), format('coldstart:%s:%s', :night::int, g)) as s \gset
+\elif :is_digests
+    -- dossier/send-held-back-digests the next day: :n digests (notify.held_back, then
+    -- notify.send_digest per user) into the inbox, in one statement.
+    select dossier.send_held_back_digests(now() + interval '1 day')::text as result \gset
 \elif :is_overdue
     select dossier.detect_overdue_commitments(false, :'as_of'::timestamptz)::text as result \gset
 \elif :is_health
@@ -84,4 +112,12 @@ select extract(epoch from clock_timestamp()) as t0 \gset
 \endif
 
 select round(((extract(epoch from clock_timestamp()) - :t0) * 1000)::numeric, 1);
+\if :is_digests
+    -- A night that sent fewer digests measured something else: fail the run.
+    select (:'result'::jsonb ->> 'digestsSent')::integer = :n::integer as sent_all \gset
+    \if :sent_all
+    \else
+        do $$ begin raise exception 'bench/coldstart digests: not every user got a digest'; end $$;
+    \endif
+\endif
 commit;

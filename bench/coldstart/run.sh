@@ -15,7 +15,11 @@
 #   ROUNDS=3 N=3000 bash bench/coldstart/run.sh
 #   COLD_VACUUM=0 bash bench/coldstart/run.sh      # cold = never analyzed (reltuples -1)
 #   JOBS="notify_send detect_overdue" ROUNDS=1 bash bench/coldstart/run.sh
-# Sizes: N notifications per night (notify_send) and overdue commitments per night;
+# Job digests (dossier.send_held_back_digests, over notify.held_back and notify.send_digest):
+# before each night, untimed and in its own session, N users get 3 notifications each held
+# back (a cap of 0 for the seed), and notify.suppressed is analyzed; the night sends N digests.
+# Sizes: N notifications per night (notify_send), digests per night (digests) and overdue
+# commitments per night;
 # DOSSIERS (x20 engagements, x5 commitments), INSTITUTIONS x CONCEPTS, USERS (portfolio, 600
 # assets, 10-50 holdings, 1 market each). Database $BENCH_DB (default bench_coldstart), dropped
 # at the end. Writes bench/results/coldstart-<stamp>.md.
@@ -34,7 +38,7 @@ CONCEPTS=${CONCEPTS:-2000}
 USERS=${USERS:-200}
 COLD_VACUUM=${COLD_VACUUM:-1}
 MIGRATIONS=${MIGRATIONS:-sql/migrations}
-JOBS=${JOBS:-notify_send detect_overdue refresh_health coverage_recompute portfolio_scoring}
+JOBS=${JOBS:-notify_send digests detect_overdue refresh_health coverage_recompute portfolio_scoring}
 BIN=${BIN:-.build/debug/nightshift}
 if [ ! -x "$BIN" ]; then
   echo "== debug build of nightshift (for migrate)"
@@ -64,7 +68,12 @@ fresh() {  # a migrated database with the job's pack seeded
   sql -c "select notify.configure(1000000, array['bench'])" >/dev/null
   if [ "$COLD_VACUUM" = 1 ]; then sql -c "vacuum analyze" 2>/dev/null; fi
 }
-night() { local out; out=$(sql -v job="$1" -v night="$2" -v n="$N" -f bench/coldstart/jobs.sql) || return 1; echo "${out##*$'\n'}"; }
+night() {
+  local out
+  if [ "$1" = digests ]; then sql -v job=digests_seed -v night="$2" -v n="$N" -f bench/coldstart/jobs.sql >/dev/null || return 1; fi
+  out=$(sql -v job="$1" -v night="$2" -v n="$N" -f bench/coldstart/jobs.sql) || return 1
+  echo "${out##*$'\n'}"
+}
 median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{a[NR]=$1} END {if (NR == 0) print "-"; else if (NR % 2) print a[(NR+1)/2]; else printf "%.1f\n", (a[NR/2]+a[NR/2+1])/2}'; }
 autoanalyzed() { sql -c "select coalesce(sum(autoanalyze_count), 0) from pg_stat_user_tables"; }
 
