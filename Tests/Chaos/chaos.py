@@ -552,6 +552,16 @@ class Suite:
         worker.env = self.env(self.worker_url(target), self.configs[target])
         worker.tag = mode
         worker.start()
+        # A worker that cannot reach the database at start exits (its supervisor restarts it):
+        # when the phase begins during a crash-restart, do what the supervisor would.
+        deadline, alive_since = now() + 15, now()
+        while now() < deadline and now() - alive_since < 2:
+            time.sleep(0.25)
+            if not worker.alive():
+                self.notes.append(f"worker{target} behind PgBouncer ({mode}) exited at start "
+                                  f"(code {worker.popen.returncode}, the database was restarting): started again")
+                worker.start()
+                alive_since = now()
         self.record(f"bouncer_{mode}", target, pid=worker.pid)
         log(f"worker{target} now behind PgBouncer in {mode} mode")
 
