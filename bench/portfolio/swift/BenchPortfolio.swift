@@ -28,7 +28,7 @@ import Synchronization
 /// Environment: BENCH_USERS (100000), BENCH_ASSETS (5000), BENCH_HOLDINGS (20),
 /// BENCH_WORKER_CONCURRENCY (4), BENCH_CLIENTS (50), BENCH_READ_SECONDS (20),
 /// BENCH_READ_REQUESTS (20000), BENCH_MISS_SECONDS (5), BENCH_MISS_REQUESTS (2000),
-/// BENCH_SERVER_POOL (8, the config's pool_size), BENCH_DB (bench_portfolio),
+/// BENCH_SERVER_POOL (8, the config's pool_size), BENCH_USERS_PER_BATCH (the config's users_per_batch), BENCH_DB (bench_portfolio),
 /// BENCH_KEEP_DB=1 keeps the database, BENCH_RESULTS (JSON lines appended), BENCH_REPORT (markdown written).
 @main
 struct BenchPortfolio {
@@ -169,6 +169,8 @@ final class Bench: BenchRun, @unchecked Sendable {
         var portfolio = config.section(PortfolioSettings.self)
         portfolio.ratesURL = stub.baseURL
         portfolio.pricesURL = stub.baseURL
+        // BENCH_USERS_PER_BATCH: another batch size than the config's users_per_batch.
+        if let size = Int(ProcessInfo.processInfo.environment["BENCH_USERS_PER_BATCH"] ?? ""), size > 0 { portfolio.usersPerBatch = size }
         config.setSection(portfolio)
         var registry = try FunctionRegistry(PortfolioPack().functions(PackContext(config: config, http: http, logger: Self.logger)))
         _ = registry.apply(config)

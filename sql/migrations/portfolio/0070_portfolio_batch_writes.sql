@@ -508,3 +508,66 @@ grant execute on function
     portfolio.snapshot_run_users(uuid, integer, uuid[], text, timestamptz),
     portfolio.score_run_batch(uuid, integer)
 to nightshift_service;
+
+-- The batch's problems with one lookup of each held asset's snapshot price (it was two), and the
+-- asset's row (for the message) only for the held assets that have a problem.
+create or replace function portfolio._score_problems(p_job_run_id uuid, p_user_ids uuid[])
+returns table (user_id uuid, sqlstate text, message text)
+language sql
+stable
+set search_path = ''
+as $$
+    -- The inputs a user cannot be scored without. Joins would silently drop a held asset without
+    -- a price or a currency without a rate, so they are looked for here, before the batch
+    -- statement, and such a user fails clearly instead of being scored on partial data.
+    with ids as (
+        select distinct i.id from pg_catalog.unnest(p_user_ids) i (id)
+    ),
+    held as (
+        -- Each held asset with its snapshot price's currency (null: the snapshot has no price).
+        select p.user_id, h.asset_id, jp.currency
+        from ids i
+        join portfolio.portfolios p on p.user_id = i.id
+        join portfolio.holdings h on h.portfolio_id = p.id
+        left join portfolio.job_run_prices jp on jp.job_run_id = p_job_run_id and jp.asset_id = h.asset_id
+        where h.quantity > 0
+    ),
+    rates as (
+        select r.quote from portfolio.job_run_rates r where r.job_run_id = p_job_run_id
+    ),
+    problems (user_id, kind, sort_key, sqlstate, message) as (
+        select i.id, 1, '', 'NSP02', pg_catalog.format('unknown user %s', i.id)
+        from ids i
+        where not exists (select 1 from portfolio.users u where u.id = i.id)
+        union all
+        select i.id, 2, '', 'P0002', pg_catalog.format('user %s has no criteria version', i.id)
+        from ids i
+        where exists (select 1 from portfolio.users u where u.id = i.id)
+          and not exists (select 1 from portfolio.criteria_versions c where c.user_id = i.id)
+        union all
+        select h.user_id, 3, a.market_code || ':' || a.symbol, 'P0002',
+               pg_catalog.format('user %s: held asset %s:%s (%s) has no price in job run %s''s snapshot',
+                                 h.user_id, a.market_code, a.symbol, a.id, p_job_run_id)
+        from held h
+        join portfolio.assets a on a.id = h.asset_id
+        where h.currency is null
+        union all
+        select u.id, 4, u.base_currency, 'NSP03',
+               pg_catalog.format('user %s: no exchange rate for %s (%s) in job run %s''s snapshot',
+                                 u.id, u.base_currency, 'the base currency', p_job_run_id)
+        from ids i
+        join portfolio.users u on u.id = i.id
+        where not exists (select 1 from rates r where r.quote = u.base_currency)
+        union all
+        select h.user_id, 4, h.currency, 'NSP03',
+               pg_catalog.format('user %s: no exchange rate for %s (%s) in job run %s''s snapshot',
+                                 h.user_id, h.currency, pg_catalog.format('the price of %s:%s', a.market_code, a.symbol), p_job_run_id)
+        from held h
+        join portfolio.assets a on a.id = h.asset_id
+        where h.currency is not null
+          and not exists (select 1 from rates r where r.quote = h.currency)
+    )
+    select distinct on (p.user_id) p.user_id, p.sqlstate, p.message
+    from problems p
+    order by p.user_id, p.kind, p.sort_key
+$$;
