@@ -571,3 +571,47 @@ as $$
     from problems p
     order by p.user_id, p.kind, p.sort_key
 $$;
+
+-- The criteria version a score or recommendation was computed with: checked where versions are
+-- deleted (rare: a user's erasure, or by hand) instead of on every row the batch writes. The
+-- foreign keys cost each written row a lookup and a row lock (three per scored asset with
+-- asset_scores and score_history) and each table an index that only the delete side read.
+-- score_users takes the version from criteria_versions in the same statement, and a version
+-- goes only with its user (whose row the user_id foreign keys lock for the batch) or through the
+-- guard below, so no score names a missing version.
+alter table portfolio.asset_scores drop constraint asset_scores_criteria_version_id_fkey;
+alter table portfolio.score_history drop constraint score_history_criteria_version_id_fkey;
+alter table portfolio.recommendations drop constraint recommendations_criteria_version_id_fkey;
+drop index portfolio.asset_scores_criteria_version_id_idx;
+drop index portfolio.score_history_criteria_version_id_idx;
+drop index portfolio.recommendations_criteria_version_id_idx;
+
+create function portfolio._criteria_version_in_use()
+returns trigger
+language plpgsql
+set search_path = ''
+as $$
+begin
+    -- Inside the cascade of the user's own removal (depth > 1) their scores go too.
+    if pg_catalog.pg_trigger_depth() > 1 then
+        return old;
+    end if;
+    -- A user's scores and recommendations name the user's own versions: the user_id indexes
+    -- find them (asset_scores_pkey, score_history_user_asset_computed_idx,
+    -- recommendations_user_created_idx).
+    if exists (select from portfolio.asset_scores s where s.user_id = old.user_id and s.criteria_version_id = old.id)
+       or exists (select from portfolio.score_history h where h.user_id = old.user_id and h.criteria_version_id = old.id)
+       or exists (select from portfolio.recommendations r where r.user_id = old.user_id and r.criteria_version_id = old.id) then
+        raise exception 'criteria version % (user %, version %) is referenced by scores or recommendations', old.id, old.user_id, old.version
+            using errcode = 'foreign_key_violation', hint = 'Save a new version instead; removing the user removes both.';
+    end if;
+    return old;
+end
+$$;
+comment on function portfolio._criteria_version_in_use() is
+    'Trigger: refuses deleting a criteria version that asset_scores, score_history or recommendations of its user name '
+    '(23503), as the foreign keys before 0070 did; the cascade of the user''s removal passes.';
+create trigger criteria_versions_in_use
+    before delete on portfolio.criteria_versions
+    for each row execute function portfolio._criteria_version_in_use();
+revoke all on function portfolio._criteria_version_in_use() from public;
