@@ -10,6 +10,10 @@
 --                                  takes that snapshot (the job's list-users step)
 --   portfolio.score_run_batch(job_run, batch)
 --                                  score_users over one batch of the snapshot (a score-batch step)
+--   portfolio._score_problems      each held asset's snapshot price looked up once
+--   criteria_version_id            asset_scores, score_history and recommendations: no foreign key
+--                                  and no index; criteria_versions_in_use refuses deleting a
+--                                  version they name (23503), the user's removal still cascades
 --
 -- Each breakdown was written three times per user and asset and night: asset_scores (the
 -- current score), score_history and the user's SCORES_COMPUTED event; the two append-only
