@@ -475,7 +475,9 @@ final class Bench: BenchRun, @unchecked Sendable {
         // The API only: no edge functions (the config's [functions.*] entries go with them).
         var serverConfig = config
         serverConfig.functions = [:]
-        let app = try await NightshiftServer.makeApplication(config: serverConfig, database: serverDatabase, functions: [], logger: Self.logger)
+        // The pack's routes (GET /api/dashboard) beside the engine's, as `nightshift serve` mounts them.
+        let app = try await NightshiftServer.makeApplication(
+            config: serverConfig, database: serverDatabase, functions: [], routes: PortfolioPack().routes, logger: Self.logger)
         let serverTask = Task { try await app.runService() }
         defer { serverTask.cancel() }
         let base = "http://127.0.0.1:\(config.api.port)"
