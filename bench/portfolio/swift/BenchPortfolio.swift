@@ -395,7 +395,7 @@ final class Bench: BenchRun, @unchecked Sendable {
         let rssMin = rssSamples.min() ?? .nan, rssMax = rssSamples.max() ?? .nan
 
         say("overnight: \(jobStatus) in \(f(wall, 1)) s (DB clock); \(processed) users (\(failed) failed) → \(f(perUserMs, 2)) ms per user")
-        say("  per 50-user batch p50 \(f(pct(batchCycles, 50), 1)) ms, p99 \(f(pct(batchCycles, 99), 1)) ms (n=\(batchCycles.count)); SQL in _score_batch p50 \(f(pct(batchSQL, 50), 1)) ms")
+        say("  per \(usersPerBatch)-user batch p50 \(f(pct(batchCycles, 50), 1)) ms, p99 \(f(pct(batchCycles, 99), 1)) ms (n=\(batchCycles.count)); SQL in _score_batch p50 \(f(pct(batchSQL, 50), 1)) ms")
         say("  rates \(f(ratesMs, 0)) ms, prices \(f(pricesMs, 0)) ms (\(f(priceRequests, 0)) requests); assets scored \(f(assetsScored, 0)); events \(events); recommendations \(recommendations)")
         say("  warmer: \(f(warmWall, 1)) s for \(usersWarmed) users → \(f(warmPerUserMs, 3)) ms per user; page p50 \(f(pct(pages, 50), 0)) ms")
         say("  orchestrator CPU \(f(cpuAllSeconds, 1)) s; postgres backends CPU \(f(backends, 1)) s; VmRSS \(f(rssMin, 1))..\(f(rssMax, 1)) MiB")
@@ -433,8 +433,8 @@ final class Bench: BenchRun, @unchecked Sendable {
             "| trigger → completion seen by the poller | \(f(scoringSeen, 1)) s |",
             "| setup + fetch-rates + snapshot-users + fetch-prices (run start → first batch) | \(ms(setupMs)) |",
             "| rates fetch / price fetch (\(f(priceRequests, 0)) requests) | \(f(ratesMs, 0)) ms / \(f(pricesMs, 0)) ms |",
-            "| **per 50-user batch, p50 / p99** (step rows) | **\(ms(pct(batchCycles, 50))) / \(ms(pct(batchCycles, 99)))** |",
-            "| per 50-user batch, max (n = \(batchCycles.count)) | \(ms(pct(batchCycles, 100))) |",
+            "| **per \(usersPerBatch)-user batch, p50 / p99** (step rows) | **\(ms(pct(batchCycles, 50))) / \(ms(pct(batchCycles, 99)))** |",
+            "| per \(usersPerBatch)-user batch, max (n = \(batchCycles.count)) | \(ms(pct(batchCycles, 100))) |",
             "| SQL statement of the batch (`_score_batch`, CALC_COMPLETED.batchDurationMs), p50 / p99 | \(ms(pct(batchSQL, 50))) / \(ms(pct(batchSQL, 99))) |",
             "| assets scored (asset_scores upserts; score_history rows) | \(grouped(Int(assetsScored.isFinite ? assetsScored : 0))) (\(grouped(history))) |",
             "| calculation events written | \(grouped(events)) |",
