@@ -222,7 +222,8 @@ let package = Package(
         .executableTarget(
             name: "bench-portfolio",
             dependencies: [
-                "BenchSupport", "PortfolioPack", "NightshiftKit", "PortfolioProviderStub", "Server", "Engine", "Postgres", "Migrations", "NightshiftSQL", "Config", "HTTPClient",
+                "BenchSupport", "PortfolioPack", "DossierPack", "CoveragePack", "NightshiftKit", "PortfolioProviderStub", "Server", "Engine",
+                "Postgres", "Migrations", "NightshiftSQL", "Config", "HTTPClient",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "JWTKit", package: "jwt-kit"),

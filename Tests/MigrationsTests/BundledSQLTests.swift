@@ -21,7 +21,7 @@ struct BundledSQLTests {
         let expected = [
             "dossier": ["0011", "0012", "0013", "0014", "0042", "0051", "0055", "0069"],
             "coverage": ["0020", "0021", "0022", "0023", "0024", "0043", "0056"],
-            "portfolio": ["0030", "0031", "0032", "0034", "0044", "0060", "0061", "0062", "0068"],
+            "portfolio": ["0030", "0031", "0032", "0034", "0044", "0060", "0061", "0062", "0068", "0070"],
         ]
         for (component, files) in expected {
             let set = try NightshiftSQL.migrations(component)

@@ -210,6 +210,81 @@ struct PortfolioJobTests {
         }
     }
 
+    @Test("kill -9 mid-batch: the checkpoints hold the snapshot's counts, not the user ids; the resumed run scores the snapshot's users once each, whoever left since")
+    func resumeFromSnapshot() async throws {
+        try await PortfolioFixture.with(users: 4) { fixture in
+            let pack = fixture.pack
+            // Each batch's history insert takes 3 s: time to kill the worker inside the batch.
+            try await pack.database.withConnection { connection in
+                try await connection.executeScript("""
+                    create function public.slow() returns trigger language plpgsql as $$
+                    begin perform pg_sleep(3); return null; end $$;
+                    create trigger slow before insert on portfolio.score_history for each statement execute function public.slow();
+                    """)
+            }
+            let providers = ["PORTFOLIO_RATES_URL": fixture.stub.baseURL, "PORTFOLIO_PRICES_URL": fixture.stub.baseURL]
+            let id = try await pack.trigger("portfolio/overnight-scoring")
+            let doomed = try WorkerProcess(databaseURL: pack.url, name: "portfolio-doomed", ticker: false, environment: providers)
+            let deadline = ContinuousClock.now + .seconds(40)
+            while ContinuousClock.now < deadline,
+                  try await pack.count("select count(*) from nightshift.steps where run_id = \(id) and name = 'fetch-prices'") == 0 {
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            try await Task.sleep(for: .milliseconds(500))
+            doomed.kill()
+            // A user leaves between the crash and the resume: the run still scores its snapshot.
+            try await pack.database.execute("update portfolio.users set active = false where id = \(fixture.users[0])")
+            let survivor = try WorkerProcess(databaseURL: pack.url, name: "portfolio-survivor", ticker: false, environment: providers)
+            defer { survivor.stop() }
+            _ = try await pack.wait(for: id, status: "completed", timeout: .seconds(60))
+            #expect(try await pack.count("select count(*) from nightshift.run_attempts where run_id = \(id) and outcome = 'crashed'") == 1)
+            let jobRun = try await fixture.lastJobRun()
+            #expect(jobRun.status == "completed" && jobRun.processed == 4)
+            let scored = try await pack.database.query("""
+                select user_id, count(*)::int from portfolio.calculation_events where correlation_id = \(jobRun.correlationID)
+                group by user_id order by user_id
+                """).map { (try $0.decode(UUID.self, at: 0), try $0.decode(Int.self, at: 1)) }
+            #expect(scored.map(\.0) == fixture.users, "exactly the snapshot's users, the one who left since included")
+            #expect(scored.allSatisfy { $0.1 == 4 }, "none twice")
+            #expect(try await pack.count("""
+                select count(*) from nightshift.steps s, unnest(\(fixture.users)::uuid[]) u
+                where s.run_id = \(id) and strpos(lower(s.output::text), u::text) > 0
+                """) == 0, "no checkpoint holds a user id")
+            #expect(try await pack.count("""
+                select (output ->> 'users')::int * 100 + (output ->> 'batches')::int from nightshift.steps
+                where run_id = \(id) and name = 'snapshot-users'
+                """) == 401, "the snapshot's checkpoint: 4 users in 1 batch")
+        }
+    }
+
+    @Test("a run that checkpointed its whole user list (before the snapshot) resumes with that list")
+    func resumeLegacyUserList() async throws {
+        try await PortfolioFixture.with(users: 4) { fixture in
+            let pack = fixture.pack
+            let chosen = [fixture.users[2], fixture.users[0]]
+            let id = try await pack.trigger("portfolio/overnight-scoring")
+            // As a worker of the previous release left it: list-users done, with the ids in it.
+            let list = "[" + chosen.map { "\"\($0.uuidString)\"" }.joined(separator: ",") + "]"
+            try await pack.database.execute("""
+                insert into nightshift.steps (run_id, name, output, attempt) values (\(id), 'list-users', \(list)::jsonb, 1)
+                """)
+            try await pack.withWorker(fixture.registry) {
+                _ = try await pack.wait(for: id, status: "completed", timeout: .seconds(120))
+                try await fixture.waitForWarmer()
+            }
+            let jobRun = try await fixture.lastJobRun()
+            #expect(jobRun.status == "completed" && jobRun.processed == 2)
+            let scored = try await pack.database.query("""
+                select user_id from portfolio.calculation_events
+                where correlation_id = \(jobRun.correlationID) and event_type = 'CALC_COMPLETED' order by user_id
+                """).map { try $0.decode(UUID.self, at: 0) }
+            #expect(scored == chosen.sorted { $0.uuidString < $1.uuidString }, "the checkpointed list's users, nobody else")
+            #expect(try await pack.count("select count(*) from portfolio.overnight_run_users where job_run_id = \(jobRun.id)") == 0)
+            #expect(try await pack.count("select count(*) from nightshift.steps where run_id = \(id) and name like 'score-batch-%'") == 1,
+                "2 users, batches of 2")
+        }
+    }
+
     @Test("price provider down through every attempt: stale prices from the store, the run partial with its reason, a user without any price fails alone")
     func pricesDownPartial() async throws {
         try await PortfolioFixture.with(users: 3) { fixture in

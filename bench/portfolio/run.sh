@@ -8,6 +8,7 @@
 # dropped at the end.
 #   USERS=100000 ASSETS=5000 HOLDINGS=20 bash bench/portfolio/run.sh
 #   CLIENTS=50 READ_SECONDS=20 READ_REQUESTS=20000 MISS_SECONDS=5 MISS_REQUESTS=2000 WORKER_CONCURRENCY=4 SERVER_POOL=8
+#   USERS_PER_BATCH=200                                             (default: the config's users_per_batch)
 #   DATABASE_URL=postgresql://postgres@127.0.0.1:54329/nightshift   (the server; default: local-db.sh url)
 #   BENCH_DB=bench_portfolio BENCH_KEEP_DB=1                        (name / keep the database)
 # Prints the machine and the figures; writes bench/results/portfolio-<stamp>.{md,jsonl}.
@@ -21,6 +22,7 @@ export BENCH_CLIENTS=${CLIENTS:-50} BENCH_READ_SECONDS=${READ_SECONDS:-20} BENCH
 export BENCH_MISS_SECONDS=${MISS_SECONDS:-5} BENCH_MISS_REQUESTS=${MISS_REQUESTS:-2000}
 export BENCH_WORKER_CONCURRENCY=${WORKER_CONCURRENCY:-4} BENCH_SERVER_POOL=${SERVER_POOL:-8}
 export BENCH_DB=${BENCH_DB:-bench_portfolio}
+[ -n "${USERS_PER_BATCH:-}" ] && export BENCH_USERS_PER_BATCH=$USERS_PER_BATCH
 STAMP=$(date -u +%Y-%m-%d_%H%MZ)
 mkdir -p bench/results
 export BENCH_RESULTS=$PROJECT/bench/results/portfolio-$STAMP.jsonl

@@ -10,7 +10,9 @@ import Tracing
 /// sends `portfolio/scoring.completed` for the cache warmer. Each step is checkpointed: the
 /// exchange rates are fetched once per run (a retry or a resume reuses the stored snapshot), and
 /// each batch of users commits its scores together with its checkpoint, so no user is scored
-/// twice by one run. Payload `{"userIds": [...]}` scores only those users.
+/// twice by one run. The run's users are a snapshot taken once (`portfolio.overnight_run_users`,
+/// numbered into batches); the checkpoints hold counts and batch numbers, never the list of ids.
+/// Payload `{"userIds": [...]}` scores only those users.
 ///
 /// A price batch the provider does not answer fails the attempt while the run has attempts left
 /// (the engine retries it with backoff, the checkpointed rates reused); on the last attempt its
@@ -57,6 +59,14 @@ enum OvernightScoring {
         var missing: Int?
         /// Why the provider's prices are missing (the first unanswered batch's error).
         var problem: String?
+    }
+
+    /// The list-users step's checkpoint: the run's users are in `portfolio.overnight_run_users`
+    /// (`portfolio.snapshot_run_users`); the checkpoint holds how many, in how many batches.
+    struct UserSnapshot: Codable, Sendable {
+        var users: Int
+        var batches: Int
+        var markets: [String]
     }
 
     struct FailedUser: Codable, Sendable {
@@ -158,25 +168,32 @@ enum OvernightScoring {
         let rates: RatesOutcome = try await run.step.run("fetch-rates") {
             try await fetchRates(jobRunID: jobRunID, providers: providers, base: settings.ratesBase, database: database, logger: logger)
         }
-        let users: [UUID] = try await run.step.run("list-users") {
-            if let chosen = payload.userIds { return chosen }
-            if let market = payload.market {
-                return try await database.query(
-                    "select portfolio.market_users(\(market), \(payload.runAt ?? "now")::timestamptz)").map { try $0.decode(UUID.self, at: 0) }
+        // The run's users: a snapshot in portfolio.overnight_run_users, numbered into batches,
+        // taken in one transaction with its checkpoint (counts only, not the ids), so a resumed
+        // run scores exactly these users, batch by batch, whoever joined or left since. A run
+        // started before that checkpointed the whole list under "list-users" and resumes with it.
+        let legacyUsers: [UUID]? = try await run.step.run("list-users") { nil }
+        let plan: UserSnapshot
+        if let legacyUsers {
+            let markets: [String] = try await run.step.run("target-markets") {
+                if let market = payload.market { return [market] }
+                return try await database.query("""
+                    select distinct um.market_code from portfolio.user_markets um where um.user_id = any(\(legacyUsers)::uuid[]) order by 1
+                    """).map { try $0.decode(String.self, at: 0) }
             }
-            return try await database.query("select portfolio.active_users()").map { try $0.decode(UUID.self, at: 0) }
+            plan = UserSnapshot(
+                users: legacyUsers.count, batches: (legacyUsers.count + settings.usersPerBatch - 1) / settings.usersPerBatch, markets: markets)
+        } else {
+            plan = try await run.step.transaction("snapshot-users") { connection in
+                try snapshotUsers(payload, jobRunID: jobRunID, batchSize: settings.usersPerBatch, on: connection)
+            }
         }
-        let markets: [String] = try await run.step.run("target-markets") {
-            if let market = payload.market { return [market] }
-            return try await database.query("""
-                select distinct um.market_code from portfolio.user_markets um where um.user_id = any(\(users)::uuid[]) order by 1
-                """).map { try $0.decode(String.self, at: 0) }
-        }
+        let markets = plan.markets
         logger.info("overnight job started", metadata: [
-            "job_type": "scoring", "target_markets": "\(markets.joined(separator: ","))", "user_count": "\(users.count)",
+            "job_type": "scoring", "target_markets": "\(markets.joined(separator: ","))", "user_count": "\(plan.users)",
         ])
         _ = try await run.step.sendEvent(startedEvent, Started(
-            jobRunId: jobRunID, correlationId: setup.correlationID, jobType: "scoring", targetMarkets: markets, userCount: users.count))
+            jobRunId: jobRunID, correlationId: setup.correlationID, jobType: "scoring", targetMarkets: markets, userCount: plan.users))
         // Until the last attempt, a batch the price provider never answers fails the attempt and
         // the engine retries the run with its backoff ("queue with backoff"); on the last one the
         // stored prices stand in for it ("partial results OK").
@@ -185,7 +202,7 @@ enum OvernightScoring {
             try await fetchPrices(jobRunID: jobRunID, providers: providers, database: database, fallBack: lastAttempt, logger: logger)
         }
         logger.info("overnight scoring inputs ready", metadata: [
-            "users": "\(users.count)", "assets_priced": "\(prices.priced)/\(prices.assets)", "rates_stale": "\(rates.stale)",
+            "users": "\(plan.users)", "assets_priced": "\(prices.priced)/\(prices.assets)", "rates_stale": "\(rates.stale)",
             "prices_stale": "\(prices.stale ?? 0)", "prices_missing": "\(prices.missing ?? 0)",
         ])
 
@@ -193,11 +210,15 @@ enum OvernightScoring {
         var assetsScored = 0
         var processMilliseconds = 0
         var failures: [FailedUser] = []
-        for (index, start) in stride(from: 0, to: users.count, by: settings.usersPerBatch).enumerated() {
-            let batch = Array(users[start..<min(start + settings.usersPerBatch, users.count)])
-            // The batch's scores, events and recommendations commit with its checkpoint.
+        // Batch by batch: each one's scores, events and recommendations commit with its checkpoint.
+        for index in 0..<plan.batches {
             let outcome: BatchOutcome = try await run.step.transaction("score-batch-\(index)") { connection in
-                try await scoreBatch(batch, jobRunID: jobRunID, on: connection)
+                if let legacyUsers {
+                    let start = index * settings.usersPerBatch
+                    return try scoreBatch(
+                        Array(legacyUsers[start..<min(start + settings.usersPerBatch, legacyUsers.count)]), jobRunID: jobRunID, on: connection)
+                }
+                return try scoreBatch(index, jobRunID: jobRunID, on: connection)
             }
             succeeded += outcome.succeeded
             assetsScored += outcome.assetsScored
@@ -228,7 +249,7 @@ enum OvernightScoring {
 
         let finishedAt = Date()
         var figures = Figures(
-            fetchRatesMilliseconds: rates.fetchMilliseconds, usersTotal: users.count, usersSuccess: succeeded,
+            fetchRatesMilliseconds: rates.fetchMilliseconds, usersTotal: plan.users, usersSuccess: succeeded,
             usersFailed: failures.count, totalDurationMilliseconds: Int(finishedAt.timeIntervalSince(setup.startedAt) * 1000),
             assetsScored: assetsScored, ratesStale: rates.stale, ratesProblem: rates.problem,
             pricesFetchMilliseconds: prices.fetchMilliseconds, priceRequests: prices.requests,
@@ -259,7 +280,7 @@ enum OvernightScoring {
                 jobRunId: jobRunID, correlationId: setup.correlationID, status: status, usersSuccess: succeeded,
                 reason: finalized.reason, metrics: try? JSONValue(json: metrics)))
         var completedLine: Logger.Metadata = [
-            "status": "\(status)", "users_total": "\(users.count)", "users_success": "\(succeeded)",
+            "status": "\(status)", "users_total": "\(plan.users)", "users_success": "\(succeeded)",
             "users_failed": "\(failures.count)", "assets_scored": "\(assetsScored)",
             "recommendations_generated": "\(recommendations)", "fetch_rates_ms": "\(rates.fetchMilliseconds)",
             "process_users_ms": "\(processMilliseconds)", "total_duration_ms": "\(figures.totalDurationMilliseconds)",
@@ -268,7 +289,7 @@ enum OvernightScoring {
         logger.info("overnight job completed", metadata: completedLine)
         return Summary(
             jobRunId: jobRunID, correlationId: setup.correlationID, status: status, outcome: status, reason: finalized.reason,
-            usersTotal: users.count, usersSuccess: succeeded, usersFailed: failures.count, assetsScored: assetsScored,
+            usersTotal: plan.users, usersSuccess: succeeded, usersFailed: failures.count, assetsScored: assetsScored,
             recommendationsGenerated: recommendations, ratesStale: rates.stale, pricesStale: figures.pricesStale)
     }
 
@@ -350,13 +371,32 @@ enum OvernightScoring {
         return outcome
     }
 
-    /// One set-based call for the batch; the function isolates a failing user itself.
-    static func scoreBatch(_ users: [UUID], jobRunID: UUID, on connection: isolated PostgresConnection) async throws -> BatchOutcome {
+    /// Takes the run's snapshot of its users: the payload's, the market's or every active user.
+    static func snapshotUsers(
+        _ payload: Payload, jobRunID: UUID, batchSize: Int, on connection: isolated PostgresConnection
+    ) throws -> UserSnapshot {
+        let row = try connection.query("""
+            select users, batches, markets from portfolio.snapshot_run_users(\(jobRunID), \(batchSize)::int,
+                \(payload.userIds)::uuid[], \(payload.market)::text, (\(payload.runAt))::timestamptz)
+            """)[0]
+        return UserSnapshot(
+            users: try row.decode(Int.self, at: 0), batches: try row.decode(Int.self, at: 1), markets: try row.decode([String].self, at: 2))
+    }
+
+    /// One set-based call for batch `index` of the run's snapshot; the function isolates a failing user itself.
+    static func scoreBatch(_ index: Int, jobRunID: UUID, on connection: isolated PostgresConnection) throws -> BatchOutcome {
+        try scoreRows("select user_id, assets_scored, failed, sqlstate, message from portfolio.score_run_batch(\(jobRunID), \(index)::int)", on: connection)
+    }
+
+    /// A batch of a run that checkpointed its whole user list (started before the snapshot).
+    static func scoreBatch(_ users: [UUID], jobRunID: UUID, on connection: isolated PostgresConnection) throws -> BatchOutcome {
+        try scoreRows("select user_id, assets_scored, failed, sqlstate, message from portfolio.score_users(\(jobRunID), \(users)::uuid[])", on: connection)
+    }
+
+    private static func scoreRows(_ sql: PostgresQuery, on connection: isolated PostgresConnection) throws -> BatchOutcome {
         let clock = ContinuousClock()
         let started = clock.now
-        let rows = try connection.query("""
-            select user_id, assets_scored, failed, sqlstate, message from portfolio.score_users(\(jobRunID), \(users)::uuid[])
-            """)
+        let rows = try connection.query(sql)
         var outcome = BatchOutcome(succeeded: 0, assetsScored: 0, failed: [], milliseconds: (clock.now - started).wholeMilliseconds)
         for row in rows {
             if try row.decode(Bool.self, at: 2) {

@@ -1,4 +1,6 @@
 import Config
+import CoveragePack
+import DossierPack
 import Engine
 import Foundation
 import HTTPClient
@@ -26,7 +28,7 @@ import Synchronization
 /// Environment: BENCH_USERS (100000), BENCH_ASSETS (5000), BENCH_HOLDINGS (20),
 /// BENCH_WORKER_CONCURRENCY (4), BENCH_CLIENTS (50), BENCH_READ_SECONDS (20),
 /// BENCH_READ_REQUESTS (20000), BENCH_MISS_SECONDS (5), BENCH_MISS_REQUESTS (2000),
-/// BENCH_SERVER_POOL (8, the config's pool_size), BENCH_DB (bench_portfolio),
+/// BENCH_SERVER_POOL (8, the config's pool_size), BENCH_USERS_PER_BATCH (the config's users_per_batch), BENCH_DB (bench_portfolio),
 /// BENCH_KEEP_DB=1 keeps the database, BENCH_RESULTS (JSON lines appended), BENCH_REPORT (markdown written).
 @main
 struct BenchPortfolio {
@@ -158,13 +160,17 @@ final class Bench: BenchRun, @unchecked Sendable {
         let stub = try await ProviderStub.start()
         let http = HTTPClient()
         var config = try NightshiftConfig.load(
-            path: "supabase-like-config/config.toml", environment: [:], sections: PortfolioPack().configSections)
+            // The project's config configures every pack of its binary: read their tables too.
+            path: "supabase-like-config/config.toml", environment: [:],
+            sections: PortfolioPack().configSections + DossierPack().configSections + CoveragePack().configSections)
         config.api.host = "127.0.0.1"
         config.api.port = try freeLoopbackPort()
         config.scheduler.enabled = false
         var portfolio = config.section(PortfolioSettings.self)
         portfolio.ratesURL = stub.baseURL
         portfolio.pricesURL = stub.baseURL
+        // BENCH_USERS_PER_BATCH: another batch size than the config's users_per_batch.
+        if let size = Int(ProcessInfo.processInfo.environment["BENCH_USERS_PER_BATCH"] ?? ""), size > 0 { portfolio.usersPerBatch = size }
         config.setSection(portfolio)
         var registry = try FunctionRegistry(PortfolioPack().functions(PackContext(config: config, http: http, logger: Self.logger)))
         _ = registry.apply(config)
@@ -332,9 +338,10 @@ final class Bench: BenchRun, @unchecked Sendable {
             batchCycles.append((end - start) * 1000)
         }
         batchCycles.sort()
-        // SQL inside _score_batch per batch: CALC_COMPLETED.durationMs (one value per batch statement).
+        // SQL inside _score_batch per batch: CALC_COMPLETED.batchDurationMs (the batch's; durationMs
+        // is each user's share of it), one value per batch statement.
         let batchSQL = try await database.query("""
-            select distinct on (e.created_at) (e.payload ->> 'durationMs')::float8
+            select distinct on (e.created_at) (e.payload ->> 'batchDurationMs')::float8
             from portfolio.calculation_events e
             where e.correlation_id = \(correlationID) and e.event_type = 'CALC_COMPLETED'
             order by e.created_at
@@ -388,7 +395,7 @@ final class Bench: BenchRun, @unchecked Sendable {
         let rssMin = rssSamples.min() ?? .nan, rssMax = rssSamples.max() ?? .nan
 
         say("overnight: \(jobStatus) in \(f(wall, 1)) s (DB clock); \(processed) users (\(failed) failed) → \(f(perUserMs, 2)) ms per user")
-        say("  per 50-user batch p50 \(f(pct(batchCycles, 50), 1)) ms, p99 \(f(pct(batchCycles, 99), 1)) ms (n=\(batchCycles.count)); SQL in _score_batch p50 \(f(pct(batchSQL, 50), 1)) ms")
+        say("  per \(usersPerBatch)-user batch p50 \(f(pct(batchCycles, 50), 1)) ms, p99 \(f(pct(batchCycles, 99), 1)) ms (n=\(batchCycles.count)); SQL in _score_batch p50 \(f(pct(batchSQL, 50), 1)) ms")
         say("  rates \(f(ratesMs, 0)) ms, prices \(f(pricesMs, 0)) ms (\(f(priceRequests, 0)) requests); assets scored \(f(assetsScored, 0)); events \(events); recommendations \(recommendations)")
         say("  warmer: \(f(warmWall, 1)) s for \(usersWarmed) users → \(f(warmPerUserMs, 3)) ms per user; page p50 \(f(pct(pages, 50), 0)) ms")
         say("  orchestrator CPU \(f(cpuAllSeconds, 1)) s; postgres backends CPU \(f(backends, 1)) s; VmRSS \(f(rssMin, 1))..\(f(rssMax, 1)) MiB")
@@ -399,9 +406,9 @@ final class Bench: BenchRun, @unchecked Sendable {
         emit("overnight", "per batch p50", pct(batchCycles, 50), "ms", detail: "consecutive score-batch step transaction starts, n=\(batchCycles.count)")
         emit("overnight", "per batch p99", pct(batchCycles, 99), "ms", detail: "as p50")
         emit("overnight", "per batch max", pct(batchCycles, 100), "ms", detail: "as p50")
-        emit("overnight", "_score_batch SQL p50", pct(batchSQL, 50), "ms", detail: "CALC_COMPLETED.durationMs, one per batch statement, n=\(batchSQL.count)")
+        emit("overnight", "_score_batch SQL p50", pct(batchSQL, 50), "ms", detail: "CALC_COMPLETED.batchDurationMs, one per batch statement, n=\(batchSQL.count)")
         emit("overnight", "_score_batch SQL p99", pct(batchSQL, 99), "ms", detail: "as p50")
-        emit("overnight", "setup to first batch", setupMs, "ms", detail: "run start -> first score-batch transaction: setup, fetch-rates, list-users, fetch-prices")
+        emit("overnight", "setup to first batch", setupMs, "ms", detail: "run start -> first score-batch transaction: setup, fetch-rates, snapshot-users, fetch-prices")
         emit("overnight", "rates fetch", ratesMs, "ms", detail: "overnight_job_runs.metrics.fetch_rates_ms")
         emit("overnight", "prices fetch", pricesMs, "ms", detail: "overnight_job_runs.metrics.fetch_prices_ms, \(f(priceRequests, 0)) requests")
         emit("overnight", "assets scored", assetsScored, "assets", detail: "overnight_job_runs.metrics.assets_scored; score_history rows \(history)")
@@ -424,11 +431,11 @@ final class Bench: BenchRun, @unchecked Sendable {
             "| **overnight run wall time** (claim → completion, DB clock) | **\(f(wall, 1)) s** (\(f(wall / 60, 2)) min) |",
             "| **per user** (wall / users) | **\(f(perUserMs, 2)) ms** |",
             "| trigger → completion seen by the poller | \(f(scoringSeen, 1)) s |",
-            "| setup + fetch-rates + list-users + fetch-prices (run start → first batch) | \(ms(setupMs)) |",
+            "| setup + fetch-rates + snapshot-users + fetch-prices (run start → first batch) | \(ms(setupMs)) |",
             "| rates fetch / price fetch (\(f(priceRequests, 0)) requests) | \(f(ratesMs, 0)) ms / \(f(pricesMs, 0)) ms |",
-            "| **per 50-user batch, p50 / p99** (step rows) | **\(ms(pct(batchCycles, 50))) / \(ms(pct(batchCycles, 99)))** |",
-            "| per 50-user batch, max (n = \(batchCycles.count)) | \(ms(pct(batchCycles, 100))) |",
-            "| SQL statement of the batch (`_score_batch`, CALC_COMPLETED.durationMs), p50 / p99 | \(ms(pct(batchSQL, 50))) / \(ms(pct(batchSQL, 99))) |",
+            "| **per \(usersPerBatch)-user batch, p50 / p99** (step rows) | **\(ms(pct(batchCycles, 50))) / \(ms(pct(batchCycles, 99)))** |",
+            "| per \(usersPerBatch)-user batch, max (n = \(batchCycles.count)) | \(ms(pct(batchCycles, 100))) |",
+            "| SQL statement of the batch (`_score_batch`, CALC_COMPLETED.batchDurationMs), p50 / p99 | \(ms(pct(batchSQL, 50))) / \(ms(pct(batchSQL, 99))) |",
             "| assets scored (asset_scores upserts; score_history rows) | \(grouped(Int(assetsScored.isFinite ? assetsScored : 0))) (\(grouped(history))) |",
             "| calculation events written | \(grouped(events)) |",
             "| recommendations written (users with one) | \(grouped(recommendations)) (\(grouped(usersWithRecs))) |",
@@ -468,7 +475,9 @@ final class Bench: BenchRun, @unchecked Sendable {
         // The API only: no edge functions (the config's [functions.*] entries go with them).
         var serverConfig = config
         serverConfig.functions = [:]
-        let app = try await NightshiftServer.makeApplication(config: serverConfig, database: serverDatabase, functions: [], logger: Self.logger)
+        // The pack's routes (GET /api/dashboard) beside the engine's, as `nightshift serve` mounts them.
+        let app = try await NightshiftServer.makeApplication(
+            config: serverConfig, database: serverDatabase, functions: [], routes: PortfolioPack().routes, logger: Self.logger)
         let serverTask = Task { try await app.runService() }
         defer { serverTask.cancel() }
         let base = "http://127.0.0.1:\(config.api.port)"
