@@ -15,7 +15,12 @@ public final class Worker: Service, Sendable {
     let logger: Logger
     let metrics = EngineMetrics()
     let inFlightRuns = InFlightRuns()
-    private let wake = WakeSignal()
+    let wake = WakeSignal()
+    /// Set with a wake-up that asks the claim loop to claim (every one but a hand-off of the
+    /// listener's runs, see ``requestClaim()``).
+    let claimWanted = Atomic<Bool>(false)
+    /// What the listener claimed on a NOTIFY (Worker+ClaimOnNotify.swift), for the claim loop to start.
+    let inbox = ClaimedInbox()
     private let wakeTimer = WakeTimer()
     let completions: CompletionBatcher
     /// Set when the drain timed out: the runs still executing are being cancelled and handed
@@ -27,7 +32,7 @@ public final class Worker: Service, Sendable {
     let defined = Mutex<[String: NightshiftFunction]>([:])
     /// `DefinedFunctions.version` as read before the last load: the periodic check compares.
     let definedVersion = Mutex<String?>(nil)
-    private let reloads = WakeSignal()
+    let reloads = WakeSignal()
 
     /// `defined`: also run the functions defined from SQL (`nightshift.define_function`),
     /// loaded at start and reloaded on NOTIFY `nightshift_functions`, and when the periodic
@@ -48,21 +53,17 @@ public final class Worker: Service, Sendable {
 
     /// Runs until graceful shutdown (or cancellation), then drains in-flight runs.
     public func run() async throws {
-        // A run's NOTIFY wakes the claim loop straight from the listener's thread: pickup
-        // latency is the worker's promise, and a task hop there costs more than the claim.
+        // A run's NOTIFY is answered on the listener's thread, with a claim on the listener's own
+        // connection (Worker+ClaimOnNotify.swift): pickup latency is the worker's promise, and each
+        // hop on the way (a task, the pool, a sleeping backend) costs about as much as the claim.
         let probe = "probe:\(options.workerID)"
         if definedLoader != nil { await reloadDefined() }
         let listener = PostgresListener(
             configuration: database.configuration,
             channels: ["nightshift_runs"] + (definedLoader == nil ? [] : [DefinedFunctions.channel]),
             onConnectionError: { [logger] error in logger.warning("listener connection lost", metadata: ["error": "\(error)"]) },
-            onNotification: { [wake, reloads, observer = options.pickupObserver] notification in
-                if notification.channel == DefinedFunctions.channel {
-                    reloads.signal()
-                } else if notification.payload != probe {
-                    observer?(.notified, Date())
-                    wake.signal()
-                }
+            onNotifications: { notifications, session in
+                self.answer(notifications, on: session, probe: probe)
             })
         logger.info("worker started", metadata: [
             "concurrency": "\(options.concurrency)", "functions": "\(registry.functions.keys.sorted())",
@@ -98,7 +99,7 @@ public final class Worker: Service, Sendable {
         for await event in listener {
             switch event {
             case .listening:
-                wake.signal()  // notifications may have been missed while disconnected
+                requestClaim()  // notifications may have been missed while disconnected
                 if definedLoader != nil { reloads.signal() }
                 if !probed {
                     probed = true
@@ -113,7 +114,7 @@ public final class Worker: Service, Sendable {
                     }
                 }
             case .notification(let notification):
-                // Run notifications already woke the claim loop (onNotification).
+                // Run notifications were answered on the listener's thread (onNotifications).
                 if notification.payload == probe {
                     probeAnswered.set()
                     logger.debug("NOTIFY reaches this worker", metadata: ["after": "\(ContinuousClock.now - probeSent)"])
@@ -161,7 +162,7 @@ public final class Worker: Service, Sendable {
             if before != Set(functions.keys) {
                 logger.info("functions defined from SQL loaded", metadata: ["functions": "\(functions.keys.sorted())"])
             }
-            wake.signal()  // runs of a newly defined function may be waiting
+            requestClaim()  // runs of a newly defined function may be waiting
         } catch {
             if !Task.isCancelled { logger.warning("could not load the functions defined from SQL", metadata: ["error": "\(error)"]) }
         }
@@ -180,7 +181,7 @@ public final class Worker: Service, Sendable {
     private func poll() async {
         while !Task.isCancelled {
             try? await Task.sleep(for: options.pollInterval)
-            wake.signal()
+            requestClaim()
         }
     }
 
@@ -206,36 +207,35 @@ public final class Worker: Service, Sendable {
         }
     }
 
+    /// Wakes the claim loop to claim what is due (a NOTIFY missed, the poll, a timer, a freed slot).
+    func requestClaim() {
+        claimWanted.store(true, ordering: .releasing)
+        wake.signal()
+    }
+
     private func claimLoop() async {
         await withDiscardingTaskGroup { runs in
             for await _ in wake.stream {
                 options.pickupObserver?(.woke, Date())
+                let notified = inbox.take()
+                start(notified, reserved: notified.count, in: &runs)
+                guard claimWanted.exchange(false, ordering: .acquiringAndReleasing) else { continue }
                 var drained = false
                 while true {
-                    let free = options.concurrency - inFlightRuns.count
-                    guard free > 0 else { break }
-                    let wanted = min(free, options.claimBatch)
+                    let wanted = inFlightRuns.reserve(upTo: options.claimBatch, of: options.concurrency)
+                    guard wanted > 0 else { break }
                     let claimed: [ClaimedRun]
                     do {
                         claimed = try await claim(wanted)
                         options.pickupObserver?(.claimed(claimed.map(\.id)), Date())
                     } catch {
+                        inFlightRuns.unreserve(wanted)
                         if Task.isCancelled { break }  // shutting down: not a failure
                         logger.error("claim failed", metadata: ["error": "\(error)"])
                         try? await Task.sleep(for: .milliseconds(200))
                         break
                     }
-                    for run in claimed where run.quarantined {
-                        runs.addTask { await self.quarantined(run) }
-                    }
-                    for run in claimed where !run.quarantined {
-                        inFlightRuns.add(run.id, token: run.leaseToken)
-                        runs.addTask {
-                            await self.execute(run)
-                            self.inFlightRuns.remove(run.id)
-                            self.wake.signal()
-                        }
-                    }
+                    start(claimed, reserved: wanted, in: &runs)
                     if claimed.count < wanted {
                         drained = true
                         break
@@ -244,8 +244,32 @@ public final class Worker: Service, Sendable {
                 // Nothing more is due now: wake up when the next run comes due.
                 if drained { await armWakeTimer() }
             }
+            // What the listener claimed after the last wake-up never started: back to the queue.
+            let unstarted = inbox.close()
+            inFlightRuns.unreserve(unstarted.count)
+            await handBack(unstarted.map { ($0.id, $0.leaseToken) })
             await drain(cancelRuns: { runs.cancelAll() })
         }
+    }
+
+    /// Starts claimed runs, each in a slot of the `reserved` ones its claim took (the rest are
+    /// given back); a quarantined run only has its onFailure called, and takes no slot.
+    private func start(_ claimed: [ClaimedRun], reserved: Int, in runs: inout DiscardingTaskGroup) {
+        var admitted = 0
+        for run in claimed {
+            if run.quarantined {
+                runs.addTask { await self.quarantined(run) }
+                continue
+            }
+            inFlightRuns.admit(run.id, token: run.leaseToken)
+            admitted += 1
+            runs.addTask {
+                await self.execute(run)
+                self.inFlightRuns.remove(run.id)
+                self.requestClaim()
+            }
+        }
+        inFlightRuns.unreserve(reserved - admitted)
     }
 
     /// Waits up to the drain timeout for running runs. What still runs then is cancelled (its
@@ -263,6 +287,13 @@ public final class Worker: Service, Sendable {
         inFlightRuns.markLost(held.map(\.id))
         cancelRuns()
         _ = await waitForRuns(upTo: .seconds(2))
+        await handBack(held)
+    }
+
+    /// Releases runs this worker holds to the queue at once (`nightshift.release_runs`), so another
+    /// worker resumes them now rather than when their leases expire.
+    private func handBack(_ held: [(id: UUID, token: Int64)]) async {
+        guard !held.isEmpty else { return }
         do {
             let released = try await database.query("""
                 select nightshift.release_runs(\(held.map(\.id)), \(held.map { Int($0.token) }))
@@ -299,7 +330,7 @@ public final class Worker: Service, Sendable {
         guard let milliseconds else { return }
         // At least a millisecond: the instant is in the future by construction, the floor only
         // bounds the loop should it not be.
-        wakeTimer.arm(at: .now + .milliseconds(max(1, Int64(milliseconds.rounded(.up))))) { [wake] in wake.signal() }
+        wakeTimer.arm(at: .now + .milliseconds(max(1, Int64(milliseconds.rounded(.up))))) { [weak self] in self?.requestClaim() }
     }
 
     private func claim(_ count: Int) async throws -> [ClaimedRun] {

@@ -19,6 +19,9 @@ public struct WorkerOptions: Sendable {
     /// How often a worker that runs the functions defined from SQL checks, without a NOTIFY,
     /// whether they changed (one cheap query; behind a transaction pooler LISTEN hears nothing).
     public var definedFunctionsCheck: Duration
+    /// Whether a run's NOTIFY is answered with a claim on the listener's connection (the default)
+    /// or only wakes the claim loop (bench/engine compares the two: BENCH_CLAIM_ON_NOTIFY=0).
+    package var claimOnNotification = true
     /// Told the moments of each pickup (bench/engine's latency breakdown); nil in production.
     package var pickupObserver: PickupObserver?
 

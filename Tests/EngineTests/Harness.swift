@@ -45,15 +45,15 @@ struct Harness {
     @discardableResult
     func withWorker<T>(
         concurrency: Int = 8, lease: Duration = .seconds(30), workerID: String = "test-worker", pollInterval: Duration = .milliseconds(100),
-        bookkeepingCommits: CommitDurability = .asynchronous,
+        bookkeepingCommits: CommitDurability = .asynchronous, claimOnNotification: Bool = true, pickupObserver: PickupObserver? = nil,
         _ body: () async throws -> T
     ) async throws -> T {
         let pool = PostgresPool(configuration: PostgresConfiguration(url: url, applicationName: workerID), maxConnections: 6, acquireTimeout: .seconds(10))
-        let worker = Worker(
-            registry: registry, database: pool,
-            options: WorkerOptions(concurrency: concurrency, lease: lease, pollInterval: pollInterval, drainTimeout: .seconds(2), workerID: workerID,
-                bookkeepingCommits: bookkeepingCommits),
-            logger: Harness.logger)
+        var options = WorkerOptions(concurrency: concurrency, lease: lease, pollInterval: pollInterval, drainTimeout: .seconds(2), workerID: workerID,
+            bookkeepingCommits: bookkeepingCommits)
+        options.claimOnNotification = claimOnNotification
+        options.pickupObserver = pickupObserver
+        let worker = Worker(registry: registry, database: pool, options: options, logger: Harness.logger)
         let task = Task { try await worker.run() }
         do {
             let result = try await body()

@@ -121,6 +121,48 @@ struct ListenerTests {
         #expect(remaining == 0)
     }
 
+    @Test("onNotifications answers each batch on the listener's own connection; what it sends makes the next batch")
+    func answersOnItsConnection() async throws {
+        let channel = uniqueName("answered")
+        let batches = Mutex<[(payloads: [String], senders: [Int], answeredBy: Int)]>([])
+        let failures = Mutex<[PostgresError]>([])
+        let listener = PostgresListener(
+            configuration: TestDatabase.configuration(), channels: [channel],
+            onNotifications: { notifications, session in
+                do {
+                    let own = try session.query("select pg_backend_pid()")[0].decode(Int.self, at: 0)
+                    if notifications.contains(where: { $0.payload == "ping" }) {
+                        // Committed by the session's own statement: delivered to itself, in a later batch.
+                        try session.query("select pg_notify(\(channel), 'pong')")
+                        // A failing statement throws and leaves the connection usable.
+                        do {
+                            try session.query("select 1/0")
+                        } catch let error as PostgresError {
+                            failures.withLock { $0.append(error) }
+                        }
+                    }
+                    batches.withLock { $0.append((notifications.map(\.payload), notifications.map(\.pid), own)) }
+                } catch {
+                    Issue.record("session query failed: \(error)")
+                }
+            })
+        var events = listener.makeAsyncIterator()
+        let guardTask = watchdog(listener)
+        defer { guardTask.cancel() }
+        #expect(await events.next() == .listening)
+        try await withTestConnection { try await $0.notify(channel: channel, payload: "ping") }
+        let pong = await next(&events) { if case .notification(let n) = $0 { n.payload == "pong" } else { false } }
+        // A batch is yielded to the sequence before onNotifications sees it.
+        for _ in 0..<100 where batches.withLock({ $0.count }) < 2 { try await Task.sleep(for: .milliseconds(10)) }
+        listener.stop()
+        let seen = batches.withLock { $0 }
+        #expect(seen.map(\.payloads) == [["ping"], ["pong"]])
+        // The pong came from the listener's backend, the one that answered both batches.
+        #expect(seen.count == 2 && seen[1].senders == [seen[0].answeredBy] && seen[1].answeredBy == seen[0].answeredBy)
+        #expect(pid(of: pong) == seen.first?.answeredBy)
+        #expect(failures.withLock { $0.map(\.sqlState) } == ["22012"])
+    }
+
     private func pid(of event: PostgresListenerEvent?) -> Int {
         if case .notification(let notification) = event { return notification.pid }
         return -1

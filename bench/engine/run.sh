@@ -8,6 +8,9 @@
 # ("nightshift-before"), alternating with the current ones, to price a migration side by side:
 #   mkdir -p /tmp/before && cp -r sql/migrations/engine /tmp/before/ && rm /tmp/before/engine/0074_*
 #   BEFORE=/tmp/before PEERS=pgbench bash bench/engine/run.sh
+# BEFORE_ENV="NAME=value …" runs "nightshift-before" with those variables (and the current
+# migrations unless BEFORE is set too), e.g. BEFORE_ENV=BENCH_CLAIM_ON_NOTIFY=0: a NOTIFY only
+# wakes the claim loop, as before the listener claimed.
 # Writes bench/results/engine-<stamp>.{jsonl,md}; prints the markdown table and a summary.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
@@ -17,6 +20,7 @@ ROUNDS=${ROUNDS:-2}
 PEERS=${PEERS:-"pgqueuer dbos oban pgbench"}
 PGBENCH_S=${PGBENCH_S:-10}
 BEFORE=${BEFORE:-}
+BEFORE_ENV=${BEFORE_ENV:-}
 PORT=${PORT:-55432}
 PGDATA_DIR=${PGDATA_DIR:-$PROJECT/.nightshift/bench-peers-pg}
 VENV=$PROJECT/.nightshift/peers-venv
@@ -68,16 +72,17 @@ part() {  # part NAME TIMEOUT CMD...
 }
 
 ours="nightshift"
-[ -n "$BEFORE" ] && ours="nightshift nightshift-before"
+[ -n "$BEFORE$BEFORE_ENV" ] && ours="nightshift nightshift-before"
 for r in $(seq "$ROUNDS"); do
   order="$ours $PEERS"
   [ $((r % 2)) -eq 0 ] && order="$(echo "$ours $PEERS" | tr ' ' '\n' | tac | tr '\n' ' ')"
   for lib in $order; do
     if [ "$lib" = nightshift ] || [ "$lib" = nightshift-before ]; then
-      migrations=""
-      [ "$lib" = nightshift-before ] && migrations="$BEFORE/engine"
+      migrations="" before_env=""
+      [ "$lib" = nightshift-before ] && migrations="${BEFORE:+$BEFORE/engine}" before_env="$BEFORE_ENV"
       for workload in throughput latency steps; do
-        part "$lib $workload run=$r" 300 env BENCH_LIBRARY="$lib" BENCH_ENGINE_MIGRATIONS="$migrations" "$BIN" "$BENCH_PG" "$workload" "$r"
+        # shellcheck disable=SC2086  # BEFORE_ENV is a list of NAME=value words
+        part "$lib $workload run=$r" 300 env BENCH_LIBRARY="$lib" BENCH_ENGINE_MIGRATIONS="$migrations" $before_env "$BIN" "$BENCH_PG" "$workload" "$r"
       done
     elif [ "$lib" = pgbench ]; then
       part "pgbench ceiling run=$r" 300 "$PY" "$PEERS_DIR/bench_pgbench.py" --run "$r" --duration "$PGBENCH_S"

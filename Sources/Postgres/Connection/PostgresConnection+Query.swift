@@ -53,28 +53,15 @@ extension PostgresConnection {
     /// Turns a PGresult into rows or a `PostgresError`, and refreshes the connection's health.
     private func check(_ result: OpaquePointer?, query: String) throws -> PostgresRows {
         defer { refreshHealth() }
-        guard let result else {
-            // libpq returns NULL when it could not even send the query (or ran out of memory).
-            throw explain(PostgresError.connection(handle, query: query))
-        }
-        switch PQresultStatus(result) {
-        case PGRES_COMMAND_OK, PGRES_TUPLES_OK, PGRES_EMPTY_QUERY:
-            return PostgresRows(result: result, query: query)
-        case PGRES_FATAL_ERROR, PGRES_NONFATAL_ERROR, PGRES_BAD_RESPONSE:
-            let broken = handle.map { PQstatus($0) != CONNECTION_OK } ?? true
-            let error = PostgresError(result: result, connectionBroken: broken, query: query)
-            PQclear(result)
-            throw explain(error)
-        default:
+        do {
+            return try PostgresRows.checked(result, handle: handle, query: query)
+        } catch let error where error.kind == .misuse {
             // COPY and pipeline states would leave the connection mid-protocol: close it rather than
             // hand a half-used connection back to the pool.
-            PQclear(result)
             close()
-            throw PostgresError(
-                kind: .misuse,
-                message: "COPY and pipeline mode are not supported; the connection was closed",
-                query: query
-            )
+            throw error
+        } catch {
+            throw explain(error)
         }
     }
 }

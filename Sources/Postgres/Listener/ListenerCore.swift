@@ -13,17 +13,20 @@ final class ListenerCore: Sendable {
     let configuration: PostgresConfiguration
     let onConnectionError: (@Sendable (PostgresError) -> Void)?
     let onNotification: (@Sendable (PostgresNotification) -> Void)?
+    let onNotifications: (@Sendable ([PostgresNotification], borrowing PostgresListenerSession) -> Void)?
     let state: Mutex<State>
 
     init(
         configuration: PostgresConfiguration,
         channels: [String],
         onConnectionError: (@Sendable (PostgresError) -> Void)?,
-        onNotification: (@Sendable (PostgresNotification) -> Void)?
+        onNotification: (@Sendable (PostgresNotification) -> Void)?,
+        onNotifications: (@Sendable ([PostgresNotification], borrowing PostgresListenerSession) -> Void)?
     ) {
         self.configuration = configuration
         self.onConnectionError = onConnectionError
         self.onNotification = onNotification
+        self.onNotifications = onNotifications
         var unique: [String] = []
         for channel in channels where !unique.contains(channel) { unique.append(channel) }
         state = Mutex(State(channels: unique))

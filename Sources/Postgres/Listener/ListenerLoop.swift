@@ -111,22 +111,29 @@ struct ListenerLoop {
         }
     }
 
-    /// Waits up to one poll interval for input, then yields every queued notification.
+    /// Waits up to one poll interval for input, then yields every queued notification, in batches:
+    /// what `onNotifications` runs on the connection may bring more.
     private func waitForNotifications(_ handle: OpaquePointer) throws {
         var descriptor = pollfd(fd: PQsocket(handle), events: Int16(POLLIN), revents: 0)
         let ready = poll(&descriptor, 1, Self.pollMilliseconds)
         if ready > 0, PQconsumeInput(handle) == 0 {
             throw PostgresError.connection(handle, prefix: "listener connection lost")
         }
-        while let notification = PQnotifies(handle) {
-            let event = PostgresNotification(
-                channel: String(cString: notification.pointee.relname),
-                payload: String(cString: notification.pointee.extra),
-                pid: Int(notification.pointee.be_pid)
-            )
-            PQfreemem(notification)
-            core.onNotification?(event)
-            continuation.yield(.notification(event))
+        while true {
+            var batch: [PostgresNotification] = []
+            while let notification = PQnotifies(handle) {
+                let event = PostgresNotification(
+                    channel: String(cString: notification.pointee.relname),
+                    payload: String(cString: notification.pointee.extra),
+                    pid: Int(notification.pointee.be_pid)
+                )
+                PQfreemem(notification)
+                core.onNotification?(event)
+                continuation.yield(.notification(event))
+                batch.append(event)
+            }
+            guard !batch.isEmpty, let onNotifications = core.onNotifications else { break }
+            onNotifications(batch, PostgresListenerSession(handle: handle))
         }
         guard PQstatus(handle) == CONNECTION_OK else {
             throw PostgresError.connection(handle, prefix: "listener connection lost")

@@ -15,16 +15,20 @@ public final class PostgresListener: AsyncSequence, Sendable {
     /// (the module has no logger, so this is where callers log them). `onNotification`, when given,
     /// sees each notification first, on the listener's thread, before it is yielded: a latency-critical
     /// consumer reacts there without waiting for a task to be scheduled (it must not block).
+    /// `onNotifications`, when given, then sees the notifications that arrived together, once per
+    /// batch, with the listener's connection lent for statements that answer them
+    /// (``PostgresListenerSession``); notifications its statements bring in make the next batch.
     /// Nothing runs until iteration starts.
     public init(
         configuration: PostgresConfiguration,
         channels: [String],
         onConnectionError: (@Sendable (PostgresError) -> Void)? = nil,
-        onNotification: (@Sendable (PostgresNotification) -> Void)? = nil
+        onNotification: (@Sendable (PostgresNotification) -> Void)? = nil,
+        onNotifications: (@Sendable ([PostgresNotification], borrowing PostgresListenerSession) -> Void)? = nil
     ) {
         core = ListenerCore(
             configuration: configuration, channels: channels, onConnectionError: onConnectionError,
-            onNotification: onNotification)
+            onNotification: onNotification, onNotifications: onNotifications)
     }
 
     /// Starts the listener thread and returns the only iterator; a second call is a programming error.

@@ -73,6 +73,8 @@ struct BenchEngine {
         try await registry.sync(to: database)
         var options = WorkerOptions(concurrency: concurrency, claimBatch: Int(ProcessInfo.processInfo.environment["BENCH_CLAIM"] ?? "500") ?? 500, pollInterval: .milliseconds(200), workerID: "bench")
         options.pickupObserver = observer
+        // BENCH_CLAIM_ON_NOTIFY=0: a NOTIFY only wakes the claim loop, as before engine/0075.
+        options.claimOnNotification = ProcessInfo.processInfo.environment["BENCH_CLAIM_ON_NOTIFY"] != "0"
         let worker = Worker(registry: registry, database: database, options: options, logger: Self.logger)
         return (worker, Task { try await worker.run() })
     }

@@ -5,10 +5,10 @@ import Synchronization
 /// Splits each pickup of the latency workload into its parts, from the worker's moments
 /// (``PickupMoment``) and the run's own timestamps, all on the host's wall clock:
 ///   commit+notify  runs.created_at (the trigger statement's start) → NOTIFY on the listener's thread
-///   wake           that → the claim loop awake
+///   wake           that → the claim loop awake (0 when the listener claimed, on its own thread)
 ///   to backend     that → the claim statement's start in its backend (runs.started_at): pool, send, backend wake
-///   claim          that → the claimed runs back in the claim loop
-///   hand-off       that → the function's body running
+///   claim          that → the claimed runs back in the claim loop (or the listener's thread)
+///   hand-off       that → the function's body running (from the listener: through the claim loop)
 final class PickupBreakdown: Sendable {
     private let moments = Mutex<[(PickupMoment, Date)]>([])
 
@@ -39,9 +39,9 @@ final class PickupBreakdown: Sendable {
         }
         return runs.compactMap { id, run in
             guard let claimed = claimedAt[id],
-                  let notice = notified.first(where: { $0 >= run.created && $0 <= claimed }),
-                  let wake = woke.first(where: { $0 >= notice && $0 <= claimed })
+                  let notice = notified.first(where: { $0 >= run.created && $0 <= claimed })
             else { return nil }
+            let wake = woke.first(where: { $0 >= notice && $0 <= run.started }) ?? notice
             let points = [run.created, notice, wake, run.started, claimed, run.body]
             return Pickup(
                 parts: zip(points, points.dropFirst()).map { ($1.timeIntervalSince($0)) * 1000 },

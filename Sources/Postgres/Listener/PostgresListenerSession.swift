@@ -1,0 +1,19 @@
+import CLibPQ
+
+/// The listener's own connection, lent to `PostgresListener`'s `onNotifications` so it can answer
+/// a notification with a statement at once: its backend is awake (it just sent the notification),
+/// and no pool or task stands between. Valid only during that call, on the listener's thread, and
+/// blocking it: a statement here delays the next notifications, so keep it short.
+public struct PostgresListenerSession: ~Copyable {
+    let handle: OpaquePointer
+
+    /// Runs one parameterised statement (extended protocol, text results) and returns its rows.
+    /// A broken connection throws, and the listener reconnects (and yields `.listening`) afterwards.
+    @discardableResult
+    public func query(_ query: PostgresQuery) throws -> PostgresRows {
+        let result = try ParameterBuffer.withParameters(query.binds, query: query.sql) { types, values in
+            PQexecParams(handle, query.sql, Int32(query.binds.count), types, values, nil, nil, 0)
+        }
+        return try PostgresRows.checked(result, handle: handle, query: query.sql)
+    }
+}

@@ -1,0 +1,117 @@
+import Foundation
+import Postgres
+import Synchronization
+import Testing
+
+@testable import Engine
+
+@Suite("a run's NOTIFY is answered with a claim on the listener's connection", .serialized)
+struct ClaimOnNotifyTests {
+    /// The pickup moments a worker reports, in order.
+    final class Moments: Sendable {
+        private let recorded = Mutex<[PickupMoment]>([])
+        var observer: PickupObserver { { moment, _ in self.recorded.withLock { $0.append(moment) } } }
+        var all: [PickupMoment] { recorded.withLock { $0 } }
+        func clear() { recorded.withLock { $0 = [] } }
+    }
+
+    /// What happened between the notification and the claim that returned `run`.
+    static func path(to run: UUID, in moments: [PickupMoment]) -> [String] {
+        guard let claim = moments.firstIndex(where: { if case .claimed(let ids) = $0 { ids.contains(run) } else { false } }),
+              let notice = moments[..<claim].lastIndex(where: { if case .notified = $0 { true } else { false } })
+        else { return [] }
+        return moments[notice...claim].map {
+            switch $0 {
+            case .notified: "notified"
+            case .woke: "woke"
+            case .claimed: "claimed"
+            }
+        }
+    }
+
+    static let quick = NightshiftFunction(id: "test/quick", payload: NoPayload.self) { _, _ in NoPayload() }
+
+    /// Returns once the worker listens: a run it finished, however it was claimed, proves it
+    /// (the worker claims once it hears `.listening`), whatever the machine's load.
+    static func untilListening(_ engine: Harness) async throws {
+        try await engine.wait(for: try await engine.client.trigger("test/quick"), status: "completed", timeout: .seconds(10))
+    }
+
+    @Test("the listener claims the run itself: no claim-loop wake-up between the NOTIFY and the claim")
+    func listenerClaims() async throws {
+        try await withEngine([Self.quick]) { engine in
+            let moments = Moments()
+            // A poll far away: only the NOTIFY can bring the run in quickly.
+            try await engine.withWorker(pollInterval: .seconds(30), pickupObserver: moments.observer) {
+                try await Self.untilListening(engine)
+                let run = try await engine.client.trigger("test/quick")
+                try await engine.wait(for: run, status: "completed", timeout: .seconds(5))
+                #expect(Self.path(to: run, in: moments.all) == ["notified", "claimed"])
+            }
+            // Without it, the NOTIFY wakes the claim loop, which claims.
+            moments.clear()
+            try await engine.withWorker(pollInterval: .seconds(30), claimOnNotification: false, pickupObserver: moments.observer) {
+                try await Self.untilListening(engine)
+                let run = try await engine.client.trigger("test/quick")
+                try await engine.wait(for: run, status: "completed", timeout: .seconds(5))
+                #expect(Self.path(to: run, in: moments.all) == ["notified", "woke", "claimed"])
+            }
+        }
+    }
+
+    @Test("the listener's and the claim loop's claims together never run more than the worker's concurrency")
+    func concurrencyHolds() async throws {
+        let running = Mutex<(now: Int, peak: Int)>((0, 0))
+        let slow = NightshiftFunction(id: "test/slow", payload: [String: Int].self) { _, _ in
+            running.withLock { $0.now += 1; $0.peak = max($0.peak, $0.now) }
+            try await Task.sleep(for: .milliseconds(80))
+            running.withLock { $0.now -= 1 }
+            return NoPayload()
+        }
+        try await withEngine([slow]) { engine in
+            // Queued before the worker starts: the claim loop takes these.
+            try await engine.database.execute("select nightshift.enqueue_many('test/slow', '[{}, {}, {}, {}]')")
+            try await engine.withWorker(concurrency: 3, pollInterval: .milliseconds(50)) {
+                // Triggered while it works: NOTIFYs the listener answers, whenever a slot is free.
+                for _ in 0..<12 {
+                    _ = try await engine.client.trigger("test/slow")
+                    try await Task.sleep(for: .milliseconds(10))
+                }
+                try await wait(until: { try await engine.count("select count(*) from nightshift.runs where status = 'completed'") == 16 })
+            }
+            #expect(running.withLock { $0.peak } == 3)
+            #expect(try await engine.count("select count(*) from nightshift.run_attempts where outcome <> 'completed'") == 0)
+        }
+    }
+
+    @Test("a NOTIFY for a function with a concurrency limit, or for a retry not yet due, is left to the claim loop")
+    func claimLoopKeepsTheRest() async throws {
+        let attempts = Mutex(0)
+        let flaky = NightshiftFunction(id: "test/flaky", retries: 1, backoff: .exponential(base: .milliseconds(400), multiplier: 1, max: .milliseconds(400)),
+                                       payload: NoPayload.self) { _, _ in
+            struct Flaky: Error {}
+            if attempts.withLock({ $0 += 1; return $0 }) == 1 { throw Flaky() }
+            return NoPayload()
+        }
+        let single = NightshiftFunction(id: "test/single", concurrency: .singleton, payload: NoPayload.self) { _, _ in NoPayload() }
+        try await withEngine([flaky, single, Self.quick]) { engine in
+            let moments = Moments()
+            // (A poll of a second: a group's hint that commits while a claim folds is folded by the next claim.)
+            try await engine.withWorker(pollInterval: .seconds(1), pickupObserver: moments.observer) {
+                try await Self.untilListening(engine)
+                let limited = try await engine.client.trigger("test/single")
+                try await engine.wait(for: limited, status: "completed", timeout: .seconds(5))
+                #expect(Self.path(to: limited, in: moments.all).prefix(2) == ["notified", "woke"])
+            }
+            try await engine.withWorker(pollInterval: .seconds(30)) {
+                try await Self.untilListening(engine)
+                // The retry's NOTIFY finds nothing due; the claim loop arms its timer (the poll is 30 s away).
+                let started = ContinuousClock.now
+                let retried = try await engine.client.trigger("test/flaky")
+                let run = try await engine.wait(for: retried, status: "completed", timeout: .seconds(5))
+                #expect(run.attempt == 2)
+                #expect(ContinuousClock.now - started < .seconds(3))
+            }
+        }
+    }
+}
