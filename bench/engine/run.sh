@@ -11,6 +11,7 @@
 # BEFORE_ENV="NAME=value …" runs "nightshift-before" with those variables (and the current
 # migrations unless BEFORE is set too), e.g. BEFORE_ENV=BENCH_CLAIM_ON_NOTIFY=0: a NOTIFY only
 # wakes the claim loop, as before the listener claimed.
+# With pgbench, each round also measures this machine's latency floor (bench/engine/latency_floor.sh).
 # Writes bench/results/engine-<stamp>.{jsonl,md}; prints the markdown table and a summary.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
@@ -86,6 +87,7 @@ for r in $(seq "$ROUNDS"); do
       done
     elif [ "$lib" = pgbench ]; then
       part "pgbench ceiling run=$r" 300 "$PY" "$PEERS_DIR/bench_pgbench.py" --run "$r" --duration "$PGBENCH_S"
+      part "latency floor run=$r" 120 bash bench/engine/latency_floor.sh "$BENCH_PG" "$r"
     else
       part "$lib throughput run=$r" 300 "$PY" "$PEERS_DIR/bench_$lib.py" throughput --run "$r"
       part "$lib latency run=$r" 120 "$PY" "$PEERS_DIR/bench_$lib.py" latency --run "$r"
@@ -130,6 +132,11 @@ for lib in ["nightshift", "nightshift-before"]:
         parts = ", ".join(f"{f[len('breakdown '):-len(' p99')]} {v}" for f, v in row.items() if f.startswith("breakdown "))
         print(f"    round {k}: pickup p50 {row.get('pickup p50')} / p99 {row.get('pickup p99')} ms, "
               f"created→started p99 {row.get('created→started p99')} ms; p99 of each part (ms): {parts}")
+floor_rounds = sorted({r["run"] for r in recs if r["workload"] == "latency floor"})
+for k in floor_rounds:
+    row = {r["figure"]: r["value"] for r in recs if r["workload"] == "latency floor" and r["run"] == k}
+    print(f"  this machine's floor, round {k} (bench/engine/latency_floor.sh, paced 50/s): durable insert p50 / p99 "
+          f"{row.get('durable insert p50')} / {row.get('durable insert p99')} ms, select 1 {row.get('select 1 p50')} / {row.get('select 1 p99')} ms")
 if best_lat[1]:
     print(f"  best peer's pickup p99: {best_lat[1]} {best_lat[0]:.2f} ms")
 before = med("nightshift-before", "throughput", "execute")

@@ -29,8 +29,8 @@ select is(
 select is(
     (select array_agg(p.proname::text order by p.proname) from pg_proc p
      where p.pronamespace = 'nightshift'::regnamespace and 'random_page_cost=1.1' = any (p.proconfig)),
-    array['claim_runs', 'complete_runs', 'heartbeat'],
-    'claim_runs, complete_runs and heartbeat plan with random_page_cost 1.1');
+    array['claim_runs', 'claim_unlimited_runs', 'complete_runs', 'heartbeat'],
+    'claim_runs, claim_unlimited_runs (0075), complete_runs and heartbeat plan with random_page_cost 1.1');
 
 update nightshift.runs set run_at = 'infinity' where status = 'queued';
 select nightshift.sync_functions('[{"id": "tests/corr-a", "events": ["tests.corr"]}, {"id": "tests/corr-b", "events": ["tests.corr"]}]');
