@@ -8,6 +8,8 @@ package enum PickupMoment: Sendable {
     case woke
     /// A claim statement returned these runs to the claim loop.
     case claimed([UUID])
+    /// The listener's claim on a NOTIFY (on its own connection) returned these runs.
+    case claimedOnNotification([UUID])
 }
 
 /// Called at each ``PickupMoment`` with the wall clock (the database's clock on the same host), so a

@@ -35,7 +35,7 @@ extension Worker {
             logger.warning("claim on a notification failed; the claim loop claims instead", metadata: ["error": "\(error)"])
             return requestClaim()
         }
-        options.pickupObserver?(.claimed(claimed.map(\.id)), Date())
+        options.pickupObserver?(.claimedOnNotification(claimed.map(\.id)), Date())
         inFlightRuns.unreserve(wanted - claimed.count)
         if !claimed.isEmpty {
             if inbox.deposit(claimed) {

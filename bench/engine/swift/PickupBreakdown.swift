@@ -34,7 +34,7 @@ final class PickupBreakdown: Sendable {
             switch moment {
             case .notified: notified.append(at)
             case .woke: woke.append(at)
-            case .claimed(let ids): for id in ids { claimedAt[id] = at }
+            case .claimed(let ids), .claimedOnNotification(let ids): for id in ids { claimedAt[id] = at }
             }
         }
         return runs.compactMap { id, run in
