@@ -55,14 +55,20 @@ public struct EngineClient: Sendable {
             select r.id, r.function_id, r.status, r.payload::text, r.output::text, r.error::text, r.attempt, r.max_attempts,
                    r.trigger_kind, r.trigger_slot, r.correlation_id, r.run_at, r.created_at, r.started_at, r.finished_at,
                    '[]', '[]'
-            from nightshift.functions f
-            -- Each function's newest on runs_function_id_created_at_idx, merged (as api.runs).
-            cross join lateral (
+            from (
+                -- Each function's newest on runs_function_id_created_at_idx, which holds no running
+                -- runs; those come from the lease index. Merged, as api.runs does.
+                select r.* from nightshift.functions f
+                cross join lateral (
+                    select r.* from nightshift.runs r
+                    where r.function_id = f.id and r.status <> 'running' and (\(status)::text is null or r.status = \(status))
+                    order by r.created_at desc, r.id desc
+                    limit \(limit)) r
+                where (\(functionID)::text is null or f.id = \(functionID)) and \(status)::text is distinct from 'running'
+                union all
                 select r.* from nightshift.runs r
-                where r.function_id = f.id and (\(status)::text is null or r.status = \(status))
-                order by r.created_at desc, r.id desc
-                limit \(limit)) r
-            where \(functionID)::text is null or f.id = \(functionID)
+                where r.status = 'running' and (\(status)::text is null or \(status) = 'running')
+                  and (\(functionID)::text is null or r.function_id = \(functionID))) r
             order by r.created_at desc, r.id desc limit \(limit)
             """).map(RunRecord.init(row:))
     }

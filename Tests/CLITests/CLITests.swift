@@ -276,6 +276,17 @@ struct CLITests {
             let runsTable = try await nightshift(["runs", "--status", "queued"], databaseURL: url)
             #expect(runsTable.stdout.contains("nightshift/noop"))
             #expect(runsTable.stdout.split(separator: "\n").first?.contains("created (UTC)") == true)
+            // A running run is in no per-function walk (engine/0076): the listing adds it.
+            try await execute(url, """
+                update nightshift.runs set status = 'running', lease_owner = 'cli-test', lease_token = 1,
+                    lease_expires_at = now() + interval '1 minute', claimed_at = now(), started_at = now()
+                """)
+            let running = try await nightshift(["runs", "--output", "json"], databaseURL: url).jsonArray()
+            #expect(running.map { $0["status"] as? String } == ["running"])
+            let onlyRunning = try await nightshift(["runs", "--status", "running", "--output", "json"], databaseURL: url).jsonArray()
+            #expect(onlyRunning.map { $0["id"] as? String } == runs.map { $0["id"] as? String })
+            let noneQueued = try await nightshift(["runs", "--status", "queued", "--output", "json"], databaseURL: url).jsonArray()
+            #expect(noneQueued.isEmpty)
 
             let status = try await nightshift(["status", "--output", "json"], databaseURL: url)
             #expect(status.status == 0, "\(status.stderr)")

@@ -5,7 +5,7 @@
 set client_min_messages = warning;
 create extension if not exists pgtap;
 begin;
-select plan(15);
+select plan(21);
 
 create function pg_temp.operator() returns void language plpgsql as $$
 begin
@@ -21,8 +21,15 @@ create function pg_temp.ids(p_page jsonb) returns text[] language sql as $$
 select is(
     (select array_agg(c.relname::text order by c.relname) from pg_index i join pg_class c on c.oid = i.indexrelid
      where i.indrelid = 'nightshift.runs'::regclass and i.indpred is null),
-    array['runs_finished_at_idx', 'runs_function_id_created_at_idx', 'runs_pkey'],
-    'the full indexes on runs: the primary key, the function''s newest runs, and finished_at (BRIN)');
+    array['runs_pkey'],
+    'the only full index on runs is its primary key');
+-- 0076: a claim's new row version (running) enters neither the per-function walk nor the BRIN.
+select is(
+    (select array_agg(c.relname::text || ': ' || pg_get_expr(i.indpred, i.indrelid) order by c.relname)
+     from pg_index i join pg_class c on c.oid = i.indexrelid
+     where c.relname in ('runs_finished_at_idx', 'runs_function_id_created_at_idx')),
+    array['runs_finished_at_idx: (finished_at IS NOT NULL)', 'runs_function_id_created_at_idx: (status <> ''running''::text)'],
+    'the function''s newest runs leave running runs out; finished_at (BRIN) holds finished runs only');
 
 -- Priced for a table in memory, a batch's updates by id probe the primary key rather than read
 -- the table (what they did at the default random_page_cost while it was a few thousand pages).
@@ -122,7 +129,33 @@ select is(pg_temp.ids(api.runs(status => 'queued', function_id => 'tests/page-b'
     (select pg_temp.ids(jsonb_build_object('runs', jsonb_agg(r order by o) filter (where r ->> 'status' = 'queued')))
      from jsonb_array_elements(api.runs(function_id => 'tests/page-b', until => '2020-01-02', "limit" => 20) -> 'runs') with ordinality x(r, o)),
     'queued runs of one function, from the claim indexes');
+-- Running runs are not in runs_function_id_created_at_idx (0076): every list adds them.
+select is(array_length(pg_temp.ids(api.runs(until => '2020-01-02', "limit" => 20)), 1), 11,
+    'the unfiltered list still holds all eleven, the running ones too');
+create temporary table t_function_runs as select api.function_runs(100) as all_runs, api.function_runs(3) as newest;
 reset role;
+select is((select array_agg(r ->> 'id' order by r ->> 'id') from t_function_runs, jsonb_array_elements(all_runs -> 'tests/page-a') r),
+    (select array_agg(id::text order by id::text) from nightshift.runs where function_id = 'tests/page-a'),
+    'a function''s newest runs hold its running runs');
+select is((select array_agg(r ->> 'id' order by o) from t_function_runs, jsonb_array_elements(newest -> 'tests/page-b') with ordinality x(r, o)),
+    (select array_agg(id::text order by created_at desc, id desc) from (
+        select id, created_at from nightshift.runs where function_id = 'tests/page-b'
+        order by created_at desc, id desc limit 3) n),
+    'merged with the walk, newest first, cut at the limit');
+reset role;
+update nightshift.runs set status = 'running', lease_token = 2, lease_owner = 'w', lease_expires_at = 'infinity',
+                           started_at = created_at, claimed_at = created_at
+where id = (select id from t_triggered);
+select pg_temp.operator();
+create temporary table t_overview as select api.overview() as o;
+reset role;
+select is(
+    (select sum((m ->> 1)::integer)::integer from t_overview, jsonb_array_elements(o -> 'per_minute') m),
+    (select count(*)::integer from nightshift.runs, t_overview where created_at >= (o ->> 'since')::timestamptz),
+    'the overview''s last 24 h count running runs too');
+select ok((select count(*) from nightshift.runs, t_overview
+           where created_at >= (o ->> 'since')::timestamptz and status = 'running') > 0,
+    'a running run is among them');
 
 select * from finish();
 rollback;
