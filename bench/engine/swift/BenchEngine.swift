@@ -104,6 +104,7 @@ struct BenchEngine {
             try await Task.sleep(for: .milliseconds(50))
         }
         let last = try await database.query("select extract(epoch from max(finished_at))::float8 from nightshift.runs")[0].decode(Double.self, at: 0)
+        let firstClaim = try await database.query("select extract(epoch from min(claimed_at))::float8 from nightshift.runs")[0].decode(Double.self, at: 0)
         let cpuPerRun = (Self.processCPUSeconds() - cpuBefore) / Double(n) * 1e6
         task.cancel()
         _ = await task.result
@@ -111,7 +112,8 @@ struct BenchEngine {
         emit("throughput", "enqueue", Double(n) / enqueueSeconds, "jobs/s", detail: "\(n) runs, enqueue_many in one statement, \(String(format: "%.2f", enqueueSeconds))s")
         emit("throughput", "execute", Double(n) / (last - started), "jobs/s",
              detail: "\(n) runs in \(String(format: "%.2f", last - started))s (worker start -> last completion, DB clock); concurrency \(Self.concurrency), claims of up to 500 "
-                + "(\(sizes.count) claims, median \(sizes.isEmpty ? 0 : sizes[sizes.count / 2]) runs), batched completions")
+                + "(\(sizes.count) claims, median \(sizes.isEmpty ? 0 : sizes[sizes.count / 2]) runs), batched completions; "
+                + "worker start -> first claim \(String(format: "%.1f", (firstClaim - started) * 1000)) ms")
         emit("throughput", "orchestrator CPU per run", cpuPerRun, "µs",
              detail: "user + system CPU of this process from worker start to the last completion (getrusage), per run: what the machine's load does not change")
     }
