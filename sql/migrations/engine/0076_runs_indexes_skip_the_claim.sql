@@ -9,8 +9,11 @@
 -- client, 4 rounds): 48-51 cycles/s before, 52-60 after (median +8 %, the BRIN alone half of it).
 --
 -- Every list that walked runs_function_id_created_at_idx names its predicate
--- (`status <> 'running'`) and adds the running runs: nightshift._runs_newest (api.runs and
--- `nightshift runs`), api.function_runs, and the overview's last 24 h.
+-- (`status <> 'running'`) and adds the running runs: nightshift._runs_newest (api.runs),
+-- api.function_runs, the overview's last 24 h, and `nightshift runs` (EngineClient.runs).
+--
+-- The two builds hold off writes to runs while they last: about 1.1 s per million runs here
+-- (console bench's 1M: 0.92 s for the btree, 0.15 s for the BRIN).
 
 drop index nightshift.runs_function_id_created_at_idx;
 create index runs_function_id_created_at_idx on nightshift.runs (function_id, created_at, id) where status <> 'running';
