@@ -49,27 +49,14 @@ public struct EngineClient: Sendable {
         return try rows.first.map(RunRecord.init(row:))
     }
 
-    /// Recent runs, newest first.
+    /// Recent runs, newest first (`nightshift.recent_runs`, the walk api.runs pages with).
     public func runs(functionID: String? = nil, status: String? = nil, limit: Int = 20) async throws -> [RunRecord] {
         try await database.query("""
             select r.id, r.function_id, r.status, r.payload::text, r.output::text, r.error::text, r.attempt, r.max_attempts,
                    r.trigger_kind, r.trigger_slot, r.correlation_id, r.run_at, r.created_at, r.started_at, r.finished_at,
                    '[]', '[]'
-            from (
-                -- Each function's newest on runs_function_id_created_at_idx, which holds no running
-                -- runs; those come from the lease index. Merged, as api.runs does.
-                select r.* from nightshift.functions f
-                cross join lateral (
-                    select r.* from nightshift.runs r
-                    where r.function_id = f.id and r.status <> 'running' and (\(status)::text is null or r.status = \(status))
-                    order by r.created_at desc, r.id desc
-                    limit \(limit)) r
-                where (\(functionID)::text is null or f.id = \(functionID)) and \(status)::text is distinct from 'running'
-                union all
-                select r.* from nightshift.runs r
-                where r.status = 'running' and (\(status)::text is null or \(status) = 'running')
-                  and (\(functionID)::text is null or r.function_id = \(functionID))) r
-            order by r.created_at desc, r.id desc limit \(limit)
+            from nightshift.recent_runs(\(functionID)::text, \(status)::text, \(limit)::int) r
+            order by r.created_at desc, r.id desc
             """).map(RunRecord.init(row:))
     }
 }

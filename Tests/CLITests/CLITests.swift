@@ -287,6 +287,9 @@ struct CLITests {
             #expect(onlyRunning.map { $0["id"] as? String } == runs.map { $0["id"] as? String })
             let noneQueued = try await nightshift(["runs", "--status", "queued", "--output", "json"], databaseURL: url).jsonArray()
             #expect(noneQueued.isEmpty)
+            let badLimit = try await nightshift(["runs", "--limit", "0"], databaseURL: url)
+            #expect(badLimit.status != 0)
+            #expect(badLimit.stderr.contains("limit must be between 1 and 10000, got 0"), "\(badLimit.stderr)")
 
             let status = try await nightshift(["status", "--output", "json"], databaseURL: url)
             #expect(status.status == 0, "\(status.stderr)")

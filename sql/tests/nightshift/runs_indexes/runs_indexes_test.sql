@@ -5,7 +5,7 @@
 set client_min_messages = warning;
 create extension if not exists pgtap;
 begin;
-select plan(21);
+select plan(26);
 
 create function pg_temp.operator() returns void language plpgsql as $$
 begin
@@ -142,7 +142,22 @@ select is((select array_agg(r ->> 'id' order by o) from t_function_runs, jsonb_a
         select id, created_at from nightshift.runs where function_id = 'tests/page-b'
         order by created_at desc, id desc limit 3) n),
     'merged with the walk, newest first, cut at the limit');
-reset role;
+-- 0079: `nightshift runs` lists through the same walk (nightshift.recent_runs).
+select is((select array_agg(r.id::text order by r.created_at desc, r.id desc) from nightshift.recent_runs('tests/page-b', 'queued', 20) r
+           where r.created_at < '2020-01-02'),
+    (select array_agg(id::text order by created_at desc, id desc) from nightshift.runs where function_id = 'tests/page-b' and status = 'queued'),
+    'recent_runs: queued runs of one function, newest first');
+select is((select array_agg(r.id::text order by r.created_at desc, r.id desc) from nightshift.recent_runs('tests/page-a', null, 3) r),
+    (select array_agg(id::text order by created_at desc, id desc) from (
+        select id, created_at from nightshift.runs where function_id = 'tests/page-a' order by created_at desc, id desc limit 3) n),
+    'recent_runs: a function''s newest three, running ones among them');
+select throws_ok($$select * from nightshift.recent_runs(null, null, 0)$$, '22023',
+    'limit must be between 1 and 10000, got 0', 'recent_runs refuses a limit out of range');
+select throws_ok($$select * from nightshift.recent_runs(null, 'done', 5)$$, '22023',
+    'status must be one of queued, running, completed, failed, cancelled, got "done"', 'and an unknown status');
+select ok(has_function_privilege('nightshift_service', 'nightshift.recent_runs(text, text, integer)', 'execute')
+          and not has_function_privilege('nightshift_authenticated', 'nightshift.recent_runs(text, text, integer)', 'execute'),
+    'the service role lists runs with it; an authenticated user may not');
 update nightshift.runs set status = 'running', lease_token = 2, lease_owner = 'w', lease_expires_at = 'infinity',
                            started_at = created_at, claimed_at = created_at
 where id = (select id from t_triggered);
