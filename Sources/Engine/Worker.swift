@@ -64,7 +64,8 @@ public final class Worker: Service, Sendable {
             onConnectionError: { [logger] error in logger.warning("listener connection lost", metadata: ["error": "\(error)"]) },
             onNotifications: { notifications, session in
                 self.answer(notifications, on: session, probe: probe)
-            })
+            },
+            onConnected: { session in self.primeClaims(on: session) })
         logger.info("worker started", metadata: [
             "concurrency": "\(options.concurrency)", "functions": "\(registry.functions.keys.sorted())",
         ])

@@ -59,6 +59,31 @@ struct ClaimOnNotifyTests {
         }
     }
 
+    @Test("each listener connection is readied before its first notification: the claim prepared and run once for no runs")
+    func primedOnEveryConnection() async throws {
+        // The backend whose last statement was the listener's claim: only the listener runs it.
+        let primed: PostgresQuery = """
+            select coalesce(max(pid), 0) from pg_stat_activity
+            where datname = current_database() and query like '%claim_unlimited_runs(%' and pid <> pg_backend_pid()
+            """
+        try await withEngine([Self.quick]) { engine in
+            let moments = Moments()
+            try await engine.withWorker(pollInterval: .seconds(30), pickupObserver: moments.observer) {
+                // Nothing triggered yet: the claim it ran can only be the priming one.
+                var first = 0
+                try await wait(until: { first = try await engine.count(primed); return first != 0 })
+                #expect(try await engine.count("select count(*) from nightshift.runs") == 0)
+                _ = try await engine.database.query("select pg_terminate_backend(\(first)::int, 5000)")
+                // The reconnected listener readies its new connection the same way.
+                try await wait(until: { let pid = try await engine.count(primed); return pid != 0 && pid != first })
+                try await Self.untilListening(engine)
+                let run = try await engine.client.trigger("test/quick")
+                try await engine.wait(for: run, status: "completed", timeout: .seconds(5))
+                #expect(Self.claimer(of: run, in: moments.all) == "listener")
+            }
+        }
+    }
+
     @Test("the listener's and the claim loop's claims together never run more than the worker's concurrency")
     func concurrencyHolds() async throws {
         let running = Mutex<(now: Int, peak: Int)>((0, 0))

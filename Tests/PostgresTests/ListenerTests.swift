@@ -163,6 +163,45 @@ struct ListenerTests {
         #expect(failures.withLock { $0.map(\.sqlState) } == ["22012"])
     }
 
+    @Test("onConnected runs on each new connection, the first and every reconnect, before its notifications are answered there")
+    func readiesEachConnection() async throws {
+        let name = uniqueName("listener_connected")
+        let channel = uniqueName("connected")
+        // In order: ("connected", backend) from onConnected, ("answered", backend) from onNotifications.
+        let calls = Mutex<[(String, Int)]>([])
+        let failures = Mutex<[String]>([])
+        @Sendable func record(_ what: String, _ session: borrowing PostgresListenerSession) {
+            do {
+                let backend = try session.query("select pg_backend_pid()")[0].decode(Int.self, at: 0)
+                calls.withLock { $0.append((what, backend)) }
+            } catch {
+                failures.withLock { $0.append("\(error)") }
+            }
+        }
+        let listener = PostgresListener(
+            configuration: TestDatabase.configuration(applicationName: name), channels: [channel],
+            onNotifications: { _, session in record("answered", session) },
+            onConnected: { session in record("connected", session) })
+        var events = listener.makeAsyncIterator()
+        let guardTask = watchdog(listener)
+        defer { guardTask.cancel() }
+        func ask(until count: Int) async throws {
+            try await withTestConnection { try await $0.notify(channel: channel, payload: "ask") }
+            _ = await next(&events) { if case .notification = $0 { true } else { false } }
+            for _ in 0..<200 where calls.withLock({ $0.count }) < count { try await Task.sleep(for: .milliseconds(10)) }
+        }
+        #expect(await events.next() == .listening)
+        try await ask(until: 2)
+        #expect(try await terminateBackends(applicationName: name) == 1)
+        #expect(await next(&events) { $0 == .listening } == .listening)
+        try await ask(until: 4)
+        listener.stop()
+        #expect(failures.withLock { $0 } == [])
+        let seen = calls.withLock { $0 }
+        #expect(seen.map(\.0) == ["connected", "answered", "connected", "answered"])
+        #expect(seen.count == 4 && seen[0].1 == seen[1].1 && seen[2].1 == seen[3].1 && seen[0].1 != seen[2].1)
+    }
+
     private func pid(of event: PostgresListenerEvent?) -> Int {
         if case .notification(let notification) = event { return notification.pid }
         return -1

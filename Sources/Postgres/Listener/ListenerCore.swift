@@ -14,6 +14,7 @@ final class ListenerCore: Sendable {
     let onConnectionError: (@Sendable (PostgresError) -> Void)?
     let onNotification: (@Sendable (PostgresNotification) -> Void)?
     let onNotifications: (@Sendable ([PostgresNotification], borrowing PostgresListenerSession) -> Void)?
+    let onConnected: (@Sendable (borrowing PostgresListenerSession) -> Void)?
     let state: Mutex<State>
 
     init(
@@ -21,12 +22,14 @@ final class ListenerCore: Sendable {
         channels: [String],
         onConnectionError: (@Sendable (PostgresError) -> Void)?,
         onNotification: (@Sendable (PostgresNotification) -> Void)?,
-        onNotifications: (@Sendable ([PostgresNotification], borrowing PostgresListenerSession) -> Void)?
+        onNotifications: (@Sendable ([PostgresNotification], borrowing PostgresListenerSession) -> Void)?,
+        onConnected: (@Sendable (borrowing PostgresListenerSession) -> Void)?
     ) {
         self.configuration = configuration
         self.onConnectionError = onConnectionError
         self.onNotification = onNotification
         self.onNotifications = onNotifications
+        self.onConnected = onConnected
         var unique: [String] = []
         for channel in channels where !unique.contains(channel) { unique.append(channel) }
         state = Mutex(State(channels: unique))

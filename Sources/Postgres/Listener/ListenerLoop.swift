@@ -55,6 +55,7 @@ struct ListenerLoop {
             listened = []
             seenVersion = -1
             try synchroniseChannels(opened.pointer, alwaysAnnounce: true)
+            core.onConnected?(PostgresListenerSession(handle: opened.pointer))
             backoff = Self.initialBackoff
         } catch {
             connectionLost(error)

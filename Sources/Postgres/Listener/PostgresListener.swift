@@ -18,17 +18,20 @@ public final class PostgresListener: AsyncSequence, Sendable {
     /// `onNotifications`, when given, then sees the notifications that arrived together, once per
     /// batch, with the listener's connection lent for statements that answer them
     /// (``PostgresListenerSession``); notifications its statements bring in make the next batch.
-    /// Nothing runs until iteration starts.
+    /// `onConnected`, when given, runs on each new connection (the first and every reconnect) once
+    /// its LISTENs ran, with that connection lent: to prepare or warm what `onNotifications` will
+    /// run there. Nothing runs until iteration starts.
     public init(
         configuration: PostgresConfiguration,
         channels: [String],
         onConnectionError: (@Sendable (PostgresError) -> Void)? = nil,
         onNotification: (@Sendable (PostgresNotification) -> Void)? = nil,
-        onNotifications: (@Sendable ([PostgresNotification], borrowing PostgresListenerSession) -> Void)? = nil
+        onNotifications: (@Sendable ([PostgresNotification], borrowing PostgresListenerSession) -> Void)? = nil,
+        onConnected: (@Sendable (borrowing PostgresListenerSession) -> Void)? = nil
     ) {
         core = ListenerCore(
             configuration: configuration, channels: channels, onConnectionError: onConnectionError,
-            onNotification: onNotification, onNotifications: onNotifications)
+            onNotification: onNotification, onNotifications: onNotifications, onConnected: onConnected)
     }
 
     /// Starts the listener thread and returns the only iterator; a second call is a programming error.

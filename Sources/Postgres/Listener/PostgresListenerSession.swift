@@ -1,9 +1,10 @@
 import CLibPQ
 
-/// The listener's own connection, lent to `PostgresListener`'s `onNotifications` so it can answer
-/// a notification with a statement at once: its backend is awake (it just sent the notification),
-/// and no pool or task stands between. Valid only during that call, on the listener's thread, and
-/// blocking it: a statement here delays the next notifications, so keep it short.
+/// The listener's own connection, lent to `PostgresListener`'s `onConnected` and
+/// `onNotifications` so they can run statements at once: its backend is awake (it just sent the
+/// notification), and no pool or task stands between. Valid only during that call, on the
+/// listener's thread, and blocking it: a statement here delays the next notifications, so keep it
+/// short. The connection is in autocommit mode: each statement commits or rolls back on its own.
 public struct PostgresListenerSession: ~Copyable {
     let handle: OpaquePointer
 
