@@ -136,7 +136,8 @@ floor_rounds = sorted({r["run"] for r in recs if r["workload"] == "latency floor
 for k in floor_rounds:
     row = {r["figure"]: r["value"] for r in recs if r["workload"] == "latency floor" and r["run"] == k}
     print(f"  this machine's floor, round {k} (bench/engine/latency_floor.sh, paced 50/s): durable insert p50 / p99 "
-          f"{row.get('durable insert p50')} / {row.get('durable insert p99')} ms, select 1 {row.get('select 1 p50')} / {row.get('select 1 p99')} ms")
+          f"{row.get('durable insert p50')} / {row.get('durable insert p99')} ms, select 1 {row.get('select 1 p50')} / {row.get('select 1 p99')} ms; "
+          f"a bare LISTEN/NOTIFY pickup in C (pickup_floor.c) p50 / p99 {row.get('notify pickup p50')} / {row.get('notify pickup p99')} ms")
 if best_lat[1]:
     print(f"  best peer's pickup p99: {best_lat[1]} {best_lat[0]:.2f} ms")
 before = med("nightshift-before", "throughput", "execute")
