@@ -23,7 +23,7 @@ extension Worker {
         guard options.claimOnNotification, !unlimited.isEmpty, inbox.isOpen else { return requestClaim() }
         let wanted = inFlightRuns.reserve(upTo: options.claimBatch, of: options.concurrency)
         // No slot free: the next run to finish asks for a claim.
-        guard wanted > 0 else { return }
+        guard wanted > 0 else { return backlog.mark() }
         let claimed: [ClaimedRun]
         do {
             claimed = try claimUnlimited(wanted, of: Array(unlimited), on: session)

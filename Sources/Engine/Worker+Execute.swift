@@ -4,13 +4,14 @@ import Postgres
 import Tracing
 
 extension Worker {
-    /// Runs one claimed run to an outcome the database records.
-    func execute(_ run: ClaimedRun) async {
+    /// Runs one claimed run to an outcome the database records; true when it simply completed
+    /// (no retry, sleep or hand-back left behind for the claim loop to time).
+    func execute(_ run: ClaimedRun) async -> Bool {
         let logger = run.logger(from: logger)
         guard let function = self.function(run.functionID) else {
             // claim_runs only hands out declared functions; this is a guard, not a path.
             logger.error("claimed a run of a function this worker does not declare")
-            return
+            return false
         }
         let clock = ContinuousClock()
         let started = clock.now
@@ -40,6 +41,7 @@ extension Worker {
             try await completions.complete(id: run.id, token: run.leaseToken, output: String(decoding: output, as: UTF8.self))
             metrics.runFinished(functionID: run.functionID, outcome: "completed", duration: clock.now - started)
             logger.info("run completed", metadata: ["attempt": "\(run.attempt)", "duration": "\(clock.now - started)"])
+            return true
         } catch is RunSuspended {
             metrics.runFinished(functionID: run.functionID, outcome: "sleeping", duration: clock.now - started)
             logger.info("run sleeping")
@@ -55,6 +57,7 @@ extension Worker {
             await fail(run, function: function, error: error, logger: logger)
             metrics.runFinished(functionID: run.functionID, outcome: "failed_attempt", duration: clock.now - started)
         }
+        return false
     }
 
     /// The handler's output, within the function's timeout if it has one.

@@ -21,6 +21,8 @@ public final class Worker: Service, Sendable {
     let claimWanted = Atomic<Bool>(false)
     /// What the listener claimed on a NOTIFY (Worker+ClaimOnNotify.swift), for the claim loop to start.
     let inbox = ClaimedInbox()
+    /// Whether a run that ends should ask for a claim for its freed slot.
+    let backlog = SlotBacklog()
     private let wakeTimer = WakeTimer()
     let completions: CompletionBatcher
     /// Set when the drain timed out: the runs still executing are being cancelled and handed
@@ -224,13 +226,18 @@ public final class Worker: Service, Sendable {
                 var drained = false
                 while true {
                     let wanted = inFlightRuns.reserve(upTo: options.claimBatch, of: options.concurrency)
-                    guard wanted > 0 else { break }
+                    guard wanted > 0 else {
+                        backlog.mark()  // slots full: runs may be left for the next one to free
+                        break
+                    }
+                    let marks = backlog.current
                     let claimed: [ClaimedRun]
                     do {
                         claimed = try await claim(wanted)
                         options.pickupObserver?(.claimed(claimed.map(\.id)), Date())
                     } catch {
                         inFlightRuns.unreserve(wanted)
+                        backlog.mark()
                         if Task.isCancelled { break }  // shutting down: not a failure
                         logger.error("claim failed", metadata: ["error": "\(error)"])
                         try? await Task.sleep(for: .milliseconds(200))
@@ -238,6 +245,7 @@ public final class Worker: Service, Sendable {
                     }
                     start(claimed, reserved: wanted, in: &runs)
                     if claimed.count < wanted {
+                        backlog.clear(upTo: marks)
                         drained = true
                         break
                     }
@@ -264,10 +272,14 @@ public final class Worker: Service, Sendable {
             }
             inFlightRuns.admit(run.id, token: run.leaseToken)
             admitted += 1
+            let limited = function(run.functionID)?.concurrency != .unlimited
             runs.addTask {
-                await self.execute(run)
+                let completed = await self.execute(run)
                 self.inFlightRuns.remove(run.id)
-                self.requestClaim()
+                // The freed slot is worth a claim when runs may be waiting for it, when the run
+                // left work behind (a retry or sleep to time), or when it freed a place in a
+                // concurrency group whose queued runs only a claim takes.
+                if !completed || limited || self.backlog.isMarked { self.requestClaim() }
             }
         }
         inFlightRuns.unreserve(reserved - admitted)

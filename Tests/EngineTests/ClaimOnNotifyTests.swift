@@ -109,6 +109,44 @@ struct ClaimOnNotifyTests {
         }
     }
 
+    @Test("a completed run asks for a claim only when runs may be waiting for its slot")
+    func freedSlotClaimsOnlyWithBacklog() async throws {
+        let gate = Mutex(false)
+        let slow = NightshiftFunction(id: "test/held", payload: NoPayload.self) { _, _ in
+            while !gate.withLock({ $0 }) { try await Task.sleep(for: .milliseconds(10)) }
+            return NoPayload()
+        }
+        try await withEngine([Self.quick, slow]) { engine in
+            let moments = Moments()
+            let claimLoopClaims = { moments.all.count { if case .claimed = $0 { true } else { false } } }
+            // Two slots: a claim that fills every free slot says nothing about what is left, so with
+            // one slot every pickup would (rightly) leave a mark.
+            try await engine.withWorker(concurrency: 2, pollInterval: .seconds(30), pickupObserver: moments.observer) {
+                try await Self.untilListening(engine)
+                // Idle: the listener claims each run; the slot each frees is worth no claim.
+                moments.clear()
+                for _ in 0..<5 {
+                    let run = try await engine.client.trigger("test/quick")
+                    try await engine.wait(for: run, status: "completed", timeout: .seconds(5))
+                }
+                try await Task.sleep(for: .milliseconds(200))
+                #expect(claimLoopClaims() == 0)
+                // Busy: a run notified while every slot is taken waits for one, and gets it as soon
+                // as one is freed (the poll is 30 s away).
+                for _ in 0..<2 {
+                    let held = try await engine.client.trigger("test/held")
+                    try await engine.wait(for: held, status: "running", timeout: .seconds(5))
+                }
+                let waiting = try await engine.client.trigger("test/quick")
+                try await Task.sleep(for: .milliseconds(200))
+                #expect(try await engine.count("select count(*) from nightshift.runs where id = \(waiting) and status = 'queued'") == 1)
+                gate.withLock { $0 = true }
+                try await engine.wait(for: waiting, status: "completed", timeout: .seconds(5))
+                #expect(Self.claimer(of: waiting, in: moments.all) == "claim loop")
+            }
+        }
+    }
+
     @Test("a NOTIFY for a function with a concurrency limit, or for a retry not yet due, is left to the claim loop")
     func claimLoopKeepsTheRest() async throws {
         let attempts = Mutex(0)
