@@ -84,13 +84,14 @@ boundaries: ## check that the engine, server, config and CLI modules name no pac
 	bash Tests/Boundaries/check.sh
 
 # The whole log lands in .nightshift/swift-test.log; on failure the failed tests and their issues
-# are printed again last, so a CI log cut to its tail still names them.
+# are printed again last (with the comments under them, ↳), so a CI log cut to its tail still
+# names them and says why.
 test-swift: webhook-verifier
 	@mkdir -p .nightshift; set -o pipefail; \
 	swift test $(SWIFT_FLAGS) --skip-build 2>&1 | tee .nightshift/swift-test.log || { \
 	  rc=$$?; echo "== test-swift failed (rc $$rc); the failures, from .nightshift/swift-test.log:"; \
-	  grep -E '✘|recorded an issue|Expectation failed|Caught error|fatal error|Fatal error' .nightshift/swift-test.log \
-	    | grep -v '✘ Test run with' | cut -c1-400 | head -80; exit $$rc; }
+	  grep -E '✘|recorded an issue|Expectation failed|Caught error|fatal error|Fatal error|^ *↳' .nightshift/swift-test.log \
+	    | grep -v -e '✘ Test run with' -e 'Testing Library Version' -e 'Target Platform' | cut -c1-1200 | head -80; exit $$rc; }
 
 # The Swift tests check webhook signatures with an independent implementation: PyPI's
 # standardwebhooks (the spec's reference library) in a venv of its own, run by

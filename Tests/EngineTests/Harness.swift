@@ -78,8 +78,18 @@ struct Harness {
             try await Task.sleep(for: .milliseconds(50))
         }
         let run = try await client.run(runID)
-        Issue.record("run \(runID) did not reach \(status) within \(timeout); it is \(run?.status ?? "missing")")
+        Issue.record("run \(runID) did not reach \(status) within \(timeout); it is \(run?.status ?? "missing"); \(try await activity())")
         throw HarnessTimeout()
+    }
+
+    /// What each connection to the test database is doing: for a failure's message, so a timeout
+    /// on a loaded CI machine says whether the worker was connected, listening or stuck.
+    func activity() async throws -> String {
+        let rows = try await database.query("""
+            select concat_ws(' ', application_name, pid, state, wait_event, left(regexp_replace(query, '\\s+', ' ', 'g'), 60))
+            from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid() order by pid
+            """)
+        return "connections: " + (try rows.map { try $0.decode(String.self, at: 0) }.joined(separator: " | "))
     }
 
     func count(_ query: PostgresQuery) async throws -> Int {
