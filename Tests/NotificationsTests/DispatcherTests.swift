@@ -123,7 +123,8 @@ struct DispatcherTests {
                     for id in ids { try await harness.wait(notification: id, channel: "ops", status: "delivered") }
                 }
             }
-            #expect(elapsed < .seconds(3), "one at a time would take 5 s")
+            // Well under 5 s even on a loaded CI machine (here ~0.6 s): any concurrency shows.
+            #expect(elapsed < .seconds(4), "one at a time would take 5 s")
             let keys = await Receiver.requests(key).compactMap(\.idempotencyKey)
             #expect(keys.sorted() == ids.map { "\($0.uuidString.lowercased()):ops" }.sorted())
         }
