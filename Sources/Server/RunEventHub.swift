@@ -149,6 +149,10 @@ public actor RunEventHub {
     /// How many subscribers are attached.
     public var subscriberCount: Int { subscribers.count }
 
+    /// A resync numbered as the hub's latest event: for a client that comes back (its
+    /// `Last-Event-ID`) and may have missed any change meanwhile, since the hub keeps no history.
+    public var resyncNow: RunEvent { .resync(sequence: sequence) }
+
     /// Whether the LISTEN connection is up.
     public var isListening: Bool { listening }
 

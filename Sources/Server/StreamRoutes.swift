@@ -11,12 +11,16 @@ import ServiceLifecycle
 /// (``RunEvent/serverSentEvent``), `event: resync` when changes may have been missed, and a
 /// `: ping` comment every ``RunEventHub/pingInterval``, so proxies keep the connection and a
 /// gone client is noticed. `timeout=<seconds>` (1–3600) ends the stream after that long.
+/// A client that reconnects (an EventSource sends the `Last-Event-ID` it last saw) gets
+/// `event: resync` right after `: connected`: changes made while it was away are not kept.
 struct StreamRoutes<Context: RequestContext>: Sendable {
     let database: PostgresPool
     let authenticator: Authenticator
     /// The console's sessions: a signed-in console page reads the stream with its cookie.
     let sessions: ConsoleSessions
     let hub: RunEventHub
+
+    static var lastEventID: HTTPField.Name { HTTPField.Name("Last-Event-ID")! }
 
     func addRoutes(to router: Router<Context>) {
         router.get("/api/v1/stream") { request, _ in
@@ -29,6 +33,10 @@ struct StreamRoutes<Context: RequestContext>: Sendable {
             // The database decides who reads the engine, as for every operator read (42501 → 403).
             try await RequestDatabase(pool: database, principal: caller).query("select auth.require_reader('api.stream')")
 
+            // A client back with any Last-Event-ID refetches: the hub keeps no history to replay
+            // from, and its numbers restart with the process. Numbered before subscribing, so the
+            // events that follow it number higher.
+            let resync = request.headers[Self.lastEventID] != nil ? await hub.resyncNow.serverSentEvent : nil
             let events = await hub.subscribe(function: function, run: run)
             // Changes from here on are heard before the client is told it is connected.
             _ = await hub.waitUntilListening(timeout: .seconds(5))
@@ -60,7 +68,7 @@ struct StreamRoutes<Context: RequestContext>: Sendable {
                     pinger.cancel()
                     limit.cancel()
                 }
-                try await writer.write(ByteBuffer(string: ": connected\n\n"))
+                try await writer.write(ByteBuffer(string: ": connected\n\n" + (resync ?? "")))
                 // A graceful shutdown ends the stream, so the server does not wait for it.
                 for await chunk in chunks.cancelOnGracefulShutdown() {
                     try await writer.write(ByteBuffer(string: chunk))

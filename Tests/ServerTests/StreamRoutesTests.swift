@@ -197,6 +197,43 @@ struct StreamRoutesTests {
         }
     }
 
+    @Test("a client back with Last-Event-ID (an EventSource reconnecting) is told to refetch: resync first, then events")
+    func reconnectingClientResyncs() async throws {
+        let service = try await Self.serviceToken()
+        try await withStreamServer { port, owner, _, _ in
+            let first = try SSEClient(port: port, path: "/api/v1/stream", token: service)
+            #expect(try await first.firstComment() == "connected")
+            let seen = try await owner.query("select nightshift.trigger('nightshift/noop')::text")[0].decode(String.self, at: 0)
+            let event = try await first.nextEvent(timeout: 10)
+            #expect(Self.runEvent(event)?["id"] as? String == seen)
+            let lastID = try #require(event?.id)
+            first.close()
+            // Changed while no stream was open: nobody could have told the client.
+            try await owner.execute("select nightshift.trigger('nightshift/noop')")
+
+            let back = try SSEClient(port: port, path: "/api/v1/stream", token: service, lastEventID: lastID)
+            defer { back.close() }
+            #expect(try await back.firstComment() == "connected")
+            let resync = try await back.nextEvent(timeout: 10)
+            #expect(resync?.name == "resync", "the first event after connected, before any change")
+            #expect(resync?.data == "{}")
+            #expect(UInt64(resync?.id ?? "") ?? 0 >= UInt64(lastID) ?? .max, "numbered as the hub's latest, not behind the client's")
+            let after = try await owner.query("select nightshift.trigger('nightshift/noop')::text")[0].decode(String.self, at: 0)
+            let next = try await back.nextEvent(timeout: 10)
+            #expect(Self.runEvent(next)?["id"] as? String == after)
+            #expect(UInt64(next?.id ?? "") ?? 0 > UInt64(resync?.id ?? "") ?? .max, "the events after it number higher")
+
+            // A first connection (no Last-Event-ID) starts with the changes, no resync.
+            let fresh = try SSEClient(port: port, path: "/api/v1/stream", token: service)
+            defer { fresh.close() }
+            #expect(try await fresh.firstComment() == "connected")
+            let changed = try await owner.query("select nightshift.trigger('nightshift/noop')::text")[0].decode(String.self, at: 0)
+            let firstEvent = try await fresh.nextEvent(timeout: 10)
+            #expect(firstEvent?.name == "run")
+            #expect(Self.runEvent(firstEvent)?["id"] as? String == changed)
+        }
+    }
+
     @Test("a client that disconnects is removed, and the last one leaving closes the LISTEN connection")
     func disconnects() async throws {
         let service = try await Self.serviceToken()
@@ -276,7 +313,7 @@ final class SSEClient: @unchecked Sendable {
     private var parsedHead: Head?
     private var closed = false
 
-    init(port: Int, path: String, token: String?) throws {
+    init(port: Int, path: String, token: String?, lastEventID: String? = nil) throws {
         fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
@@ -288,6 +325,7 @@ final class SSEClient: @unchecked Sendable {
         guard connected == 0 else { throw POSIXError(.ECONNREFUSED) }
         var request = "GET \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\n"
         if let token { request += "Authorization: Bearer \(token)\r\n" }
+        if let lastEventID { request += "Last-Event-ID: \(lastEventID)\r\n" }
         request += "\r\n"
         _ = request.withCString { send(fd, $0, strlen($0), 0) }
     }

@@ -166,6 +166,8 @@ enum EngineOperations {
             a step checkpointed, completed, failed, cancelled, requeued) `event: run`, `id: <the server's sequence number>`, \
             `data: {"id","function","status","step","at"}` (`step` null unless a step was checkpointed); `event: resync` \
             with `data: {}` when changes may have been missed (refetch); a `: ping` comment every 15 s. \
+            A request with a `Last-Event-ID` header (an EventSource reconnecting) gets `event: resync` right after \
+            `: connected`: the server keeps no history to replay. \
             401/403/400 come in the JSON envelope before the stream starts.
             """,
         access: readers,
