@@ -6,9 +6,9 @@ import Tracing
 extension Worker {
     /// Runs one claimed run to an outcome the database records; true when it simply completed
     /// (no retry, sleep or hand-back left behind for the claim loop to time).
-    func execute(_ run: ClaimedRun) async -> Bool {
+    func execute(_ run: ClaimedRun, function: NightshiftFunction?) async -> Bool {
         let logger = run.logger(from: logger)
-        guard let function = self.function(run.functionID) else {
+        guard let function else {
             // claim_runs only hands out declared functions; this is a guard, not a path.
             logger.error("claimed a run of a function this worker does not declare")
             return false

@@ -272,9 +272,10 @@ public final class Worker: Service, Sendable {
             }
             inFlightRuns.admit(run.id, token: run.leaseToken)
             admitted += 1
-            let limited = function(run.functionID)?.concurrency != .unlimited
+            let function = self.function(run.functionID)
+            let limited = function?.concurrency != .unlimited
             runs.addTask {
-                let completed = await self.execute(run)
+                let completed = await self.execute(run, function: function)
                 self.inFlightRuns.remove(run.id)
                 // The freed slot is worth a claim when runs may be waiting for it, when the run
                 // left work behind (a retry or sleep to time), or when it freed a place in a
@@ -348,10 +349,10 @@ public final class Worker: Service, Sendable {
 
     private func claim(_ count: Int) async throws -> [ClaimedRun] {
         let functionIDs = self.functionIDs
-        return try await database.query("""
+        return try ClaimedRun.decode(await database.query("""
             select c.*\(unescaped: options.bookkeepingCommits.selectSuffix)
             from nightshift.claim_runs(\(options.workerID), \(count)::int, \(options.leaseInterval)::interval, \(functionIDs)) c
-            """).map { try ClaimedRun(row: $0) }
+            """))
     }
 }
 

@@ -46,14 +46,14 @@ struct Harness {
     func withWorker<T>(
         concurrency: Int = 8, lease: Duration = .seconds(30), workerID: String = "test-worker", pollInterval: Duration = .milliseconds(100),
         bookkeepingCommits: CommitDurability = .asynchronous, claimOnNotification: Bool = true, pickupObserver: PickupObserver? = nil,
-        _ body: () async throws -> T
+        logger: Logger = Harness.logger, _ body: () async throws -> T
     ) async throws -> T {
         let pool = PostgresPool(configuration: PostgresConfiguration(url: url, applicationName: workerID), maxConnections: 6, acquireTimeout: .seconds(10))
         var options = WorkerOptions(concurrency: concurrency, lease: lease, pollInterval: pollInterval, drainTimeout: .seconds(2), workerID: workerID,
             bookkeepingCommits: bookkeepingCommits)
         options.claimOnNotification = claimOnNotification
         options.pickupObserver = pickupObserver
-        let worker = Worker(registry: registry, database: pool, options: options, logger: Harness.logger)
+        let worker = Worker(registry: registry, database: pool, options: options, logger: logger)
         let task = Task { try await worker.run() }
         do {
             let result = try await body()

@@ -55,14 +55,7 @@ public struct PostgresRow: Sendable {
     /// The index of a column name, or a decoding error listing the names there are.
     @usableFromInline
     func columnIndex(_ name: String) throws -> Int {
-        guard let index = rows.columnIndex[name] else {
-            throw PostgresError(
-                kind: .decoding,
-                message: "no column named \"\(name)\"; columns are \(rows.columnNames.joined(separator: ", "))",
-                query: rows.query
-            )
-        }
-        return index
+        try rows.index(ofColumn: name)
     }
 
     @usableFromInline

@@ -49,6 +49,19 @@ public final class PostgresRows: RandomAccessCollection, @unchecked Sendable {
 
     deinit { PQclear(result) }
 
+    /// The index of the column named `name` (the first, if several share it), or a decoding
+    /// error listing the names there are: looked up once, it decodes every row by position.
+    public func index(ofColumn name: String) throws -> Int {
+        guard let index = columnIndex[name] else {
+            throw PostgresError(
+                kind: .decoding,
+                message: "no column named \"\(name)\"; columns are \(columnNames.joined(separator: ", "))",
+                query: query
+            )
+        }
+        return index
+    }
+
     /// Always 0.
     @inlinable public var startIndex: Int { 0 }
     /// The row count.
