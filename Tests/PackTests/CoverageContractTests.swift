@@ -142,6 +142,8 @@ struct CoverageContractTests {
                     (\(id), \("institution-" + institutions[0].uuidString.lowercased()),
                      jsonb_build_object('institutionID', \(upper[0])::text, 'result', jsonb_build_object('gaps_detected', 0, 'gaps_resolved', 0), 'retriedAt', '[]'::jsonb), 1)
                 """)
+            // It ran before, so it has a start (a claim returns steps only of runs claimed before).
+            try await pack.database.execute("update nightshift.runs set started_at = now() - interval '1 minute' where id = \(id)")
             try await pack.withWorker(registry) {
                 let run = try await pack.wait(for: id, status: "completed", timeout: .seconds(60))
                 #expect(CoverageJobTests.output(run, "institutionsProcessed") == 2, "both: the memoised one and the one left")

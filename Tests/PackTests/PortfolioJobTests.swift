@@ -268,6 +268,8 @@ struct PortfolioJobTests {
             try await pack.database.execute("""
                 insert into nightshift.steps (run_id, name, output, attempt) values (\(id), 'list-users', \(list)::jsonb, 1)
                 """)
+            // It ran before, so it has a start (a claim returns steps only of runs claimed before).
+            try await pack.database.execute("update nightshift.runs set started_at = now() - interval '1 minute' where id = \(id)")
             try await pack.withWorker(fixture.registry) {
                 _ = try await pack.wait(for: id, status: "completed", timeout: .seconds(120))
                 try await fixture.waitForWarmer()
