@@ -14,7 +14,7 @@ SWIFT_FLAGS ?=
 BIN         := .build/debug/nightshift
 APT_PACKAGES := postgresql-15 postgresql-client-15 postgresql-15-cron postgresql-15-pgtap \
                 libtap-parser-sourcehandler-pgtap-perl postgresql-15-plpgsql-check \
-                libpq-dev libcurl4-openssl-dev python3-venv chromium chromium-driver
+                libpq-dev libcurl4-openssl-dev python3-venv chromium chromium-driver pgbouncer
 
 .PHONY: help setup db stop build build-tests migrate apply-migrations run serve demo test test-swift test-sql bench clean-db webhook-verifier fuzz first-run boundaries example docs
 

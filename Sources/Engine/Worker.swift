@@ -96,33 +96,41 @@ public final class Worker: Service, Sendable {
     /// Turns notifications into wake-ups, and checks once that a NOTIFY really arrives:
     /// behind a transaction pooler it does not, and the worker must rely on polling.
     private func listen(_ listener: PostgresListener, probe: String) async {
-        let probeSent = ContinuousClock.now
-        var probed = false
+        var probing: Task<Void, Never>?
         let probeAnswered = Flag()
         for await event in listener {
             switch event {
             case .listening:
                 requestClaim()  // notifications may have been missed while disconnected
                 if definedLoader != nil { reloads.signal() }
-                if !probed {
-                    probed = true
-                    _ = try? await database.execute("select pg_notify('nightshift_runs', \(probe))")
-                    Task { [logger, options] in
-                        try? await Task.sleep(for: .seconds(2))
-                        if !probeAnswered.isSet {
-                            logger.warning("NOTIFY does not reach this worker (a transaction pooler?): relying on polling", metadata: [
-                                "poll_interval": "\(options.pollInterval)",
-                            ])
-                        }
-                    }
+                if probing == nil {
+                    probing = Task { await self.probeNotifications(probe, answered: probeAnswered) }
                 }
             case .notification(let notification):
                 // Run notifications were answered on the listener's thread (onNotifications).
-                if notification.payload == probe {
+                // A probe that came with the answer to one of the listener's own statements proves
+                // nothing: behind a transaction pooler, that statement may have run on a server
+                // session that LISTENed for another client (the next probe decides).
+                if notification.payload == probe, notification.arrivedWhileIdle, !probeAnswered.isSet {
                     probeAnswered.set()
-                    logger.debug("NOTIFY reaches this worker", metadata: ["after": "\(ContinuousClock.now - probeSent)"])
+                    logger.debug("NOTIFY reaches this worker")
                 }
             }
+        }
+        probing?.cancel()  // shut down before it could tell
+    }
+
+    /// Sends the probe every 250 ms until the listener received one while idle; warns after 2 s.
+    private func probeNotifications(_ probe: String, answered: Flag) async {
+        let deadline = ContinuousClock.now + .seconds(2)
+        while !answered.isSet, ContinuousClock.now < deadline, !Task.isCancelled {
+            _ = try? await database.execute("select pg_notify('nightshift_runs', \(probe))")
+            try? await Task.sleep(for: .milliseconds(250))
+        }
+        if !answered.isSet, !Task.isCancelled {
+            logger.warning("NOTIFY does not reach this worker (a transaction pooler?): relying on polling", metadata: [
+                "poll_interval": "\(options.pollInterval)",
+            ])
         }
     }
 

@@ -41,14 +41,15 @@ struct Harness {
         return logger
     }()
 
-    /// Runs a worker (with its own pool, like another process would) while `body` runs.
+    /// Runs a worker (with its own pool, like another process would) while `body` runs; through
+    /// `proxyURL` (a pooler in front of the database) when given.
     @discardableResult
     func withWorker<T>(
         concurrency: Int = 8, lease: Duration = .seconds(30), workerID: String = "test-worker", pollInterval: Duration = .milliseconds(100),
         bookkeepingCommits: CommitDurability = .asynchronous, claimOnNotification: Bool = true, pickupObserver: PickupObserver? = nil,
-        logger: Logger = Harness.logger, _ body: () async throws -> T
+        logger: Logger = Harness.logger, through proxyURL: String? = nil, _ body: () async throws -> T
     ) async throws -> T {
-        let pool = PostgresPool(configuration: PostgresConfiguration(url: url, applicationName: workerID), maxConnections: 6, acquireTimeout: .seconds(10))
+        let pool = PostgresPool(configuration: PostgresConfiguration(url: proxyURL ?? url, applicationName: workerID), maxConnections: 6, acquireTimeout: .seconds(10))
         var options = WorkerOptions(concurrency: concurrency, lease: lease, pollInterval: pollInterval, drainTimeout: .seconds(2), workerID: workerID,
             bookkeepingCommits: bookkeepingCommits)
         options.claimOnNotification = claimOnNotification

@@ -124,7 +124,7 @@ struct ListenerTests {
     @Test("onNotifications answers each batch on the listener's own connection; what it sends makes the next batch")
     func answersOnItsConnection() async throws {
         let channel = uniqueName("answered")
-        let batches = Mutex<[(payloads: [String], senders: [Int], answeredBy: Int)]>([])
+        let batches = Mutex<[(payloads: [String], senders: [Int], answeredBy: Int, idle: [Bool])]>([])
         let failures = Mutex<[PostgresError]>([])
         let listener = PostgresListener(
             configuration: TestDatabase.configuration(), channels: [channel],
@@ -141,7 +141,7 @@ struct ListenerTests {
                             failures.withLock { $0.append(error) }
                         }
                     }
-                    batches.withLock { $0.append((notifications.map(\.payload), notifications.map(\.pid), own)) }
+                    batches.withLock { $0.append((notifications.map(\.payload), notifications.map(\.pid), own, notifications.map(\.arrivedWhileIdle))) }
                 } catch {
                     Issue.record("session query failed: \(error)")
                 }
@@ -157,6 +157,8 @@ struct ListenerTests {
         listener.stop()
         let seen = batches.withLock { $0 }
         #expect(seen.map(\.payloads) == [["ping"], ["pong"]])
+        // The ping was pushed to the idle connection, the pong came with a statement's answer.
+        #expect(seen.map(\.idle) == [[true], [false]])
         // The pong came from the listener's backend, the one that answered both batches.
         #expect(seen.count == 2 && seen[1].senders == [seen[0].answeredBy] && seen[1].answeredBy == seen[0].answeredBy)
         #expect(pid(of: pong) == seen.first?.answeredBy)
@@ -200,6 +202,43 @@ struct ListenerTests {
         let seen = calls.withLock { $0 }
         #expect(seen.map(\.0) == ["connected", "answered", "connected", "answered"])
         #expect(seen.count == 4 && seen[0].1 == seen[1].1 && seen[2].1 == seen[3].1 && seen[0].1 != seen[2].1)
+    }
+
+    @Test("a notification that comes with the answer to onConnected's statement is not marked as arrived while idle")
+    func marksNotificationsOfItsOwnStatements() async throws {
+        let channel = uniqueName("busy")
+        let key = Int.random(in: 1...Int(Int32.max))
+        let connects = Mutex(0)
+        let listener = PostgresListener(
+            configuration: TestDatabase.configuration(), channels: [channel],
+            onConnected: { session in
+                guard connects.withLock({ count in count += 1; return count }) == 1 else { return }
+                // Waits for the test's advisory lock: a NOTIFY committed meanwhile comes with this statement's answer.
+                _ = try? session.query("select pg_advisory_lock(\(key)), pg_advisory_unlock(\(key))")
+            })
+        try await withTestConnection { connection async throws in
+            try await connection.query("select pg_advisory_lock(\(key))")
+            var events = listener.makeAsyncIterator()
+            let guardTask = watchdog(listener)
+            defer { guardTask.cancel() }
+            #expect(await events.next() == .listening)
+            // Until the listener's statement waits for the lock.
+            while try await connection.query("""
+                select count(*) from pg_locks where locktype = 'advisory' and not granted and objid = \(key)::oid
+                """)[0].decode(Int.self, at: 0) == 0 {
+                try await Task.sleep(for: .milliseconds(10))
+            }
+            try await connection.notify(channel: channel, payload: "during")
+            try await connection.query("select pg_advisory_unlock(\(key))")
+            var seen: [String: Bool] = [:]
+            while seen.count < 2, let event = await events.next() {
+                guard case .notification(let notification) = event else { continue }
+                seen[notification.payload] = notification.arrivedWhileIdle
+                if notification.payload == "during" { try await connection.notify(channel: channel, payload: "after") }
+            }
+            listener.stop()
+            #expect(seen == ["during": false, "after": true])
+        }
     }
 
     private func pid(of event: PostgresListenerEvent?) -> Int {

@@ -38,6 +38,8 @@ struct ListenerLoop {
             }
             do {
                 try synchroniseChannels(handle)
+                // What a LISTEN or `onConnected` brought in came with a statement's answer.
+                try deliverQueued(handle, arrivedWhileIdle: false)
                 try waitForNotifications(handle)
             } catch {
                 connectionLost(error)
@@ -112,21 +114,29 @@ struct ListenerLoop {
         }
     }
 
-    /// Waits up to one poll interval for input, then yields every queued notification, in batches:
-    /// what `onNotifications` runs on the connection may bring more.
+    /// Waits up to one poll interval for input, then delivers what arrived: the server pushed it
+    /// to the idle connection.
     private func waitForNotifications(_ handle: OpaquePointer) throws {
         var descriptor = pollfd(fd: PQsocket(handle), events: Int16(POLLIN), revents: 0)
         let ready = poll(&descriptor, 1, Self.pollMilliseconds)
         if ready > 0, PQconsumeInput(handle) == 0 {
             throw PostgresError.connection(handle, prefix: "listener connection lost")
         }
+        try deliverQueued(handle, arrivedWhileIdle: true)
+    }
+
+    /// Yields every notification libpq holds, in batches: what `onNotifications` runs on the
+    /// connection may bring more, which came with its statements' answers.
+    private func deliverQueued(_ handle: OpaquePointer, arrivedWhileIdle: Bool) throws {
+        var idle = arrivedWhileIdle
         while true {
             var batch: [PostgresNotification] = []
             while let notification = PQnotifies(handle) {
                 let event = PostgresNotification(
                     channel: String(cString: notification.pointee.relname),
                     payload: String(cString: notification.pointee.extra),
-                    pid: Int(notification.pointee.be_pid)
+                    pid: Int(notification.pointee.be_pid),
+                    arrivedWhileIdle: idle
                 )
                 PQfreemem(notification)
                 core.onNotification?(event)
@@ -135,6 +145,7 @@ struct ListenerLoop {
             }
             guard !batch.isEmpty, let onNotifications = core.onNotifications else { break }
             onNotifications(batch, PostgresListenerSession(handle: handle))
+            idle = false
         }
         guard PQstatus(handle) == CONNECTION_OK else {
             throw PostgresError.connection(handle, prefix: "listener connection lost")
