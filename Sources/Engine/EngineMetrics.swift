@@ -16,27 +16,29 @@ public struct EngineMetrics: Sendable {
 
     private var metricsFactory: any MetricsFactory { factory ?? MetricsSystem.factory }
 
+    private func timer(_ label: String, functionID: String) -> Timer {
+        Timer(label: label, dimensions: [("function", functionID)], preferredDisplayUnit: .seconds, factory: metricsFactory)
+    }
+
     func runFinished(functionID: String, outcome: String, duration: Duration) {
-        Counter(label: "nightshift_runs_total", dimensions: [("function", functionID), ("outcome", outcome)]).increment()
-        Timer(label: "nightshift_run_duration_seconds", dimensions: [("function", functionID)], preferredDisplayUnit: .seconds)
-            .recordNanoseconds(duration.nanoseconds)
+        Counter(label: "nightshift_runs_total", dimensions: [("function", functionID), ("outcome", outcome)], factory: metricsFactory)
+            .increment()
+        timer("nightshift_run_duration_seconds", functionID: functionID).recordNanoseconds(duration.nanoseconds)
     }
 
     func stepFinished(functionID: String, duration: Duration) {
-        Timer(label: "nightshift_step_duration_seconds", dimensions: [("function", functionID)], preferredDisplayUnit: .seconds)
-            .recordNanoseconds(duration.nanoseconds)
+        timer("nightshift_step_duration_seconds", functionID: functionID).recordNanoseconds(duration.nanoseconds)
     }
 
     func pickedUp(functionID: String, latency: Double) {
-        Timer(label: "nightshift_pickup_latency_seconds", dimensions: [("function", functionID)], preferredDisplayUnit: .seconds)
-            .recordNanoseconds(Int64(max(0, latency) * 1e9))
+        timer("nightshift_pickup_latency_seconds", functionID: functionID).recordNanoseconds(Int64(max(0, latency) * 1e9))
     }
 
     func queueDepth(functionID: String, queued: Int, running: Int, retired: Int) {
-        Gauge(label: "nightshift_queue_depth", dimensions: [("function", functionID), ("status", "queued")]).record(queued)
-        Gauge(label: "nightshift_queue_depth", dimensions: [("function", functionID), ("status", "running")]).record(running)
-        // Runs of a retired function waiting out the grace period before tick fails them.
-        Gauge(label: "nightshift_queue_depth", dimensions: [("function", functionID), ("status", "retired")]).record(retired)
+        // retired: runs of a retired function waiting out the grace period before tick fails them.
+        for (status, count) in [("queued", queued), ("running", running), ("retired", retired)] {
+            Gauge(label: "nightshift_queue_depth", dimensions: [("function", functionID), ("status", status)], factory: metricsFactory).record(count)
+        }
     }
 
     /// Adds the runs the database ended on its own since the last call (runs of retired
