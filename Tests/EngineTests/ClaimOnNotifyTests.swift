@@ -13,6 +13,28 @@ struct ClaimOnNotifyTests {
         var observer: PickupObserver { { moment, _ in self.recorded.withLock { $0.append(moment) } } }
         var all: [PickupMoment] { recorded.withLock { $0 } }
         func clear() { recorded.withLock { $0 = [] } }
+
+        /// The last moments, for a failure message: whether a NOTIFY arrived, the loop woke, who claimed.
+        var summary: String {
+            all.suffix(30).map { moment in
+                switch moment {
+                case .notified: "notified"
+                case .woke: "woke"
+                case .claimed(let ids): "claim loop claimed \(ids.count)"
+                case .claimedOnNotification(let ids): "listener claimed \(ids.count)"
+                }
+            }.joined(separator: ", ")
+        }
+
+        /// Runs `body`; when it throws, records what the worker did last beside the error.
+        func explaining<T>(isolation: isolated (any Actor)? = #isolation, _ body: () async throws -> T) async throws -> T {
+            do {
+                return try await body()
+            } catch {
+                Issue.record("pickup moments before the failure (last 30): \(summary)")
+                throw error
+            }
+        }
     }
 
     /// Which claim returned `run`: "listener" (on a NOTIFY), "claim loop", or nil.
@@ -81,9 +103,10 @@ struct ClaimOnNotifyTests {
                 _ = try await engine.database.query("select pg_terminate_backend(\(first)::int, 5000)")
                 // The reconnected listener readies its new connection the same way.
                 try await wait(until: { let pid = try await engine.count(primed); return pid != 0 && pid != first })
-                try await Self.untilListening(engine)
+                // It failed in CI twice (a run still queued after 20 s): say what the worker did.
+                try await moments.explaining { try await Self.untilListening(engine) }
                 let run = try await engine.client.trigger("test/quick")
-                try await engine.wait(for: run, status: "completed", timeout: .seconds(20))
+                try await moments.explaining { try await engine.wait(for: run, status: "completed", timeout: .seconds(20)) }
                 #expect(Self.claimer(of: run, in: moments.all) == "listener")
             }
         }
