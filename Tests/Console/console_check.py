@@ -42,6 +42,7 @@ import psycopg
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
+from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import WebDriverWait
 
@@ -235,8 +236,13 @@ class Check:
         self.driver.set_window_size(1366, 900)
 
     def wait(self, condition, timeout=20, message="condition"):
+        # A live page replaces elements as the run moves: one found and then re-rendered before it
+        # is read is stale, which means "look again", not "give up" (WebDriverWait only ignores
+        # NoSuchElementException by default; a stale #run-status once ended a 60 s wait at once).
         try:
-            return WebDriverWait(self.driver, timeout, poll_frequency=0.2).until(lambda d: condition())
+            return WebDriverWait(self.driver, timeout, poll_frequency=0.2,
+                                 ignored_exceptions=(NoSuchElementException, StaleElementReferenceException)
+                                 ).until(lambda d: condition())
         except Exception:
             return None
 
