@@ -43,7 +43,7 @@ public struct EngineClient: Sendable {
                                              order by s.completed_at) from nightshift.steps s where s.run_id = r.id), '[]')::text,
                    coalesce((select json_agg(json_build_object('attempt', a.attempt, 'worker', a.worker, 'outcome', a.outcome,
                                              'error', a.error, 'started_at', a.started_at, 'finished_at', a.finished_at)
-                                             order by a.started_at) from nightshift.run_attempts a where a.run_id = r.id), '[]')::text
+                                             order by a.started_at) from nightshift.ended_attempts a where a.run_id = r.id), '[]')::text
             from nightshift.runs r where r.id = \(runID)
             """)
         return try rows.first.map(RunRecord.init(row:))

@@ -605,10 +605,10 @@ class Suite:
             if k != kind:
                 continue
             row = self.db.execute("""
-                select least((select min(a.started_at) from nightshift.run_attempts a where a.run_id = %s and a.lease_token > %s),
+                select least((select min(a.started_at) from nightshift.ended_attempts a where a.run_id = %s and a.lease_token > %s),
                              (select r.claimed_at from nightshift.runs r where r.id = %s and r.lease_token > %s)),
                        (select status from nightshift.runs where id = %s),
-                       (select count(*) from nightshift.run_attempts a where a.run_id = %s and a.lease_token = %s and a.outcome = 'crashed')
+                       (select count(*) from nightshift.ended_attempts a where a.run_id = %s and a.lease_token = %s and a.outcome = 'crashed')
                 """, (run_id, token, run_id, token, run_id, run_id, token))[0]
             resumed_at, status, crashed = row
             if resumed_at is None:
@@ -627,7 +627,7 @@ class Suite:
             if mode is None:
                 continue
             claims = self.db.execute("""
-                select (select count(*) from nightshift.run_attempts where split_part(worker, ':', 2) = %s)
+                select (select count(*) from nightshift.ended_attempts where split_part(worker, ':', 2) = %s)
                      + (select count(*) from nightshift.runs where status = 'running' and split_part(lease_owner, ':', 2) = %s)""",
                                      (str(pid), str(pid)))[0][0]
             try:
@@ -728,7 +728,7 @@ class Suite:
         check = checks.Check("partition: after the heal the zombie logged each lost run and dropped it")
         for run_id, token, worker, incarnation in self.stranded:
             taken = self.db.execute("""
-                select exists (select from nightshift.run_attempts a where a.run_id = %s and a.lease_token > %s)
+                select exists (select from nightshift.ended_attempts a where a.run_id = %s and a.lease_token > %s)
                     or exists (select from nightshift.runs r where r.id = %s and r.lease_token > %s)""",
                                     (run_id, token, run_id, token))[0][0]
             if not taken:
@@ -768,7 +768,7 @@ class Suite:
         steps, executions, effects, attempts, crashed = db.execute("""
             select (select count(*) from nightshift.steps s join nightshift.runs r on r.id = s.run_id where r.function_id like 'chaos/%'),
                    (select count(*) from chaos.step_executions), (select count(*) from chaos.tx_effects),
-                   (select count(*) from nightshift.run_attempts), (select count(*) from nightshift.run_attempts where outcome = 'crashed')
+                   (select count(*) from nightshift.ended_attempts), (select count(*) from nightshift.ended_attempts where outcome = 'crashed')
             """).fetchone()
         notifications, suppressed, deliveries = db.execute("""
             select (select count(*) from notify.notifications), (select coalesce(sum(suppressed), 0) from notify.daily_counts),

@@ -169,7 +169,7 @@ def concurrency(db, samples):
         with a as (
             select r.function_id, r.concurrency_key, r.concurrency_limit, a.started_at, a.finished_at, a.run_id,
                    a.outcome, a.worker
-            from nightshift.run_attempts a join nightshift.runs r on r.id = a.run_id
+            from nightshift.ended_attempts a join nightshift.runs r on r.id = a.run_id
             where r.function_id like 'chaos/%%' and r.concurrency_limit is not null
         ), pairs as (
             select x.function_id, x.concurrency_key, x.concurrency_limit, x.started_at,
@@ -341,7 +341,7 @@ CORRUPTIONS = [
     ("concurrency", "two attempts of the singleton overlapping",
      "insert into nightshift.run_attempts (run_id, lease_token, attempt, worker, started_at, finished_at, outcome) "
      "select a.run_id, a.lease_token + 1000000000, a.attempt, 'self-check', a.started_at, a.finished_at, 'completed' "
-     "from nightshift.run_attempts a join nightshift.runs r on r.id = a.run_id where r.function_id = 'chaos/singleton' limit 1"),
+     "from nightshift.ended_attempts a join nightshift.runs r on r.id = a.run_id where r.function_id = 'chaos/singleton' limit 1"),
     ("notification_cap", "a user over the daily cap",
      "update notify.daily_counts set sent = sent + 100 where user_id = (select user_id from notify.daily_counts limit 1)"),
     ("deliveries", "a delivery that failed",

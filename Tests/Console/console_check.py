@@ -316,6 +316,10 @@ class Check:
                     f"its steps are listed in order, the event it sent last ({steps})")
         sent = self.driver.find_elements(By.XPATH, "//h2[normalize-space()='Events this run sent']/following-sibling::ul[1]/li")
         self.expect(len(sent) == 1 and "chaos.fanout" in sent[0].text, "the event it sent is listed on its page")
+        outcomes = "//h2[normalize-space()='Attempts']/following-sibling::table[1]/tbody/tr/td[4]"
+        ended = self.wait(lambda: [e.text for e in self.driver.find_elements(By.XPATH, outcomes)] == ["completed"], 10)
+        self.expect(bool(ended), "its one attempt is listed as completed (the completing claim, read off the run): "
+                    f"{[e.text for e in self.driver.find_elements(By.XPATH, outcomes)]}")
         self.shot("04-run-detail")
         self.go("/console/runs")
         self.shot("03-runs")

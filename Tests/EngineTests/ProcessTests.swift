@@ -25,7 +25,7 @@ struct ProcessTests {
                         "\(step) ran exactly once")
             }
             #expect(try await engine.count("select count(*) from nightshift.run_attempts where run_id = \(id) and outcome = 'crashed'") == 1)
-            #expect(try await engine.count("select count(*) from nightshift.run_attempts where run_id = \(id) and outcome = 'completed'") == 1)
+            #expect(try await engine.count("select count(*) from nightshift.ended_attempts where run_id = \(id) and outcome = 'completed'") == 1)
             #expect(run.attempt == 1, "a crash does not use up an attempt")
         }
     }
@@ -55,7 +55,7 @@ struct ProcessTests {
                 """)
             #expect(overlaps == 0, "no two runs of the singleton overlapped")
             #expect(try await engine.count("select count(*) from nightshift.diagnostic_effects") == 8)
-            #expect(try await engine.count("select count(*) from nightshift.run_attempts where outcome = 'completed'") == 8)
+            #expect(try await engine.count("select count(*) from nightshift.ended_attempts where outcome = 'completed'") == 8)
         }
     }
 

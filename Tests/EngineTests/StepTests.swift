@@ -41,7 +41,7 @@ struct StepTests {
             // Gap between one attempt's end and the next one's start, as recorded by the database.
             let gaps = try await engine.database.query("""
                 select extract(epoch from lead(started_at) over (order by attempt) - finished_at)::float8
-                from nightshift.run_attempts where run_id = \(id) order by attempt
+                from nightshift.ended_attempts where run_id = \(id) order by attempt
                 """).compactMap { try $0.decode(Double?.self, at: 0) }
             #expect(gaps.count == 3)
             for (gap, expected) in zip(gaps, [1.0, 2.0, 4.0]) {

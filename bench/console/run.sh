@@ -107,7 +107,7 @@ SQL
     echo "filled $RUNS runs in $(( $(date +%s) - started )) s"
 fi
 [ "$KEEP" = 1 ] || trap 'kill $SERVER_PID 2>/dev/null || true; psql "$SERVER/postgres" -Xq -c "drop database if exists $DB with (force)"' EXIT
-psql "$OWNER" -XAtc "select 'runs: ' || count(*) || ', steps: ' || (select count(*) from nightshift.steps) || ', attempts: ' || (select count(*) from nightshift.run_attempts) from nightshift.runs"
+psql "$OWNER" -XAtc "select 'runs: ' || count(*) || ', steps: ' || (select count(*) from nightshift.steps) || ', attempts: ' || (select count(*) from nightshift.ended_attempts) from nightshift.runs"
 
 LOG=$(mktemp /tmp/console-bench-serve.XXXXXX)
 DATABASE_URL="$APP" DATABASE_OWNER_URL="$OWNER" ENABLE_SCHEDULED_JOBS=false NIGHTSHIFT_LOG_LEVEL=warning \

@@ -49,18 +49,18 @@ until [ "$(psql "$DATABASE_URL" -Atc "select count(*) from nightshift.runs where
 with lat as (
   -- a durable sleep's end: the attempt after it started at its claim
   select 'durable sleep ends' as kind, extract(epoch from a.started_at - (s.output->>'until')::timestamptz) * 1000 as ms
-  from nightshift.steps s join nightshift.run_attempts a on a.run_id = s.run_id and a.outcome = 'completed'
+  from nightshift.steps s join nightshift.ended_attempts a on a.run_id = s.run_id and a.outcome = 'completed'
   where s.name = 'pause'
   union all
   -- a retry's backoff (1 s, no jitter) ends
   select 'retry backoff ends', extract(epoch from c.started_at - (f.finished_at + interval '1 second')) * 1000
-  from nightshift.run_attempts f join nightshift.run_attempts c on c.run_id = f.run_id and c.outcome = 'completed'
+  from nightshift.ended_attempts f join nightshift.ended_attempts c on c.run_id = f.run_id and c.outcome = 'completed'
   where f.outcome = 'retrying'
   union all
   -- an expired lease: the crashed attempt ended at the expiry; the next claim resumed it
   select 'lease expires', extract(epoch from n.started_at - c.finished_at) * 1000
-  from nightshift.run_attempts c join nightshift.run_attempts n on n.run_id = c.run_id and n.started_at > c.started_at
-  where c.outcome = 'crashed' and n.lease_token = (select min(x.lease_token) from nightshift.run_attempts x
+  from nightshift.ended_attempts c join nightshift.ended_attempts n on n.run_id = c.run_id and n.started_at > c.started_at
+  where c.outcome = 'crashed' and n.lease_token = (select min(x.lease_token) from nightshift.ended_attempts x
                                                    where x.run_id = c.run_id and x.lease_token > c.lease_token)
   union all
   -- a singleton's place freed by the run before it

@@ -1,10 +1,10 @@
 -- api.run (0048): one run with payload, output, its lease, steps and every attempt (the claim in
--- progress as outcome running), for operators, super admins and the service; NSR01 for an
+-- progress as outcome running, the completing claim read off the run), for operators, super admins and the service; NSR01 for an
 -- unknown id; anyone else 42501.
 set client_min_messages = warning;
 create extension if not exists pgtap;
 begin;
-select plan(12);
+select plan(14);
 create function pg_temp.act_as(p_role text, p_claims text) returns void language plpgsql as $$
 begin
     reset role;
@@ -45,6 +45,17 @@ select is((api.run(:'run_id') -> 'lease') - 'claimed_at' - 'expires_at',
 select ok(api.run(:'run_id') -> 'attempts' -> 1 ->> 'finished_at' is null, 'the claim in progress has not finished');
 select pg_temp.admin();
 select is(api.run(:'run_id') ->> 'id', :'run_id', 'a super admin reads it');
+reset role;
+select nightshift.complete_runs(array[:'run_id'::uuid], array[:second_token::bigint], array['{"done": true}'::jsonb]);
+select finished_at from nightshift.runs where id = :'run_id' \gset
+select pg_temp.operator();
+select is((select jsonb_agg(a - 'started_at' - 'finished_at' - 'error') from jsonb_array_elements(api.run(:'run_id') -> 'attempts') a),
+    jsonb_build_array(
+        jsonb_build_object('attempt', 1, 'worker', 'w-1', 'lease_token', :first_token, 'outcome', 'retrying'),
+        jsonb_build_object('attempt', 2, 'worker', 'w-2', 'lease_token', :second_token, 'outcome', 'completed')),
+    'a completed run lists its completing claim as completed, with that claim''s token');
+select is((api.run(:'run_id') -> 'attempts' -> 1 ->> 'finished_at')::timestamptz, :'finished_at'::timestamptz,
+    'the completing claim ended when the run finished');
 select pg_temp.act_as('nightshift_service', '{"role": "service_role"}');
 select is(api.run(:'run_id') ->> 'function_id', 't/one', 'the service reads it');
 select throws_ok($$select api.run('00000000-0000-4000-8000-00000000dead')$$, 'NSR01',

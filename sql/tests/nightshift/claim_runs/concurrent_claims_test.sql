@@ -89,10 +89,10 @@ select results_eq(
       group by 1 order by 1$$,
     $$values ('tests/race-pair', 120), ('tests/race-plain', 60), ('tests/race-single', 40)$$,
     'every run was claimed and completed');
-select is((select count(*)::integer from nightshift.run_attempts a join nightshift.runs r on r.id = a.run_id
+select is((select count(*)::integer from nightshift.ended_attempts a join nightshift.runs r on r.id = a.run_id
            where r.function_id like 'tests/race-%'), 220,
     'each exactly once: one attempt per run');
-select cmp_ok((select count(distinct worker)::integer from nightshift.run_attempts a join nightshift.runs r on r.id = a.run_id
+select cmp_ok((select count(distinct worker)::integer from nightshift.ended_attempts a join nightshift.runs r on r.id = a.run_id
                where r.function_id like 'tests/race-%'), '>', 1,
     'the sessions really shared the work');
 

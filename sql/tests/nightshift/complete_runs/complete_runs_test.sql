@@ -1,9 +1,9 @@
 -- complete_runs / complete_run: completes runs still owned, skips (batch) or refuses (single)
--- stale tokens, and records each completed attempt.
+-- stale tokens, and keeps each completed attempt on its run (nightshift.ended_attempts).
 set client_min_messages = warning;
 create extension if not exists pgtap;
 begin;
-select plan(12);
+select plan(15);
 
 update nightshift.runs set run_at = 'infinity' where status = 'queued';
 update nightshift.runs set lease_expires_at = 'infinity' where status = 'running';
@@ -27,10 +27,14 @@ select results_eq(
 select is((select status from nightshift.runs where id = (select id from t_claim where n = 3)), 'running',
     'a run with a stale token in the batch is left untouched');
 select results_eq(
-    $$select a.attempt, a.worker, a.started_at, a.finished_at, a.outcome, a.error from nightshift.run_attempts a
-      join t_claim c on c.id = a.run_id where c.n = 1$$,
-    $$values (1, 'w1', now(), now(), 'completed', null::jsonb)$$,
-    'each completion records its attempt as completed');
+    $$select a.lease_token = c.lease_token, a.attempt, a.worker, a.started_at, a.finished_at, a.outcome, a.error
+      from nightshift.ended_attempts a join t_claim c on c.id = a.run_id where c.n = 1$$,
+    $$values (true, 1, 'w1', now(), now(), 'completed', null::jsonb)$$,
+    'each completion shows its attempt as completed, with the claim''s token');
+select is((select count(*)::integer from nightshift.run_attempts a join t_claim c on c.id = a.run_id), 0,
+    'a completed attempt is read off its run: no run_attempts row is written');
+select is((select count(*)::integer from nightshift.ended_attempts a join t_claim c on c.id = a.run_id where c.n = 3), 0,
+    'a run still running has no ended attempt');
 select is(
     nightshift.complete_runs(array(select id from t_claim where n = 1), array(select lease_token from t_claim where n = 1), array['{}']::jsonb[]),
     0, 'completing a completed run again does nothing');
@@ -47,6 +51,8 @@ select lives_ok(format($$select nightshift.complete_run(%L, %s, '{"single": true
     'the owner completes a single run');
 select is((select output from nightshift.runs where id = (select id from t_claim where n = 3)), '{"single": true}'::jsonb,
     'the single completion stores its output');
+select is((select outcome from nightshift.ended_attempts where run_id = (select id from t_claim where n = 3)), 'completed',
+    'the single completion shows its attempt as completed');
 select throws_ok(format($$select nightshift.complete_run(%L, %s, '{}')$$,
         (select id from t_claim where n = 3), (select lease_token from t_claim where n = 3)),
     'NSL01', format('lease lost: run %s is no longer owned by this worker', (select id from t_claim where n = 3)),
