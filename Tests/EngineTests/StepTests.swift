@@ -26,6 +26,10 @@ struct StepTests {
             let run = try await engine.withWorker { try await engine.wait(for: id, status: "completed") }
             #expect(run.attempt == 2)
             #expect(run.output == .object(["answer": .number(42)]))
+            // The retried attempt is a run_attempts row; the completing one is read off the run.
+            guard case .array(let attempts) = run.attempts else { Issue.record("attempts: \(run.attempts)"); return }
+            #expect(attempts.map { $0["outcome"] } == [.string("retrying"), .string("completed")], "\(run.attempts)")
+            #expect(attempts.map { $0["attempt"] } == [.number(1), .number(2)])
             #expect(try await engine.count("select count(*) from effects where step = 'first'") == 1)
             #expect(try await engine.count("select count(*) from effects where step = 'second'") == 2)
             #expect(try await engine.count("select count(*) from nightshift.steps where run_id = \(id)") == 2)
