@@ -53,10 +53,16 @@ struct ClaimOnNotifyTests {
 
     /// Returns once the worker listens: a run it finished, however it was claimed, proves it
     /// (the worker claims once it hears `.listening`), whatever the machine's load.
-    static func untilListening(_ engine: Harness) async throws {
+    static func untilListening(_ engine: Harness, _ moments: Moments) async throws {
         try await engine.wait(for: try await engine.client.trigger("test/quick"), status: "completed", timeout: .seconds(20))
-        // The claim its freed slot asks for is over by then, whatever the load.
-        try await Task.sleep(for: .milliseconds(200))
+        // The claims of the start and the one its freed slot may ask for are over once the
+        // worker's pickups go quiet: a fixed pause was outrun under the full suite's load.
+        var seen = -1
+        let deadline = ContinuousClock.now + .seconds(10)
+        while moments.all.count != seen, ContinuousClock.now < deadline {
+            seen = moments.all.count
+            try await Task.sleep(for: .milliseconds(200))
+        }
     }
 
     @Test("the listener claims a notified run itself; with the option off, the claim loop does")
@@ -65,7 +71,7 @@ struct ClaimOnNotifyTests {
             let moments = Moments()
             // A poll far away: only the NOTIFY can bring the run in quickly.
             try await engine.withWorker(pollInterval: .seconds(30), pickupObserver: moments.observer) {
-                try await Self.untilListening(engine)
+                try await Self.untilListening(engine, moments)
                 let run = try await engine.client.trigger("test/quick")
                 try await engine.wait(for: run, status: "completed", timeout: .seconds(20))
                 #expect(Self.claimer(of: run, in: moments.all) == "listener")
@@ -73,7 +79,7 @@ struct ClaimOnNotifyTests {
             // Without it, the NOTIFY wakes the claim loop, which claims.
             moments.clear()
             try await engine.withWorker(pollInterval: .seconds(30), claimOnNotification: false, pickupObserver: moments.observer) {
-                try await Self.untilListening(engine)
+                try await Self.untilListening(engine, moments)
                 let run = try await engine.client.trigger("test/quick")
                 try await engine.wait(for: run, status: "completed", timeout: .seconds(20))
                 #expect(Self.claimer(of: run, in: moments.all) == "claim loop")
@@ -104,7 +110,7 @@ struct ClaimOnNotifyTests {
                 // The reconnected listener readies its new connection the same way.
                 try await wait(until: { let pid = try await engine.count(primed); return pid != 0 && pid != first })
                 // It failed in CI twice (a run still queued after 20 s): say what the worker did.
-                try await moments.explaining { try await Self.untilListening(engine) }
+                try await moments.explaining { try await Self.untilListening(engine, moments) }
                 let run = try await engine.client.trigger("test/quick")
                 try await moments.explaining { try await engine.wait(for: run, status: "completed", timeout: .seconds(20)) }
                 #expect(Self.claimer(of: run, in: moments.all) == "listener")
@@ -150,7 +156,7 @@ struct ClaimOnNotifyTests {
             // Two slots: a claim that fills every free slot says nothing about what is left, so with
             // one slot every pickup would (rightly) leave a mark.
             try await engine.withWorker(concurrency: 2, pollInterval: .seconds(30), pickupObserver: moments.observer) {
-                try await Self.untilListening(engine)
+                try await Self.untilListening(engine, moments)
                 // Idle: the listener claims each run; the slot each frees is worth no claim.
                 moments.clear()
                 for _ in 0..<5 {
@@ -158,7 +164,7 @@ struct ClaimOnNotifyTests {
                     try await engine.wait(for: run, status: "completed", timeout: .seconds(20))
                 }
                 try await Task.sleep(for: .milliseconds(200))
-                #expect(claimLoopClaims() == 0)
+                #expect(claimLoopClaims() == 0, "\(moments.summary)")
                 // Busy: a run notified while every slot is taken waits for one, and gets it as soon
                 // as one is freed (the poll is 30 s away).
                 for _ in 0..<2 {
@@ -189,13 +195,13 @@ struct ClaimOnNotifyTests {
             let moments = Moments()
             // (A poll of a second: a group's hint that commits while a claim folds is folded by the next claim.)
             try await engine.withWorker(pollInterval: .seconds(1), pickupObserver: moments.observer) {
-                try await Self.untilListening(engine)
+                try await Self.untilListening(engine, moments)
                 let limited = try await engine.client.trigger("test/single")
                 try await engine.wait(for: limited, status: "completed", timeout: .seconds(20))
                 #expect(Self.claimer(of: limited, in: moments.all) == "claim loop")
             }
             try await engine.withWorker(pollInterval: .seconds(30)) {
-                try await Self.untilListening(engine)
+                try await Self.untilListening(engine, moments)
                 // The retry's NOTIFY finds nothing due; the claim loop arms its timer (the poll is 30 s away).
                 let started = ContinuousClock.now
                 let retried = try await engine.client.trigger("test/flaky")
