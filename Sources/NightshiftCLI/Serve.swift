@@ -32,6 +32,8 @@ struct Serve: AsyncParsableCommand {
 
     @OptionGroup var shutdown: ShutdownOptions
 
+    @OptionGroup var databaseWait: DatabaseWaitOptions
+
     func run() async throws {
         let metrics = MetricsSetup.bootstrapPrometheus()
         var runtime = try Runtime(options: options, component: "server", applicationName: "nightshift-serve", extraConnections: 2)
@@ -51,6 +53,7 @@ struct Serve: AsyncParsableCommand {
             var services: [any Service] = [runtime.database, apiDatabase]
             services += tracing.map { [$0] } ?? []
             services.append(app)
+            try await runtime.waitForDatabase(upTo: databaseWait.limit)
             try await runtime.checkLoginRole(exposed: !config.api.isLoopback)
             try await runtime.configureNotifications()
             try await runtime.configureEngine()

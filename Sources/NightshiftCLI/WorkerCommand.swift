@@ -30,6 +30,8 @@ struct WorkerCommand: AsyncParsableCommand {
 
     @OptionGroup var shutdown: ShutdownOptions
 
+    @OptionGroup var databaseWait: DatabaseWaitOptions
+
     func run() async throws {
         guard concurrency > 0 else { throw ValidationError("--concurrency must be at least 1") }
         let runtime = try Runtime(options: options, component: "worker", applicationName: "nightshift-worker", extraConnections: 2)
@@ -38,6 +40,7 @@ struct WorkerCommand: AsyncParsableCommand {
         // last and the exporter flushes after the worker stopped.
         var services: [any Service] = [runtime.database]
         services += try runtime.bootstrapTracing().map { [$0] } ?? []
+        try await runtime.waitForDatabase(upTo: databaseWait.limit)
         try await runtime.registry.sync(to: runtime.database)
         try await runtime.checkLoginRole(exposed: false)
         try await runtime.configureNotifications()

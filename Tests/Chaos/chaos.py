@@ -552,8 +552,8 @@ class Suite:
         worker.env = self.env(self.worker_url(target), self.configs[target])
         worker.tag = mode
         worker.start()
-        # A worker that cannot reach the database at start exits (its supervisor restarts it):
-        # when the phase begins during a crash-restart, do what the supervisor would.
+        # A worker waits at start for a database it cannot reach (--wait-for-database, 60 s) and
+        # exits past that or on a rejected login: should it exit, do what its supervisor would.
         deadline, alive_since = now() + 15, now()
         while now() < deadline and now() - alive_since < 2:
             time.sleep(0.25)

@@ -1,3 +1,4 @@
+import Foundation
 import Postgres
 import TestSupport
 import Testing
@@ -113,6 +114,31 @@ struct ErrorTests {
         #expect(error?.kind == .connection)
         #expect(error?.isTransient == true)
         #expect(error?.message.contains("127.0.0.1") == true)
+        #expect(error?.isLoginRejected == false, "nothing answered: the server may still come up")
+    }
+
+    @Test("an unknown database or role is a rejected login: waiting for the server will not fix it")
+    func loginRejected() async throws {
+        var components = try #require(URLComponents(string: TestDatabase.url))
+        components.path = "/no_such_database_here"
+        let database = await #expect(throws: PostgresError.self) {
+            try await PostgresConnection.connect(url: try #require(components.string))
+        }
+        #expect(database?.isLoginRejected == true, "\(String(describing: database))")
+        #expect(database?.message.contains("database \"no_such_database_here\" does not exist") == true)
+
+        components = try #require(URLComponents(string: TestDatabase.url))
+        components.user = "no_such_role_here"
+        let role = await #expect(throws: PostgresError.self) {
+            try await PostgresConnection.connect(url: try #require(components.string))
+        }
+        #expect(role?.isLoginRejected == true, "\(String(describing: role))")
+        // A server error after the login is never a rejected login, whatever its text says.
+        try await withTestConnection { connection async throws in
+            let missing = await #expect(throws: PostgresError.self) { try await connection.query("select * from no_such_table_here") }
+            #expect(missing?.message.contains("does not exist") == true)
+            #expect(missing?.isLoginRejected == false)
+        }
     }
 
     @Test("a closed connection refuses queries")

@@ -24,8 +24,9 @@ public final class PgBouncer {
     /// `upstreamURL` with PgBouncer's host and port.
     public let url: String
 
-    /// Starts PgBouncer in `mode` in front of the cluster of `upstreamURL` and waits until it accepts connections.
-    public init(upstream upstreamURL: String, mode: PoolMode) async throws {
+    /// Starts PgBouncer in `mode` in front of the cluster of `upstreamURL` and waits until it
+    /// accepts connections; on `port` when given (a client already told to use it), else a free one.
+    public init(upstream upstreamURL: String, mode: PoolMode, port requestedPort: Int? = nil) async throws {
         guard let binary = ["/usr/sbin/pgbouncer", "/usr/bin/pgbouncer"].first(where: FileManager.default.isExecutableFile(atPath:)) else {
             throw Missing()
         }
@@ -33,7 +34,7 @@ public final class PgBouncer {
             throw DidNotStart(output: "cannot read the upstream URL")
         }
         let upstreamPort = components.port ?? 5432
-        let port = try freeLoopbackPort()
+        let port = try requestedPort ?? freeLoopbackPort()
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("pgbouncer-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         output = directory.appendingPathComponent("pgbouncer.log")
