@@ -17,6 +17,8 @@ Debian's headless Chromium through Selenium (PyPI), pointed at the system browse
   8. Tab through the functions and runs pages: every focusable control has an accessible name,
      and every visible control is reached;
   9. sign out: the console sends you to the sign-in page again.
+Between 8 and 9, past 20 functions: the functions page comes in pages, and a schedule's link
+opens the page that holds its function's card.
 
 A screenshot of each page lands in .nightshift/console-screens/. Exits 1 on any failure, 2 on a
 setup error; the database and the server are removed afterwards, always.
@@ -389,6 +391,29 @@ class Check:
         # 8. Keyboard: every control reachable by Tab and named.
         for path in ["/console/functions", "/console/runs"]:
             self.keyboard(path)
+
+        # Past 20 functions the functions page comes in pages of 20; the schedules page links to
+        # the page that holds a function's card, scrolled to it.
+        self.h.sql("select nightshift.define_function('zz/page-' || lpad(i::text, 2, '0'), 'sql', '{\"sql\": \"select 1\"}'::jsonb, "
+                   "case when i = 25 then '0 3 * * *' end) from generate_series(1, 25) i")
+        total = self.h.sql("select count(*) from nightshift.functions")[0][0]
+        self.go("/console/functions")
+        cards = self.driver.find_elements(By.CSS_SELECTOR, "section.card")
+        self.expect(len(cards) == 20 and f"of {total}, page 1 of" in self.driver.page_source,
+                    f"the functions page shows the first 20 of {total} functions ({len(cards)} cards)")
+        self.driver.find_element(By.LINK_TEXT, "Next functions").click()
+        self.wait(lambda: "page=2" in self.driver.current_url, 10)
+        cards = self.driver.find_elements(By.CSS_SELECTOR, "section.card")
+        self.expect(len(cards) == min(20, total - 20), f"Next functions shows the next ones ({len(cards)} cards)")
+        self.shot("13-functions-page-2")
+        self.go("/console/schedules")
+        self.driver.find_element(By.LINK_TEXT, "zz/page-25").click()
+        self.wait(lambda: "function=zz/page-25" in self.driver.current_url, 10)
+        card = self.driver.find_element(By.ID, "f-zz-page-25")
+        in_view = self.driver.execute_script(
+            "const r = arguments[0].getBoundingClientRect(); return r.top >= 0 && r.top < window.innerHeight", card)
+        self.expect(in_view, "a schedule's link opens the functions page that holds its card, scrolled to it")
+        self.shot("14-functions-located")
 
         # 9. Sign out.
         self.driver.find_element(By.XPATH, "//button[normalize-space()='Sign out']").click()

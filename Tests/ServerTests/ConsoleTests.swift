@@ -306,6 +306,65 @@ struct ConsoleTests {
         }
     }
 
+    @Test("past 20 functions the functions page comes in pages under 100 KB; ?function= opens the page that holds one, as links and actions do")
+    func functionPages() async throws {
+        try await withConsole { client, url in
+            // 45 more functions, one with an id that needs encoding in a URL (any non-blank text is an id).
+            let owner = try await PostgresConnection.connect(url: url)
+            try await owner.executeScript("""
+                select nightshift.define_function('t/f' || lpad(i::text, 2, '0'), 'sql', '{"sql": "select 1"}') from generate_series(1, 44) i;
+                select nightshift.define_function('t/z&b#c+d', 'sql', '{"sql": "select 1"}', cron => '0 3 * * *');
+                """)
+            let ids = try await owner.query("select id from nightshift.functions order by id").map { try $0.decode(String.self, at: 0) }
+            await owner.close()
+            #expect(ids.count > 40)
+            let pages = (ids.count + 19) / 20
+            let (cookie, _) = try await Self.signIn(client, token: try await Self.serviceKey())
+            func cards(_ page: Page) -> [String] {
+                page.body.components(separatedBy: "<section class=\"card\"").dropFirst().compactMap { card in
+                    card.range(of: "<span class=\"mono\">").map { String(card[$0.upperBound...].prefix { $0 != "<" }) }
+                }
+            }
+
+            let first = try await Self.get(client, "/console/functions", cookie: cookie)
+            #expect(first.status == .ok)
+            #expect(first.body.utf8.count < 100_000, "page 1 weighs \(first.body.utf8.count) bytes")
+            #expect(cards(first) == Array(ids.prefix(20)).map { $0.replacingOccurrences(of: "&", with: "&amp;") })
+            #expect(first.body.contains("Functions 1–20 of \(ids.count), page 1 of \(pages)"))
+            #expect(first.body.contains("href=\"/console/functions?page=2\" rel=\"next\""))
+            #expect(!first.body.contains("rel=\"prev\""))
+
+            let last = try await Self.get(client, "/console/functions?page=\(pages)", cookie: cookie)
+            #expect(cards(last).count == ids.count - 20 * (pages - 1))
+            #expect(last.body.contains("href=\"/console/functions?page=\(pages - 1)\" rel=\"prev\""))
+            #expect(!last.body.contains("rel=\"next\""))
+            let beyond = try await Self.get(client, "/console/functions?page=99", cookie: cookie)
+            #expect(beyond.status == .ok && cards(beyond) == cards(last), "a page past the end shows the last one")
+            let bad = try await Self.get(client, "/console/functions?page=two", cookie: cookie)
+            #expect(bad.status == .badRequest)
+            #expect(bad.body.contains("page must be a whole number from 1"))
+
+            // The odd id sorts last: its schedule links to the page that holds its card.
+            let schedules = try await Self.get(client, "/console/schedules", cookie: cookie)
+            let link = "/console/functions?function=t/z%26b%23c%2Bd#f-t-z-b-c-d"
+            #expect(schedules.body.contains("href=\"\(link.replacingOccurrences(of: "&", with: "&amp;"))\""), "\(schedules.body)")
+            let located = try await Self.get(client, String(link.prefix { $0 != "#" }), cookie: cookie)
+            #expect(located.status == .ok)
+            #expect(cards(located).contains("t/z&amp;b#c+d"))
+            #expect(located.body.contains("id=\"f-t-z-b-c-d\""))
+            #expect(located.body.contains("page \(pages) of \(pages)"))
+            let missing = try await Self.get(client, "/console/functions?function=no/such", cookie: cookie)
+            #expect(missing.status == .notFound)
+            #expect(missing.body.contains("No function is named &quot;no/such&quot;"))
+
+            // An action on a function of a later page answers with that page.
+            let toggled = try await Self.post(client, "/console/functions/enabled", cookie: cookie,
+                                              form: [("csrf", first.csrf ?? ""), ("id", "t/z&b#c+d"), ("enabled", "false")])
+            #expect(toggled.status == .seeOther)
+            #expect(toggled.headers[.location] == link)
+        }
+    }
+
     @Test("sign-out clears the cookie; a tampered, foreign or expired cookie is no session")
     func cookies() async throws {
         try await withConsole { client, _ in

@@ -55,6 +55,15 @@ enum ConsoleFormat {
         "f-" + String(id.map { $0.isLetter || $0.isNumber ? $0 : "-" })
     }
 
+    /// The functions page that holds function `id`, scrolled to its card. An id is any
+    /// non-blank text, so it is percent-encoded whole (`&`, `#`, `+` included).
+    static func functionURL(_ id: String) -> String {
+        let encoded = id.addingPercentEncoding(withAllowedCharacters: idCharacters) ?? ""
+        return "/console/functions?function=\(encoded)#\(anchor(id))"
+    }
+
+    private static let idCharacters = CharacterSet(charactersIn: "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~/")
+
     /// The overview's chart: runs (blue) and failures (red) per minute over 1,440 minutes, as two
     /// polylines in one SVG (a few KB, however many runs), with hour marks every 6 h.
     static func chart(perMinute: [(minute: Int, runs: Int, failed: Int)], since: Date) -> String {

@@ -15,7 +15,7 @@ extension ConsoleRoutes {
                     throw ConsoleError(.badRequest, "field enabled must be true or false")
                 }
                 _ = try await page.json("select api.set_function_enabled(\(id), \(enabled))::text")
-                return ConsolePages.redirect("/console/functions#\(ConsoleFormat.anchor(id))")
+                return ConsolePages.redirect(ConsoleFormat.functionURL(id))
             }
         }
         router.post("/console/functions/run") { request, _ in
@@ -29,7 +29,7 @@ extension ConsoleRoutes {
                 } catch {
                     // Shown in place, next to the payload, with what was typed kept.
                     let message = (error as? ConsoleError)?.message ?? "Not valid JSON: \(Self.describe(error))"
-                    let (template, title, data) = try await functions(page, payloadError: (id, text, message))
+                    let (template, title, data) = try await functions(nil, page, payloadError: (id, text, message))
                     var context = Self.layout(title: title, nav: "functions", session: page.session, csrf: page.csrf)
                     context.merge(data) { _, new in new }
                     return ConsolePages.html(pages.render(template, context), status: .unprocessableContent)

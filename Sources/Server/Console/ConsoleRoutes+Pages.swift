@@ -50,10 +50,35 @@ extension ConsoleRoutes {
         return ("overview", "Overview", context)
     }
 
-    func functions(_ page: Page, payloadError: (id: String, payload: String, message: String)? = nil) async throws -> Rendered {
-        let list = try await page.json("select api.functions()::text")
+    /// Function cards per page: each is ~3.3 KB, so a page of them stays far under 100 KB.
+    static var functionsPerPage: Int { 20 }
+
+    /// The functions, a page of cards at a time (`?page=N`); `?function=<id>` opens the page
+    /// that holds that function (what links to one function and the actions' redirects use).
+    func functions(
+        _ request: Request?, _ page: Page, payloadError: (id: String, payload: String, message: String)? = nil
+    ) async throws -> Rendered {
+        let list = (try await page.json("select api.functions()::text")).array ?? []
+        let query = request?.uri.queryParameters
+        let focus = payloadError?.id ?? query?["function"].map(String.init).flatMap { $0.isEmpty ? nil : $0 }
+        let pages = max(1, (list.count + Self.functionsPerPage - 1) / Self.functionsPerPage)
+        let number: Int
+        if let focus {
+            guard let index = list.firstIndex(where: { $0["id"]?.string == focus }) else {
+                throw ConsoleError(.notFound, "No function is named \"\(focus.prefix(200))\".")
+            }
+            number = index / Self.functionsPerPage + 1
+        } else if let text = query?["page"].map(String.init), !text.isEmpty {
+            guard let requested = Int(text), requested >= 1 else {
+                throw ConsoleError(.badRequest, "page must be a whole number from 1, not \"\(text.prefix(32))\"")
+            }
+            number = min(requested, pages)
+        } else {
+            number = 1
+        }
+        let shown = list.dropFirst((number - 1) * Self.functionsPerPage).prefix(Self.functionsPerPage)
         let strips = try await page.json("select api.function_runs(12)::text")
-        let functions = (list.array ?? []).map { item -> [String: Any] in
+        let functions = shown.map { item -> [String: Any] in
             let id = item["id"]?.string ?? ""
             var row = TemplateValue.object(item)
             row["anchor"] = ConsoleFormat.anchor(id)
@@ -93,7 +118,15 @@ extension ConsoleRoutes {
             }
             return row
         }
-        return ("functions", "Functions", ["functions": functions])
+        var context: [String: Any] = ["functions": Array(functions)]
+        if pages > 1 {
+            let first = (number - 1) * Self.functionsPerPage + 1
+            var pager: [String: Any] = ["summary": "Functions \(first)–\(first + shown.count - 1) of \(list.count), page \(number) of \(pages)"]
+            if number > 1 { pager["previousURL"] = "/console/functions?page=\(number - 1)" }
+            if number < pages { pager["nextURL"] = "/console/functions?page=\(number + 1)" }
+            context["pager"] = pager
+        }
+        return ("functions", "Functions", context)
     }
 
     static var statuses: [String] { ["queued", "running", "completed", "failed", "cancelled"] }
@@ -235,6 +268,7 @@ extension ConsoleRoutes {
         let rows = (list.array ?? []).map { item -> [String: Any] in
             var row = TemplateValue.object(item)
             row["anchor"] = ConsoleFormat.anchor(item["function_id"]?.string ?? "")
+            row["functionURL"] = ConsoleFormat.functionURL(item["function_id"]?.string ?? "")
             row["words"] = CronWords.describe(item["cron"]?.string ?? "")
             row["next_slot"] = ConsoleFormat.time(item["next_slot"]?.string)
             row["last_slot"] = ConsoleFormat.time(item["last_slot"]?.string) ?? "never"

@@ -29,7 +29,7 @@ struct ConsoleRoutes<Context: RequestContext>: Sendable {
         }
         addSignInRoutes(to: router)
         router.get("/console") { request, _ in try await page(request, nav: "overview") { try await overview($0) } }
-        router.get("/console/functions") { request, _ in try await page(request, nav: "functions") { try await functions($0) } }
+        router.get("/console/functions") { request, _ in try await page(request, nav: "functions") { try await functions(request, $0) } }
         router.get("/console/runs") { request, _ in try await page(request, nav: "runs") { try await runs(request, $0) } }
         router.get("/console/runs/{id}") { request, context in
             try await page(request, nav: "runs") { try await run(request, try Self.uuid(context, "run"), $0) }
