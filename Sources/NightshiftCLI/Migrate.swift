@@ -35,6 +35,8 @@ struct Migrate: AsyncParsableCommand {
 
     @OptionGroup var output: OutputOptions
 
+    @OptionGroup var databaseWait: DatabaseWaitOptions
+
     func validate() throws {
         if list && dryRun { throw ValidationError("--list and --dry-run do not go together") }
     }
@@ -66,6 +68,9 @@ struct Migrate: AsyncParsableCommand {
         let url = config.database.migrationURL
         do {
             let sets = try selection.select(from: try source.all())
+            try await DatabaseWait(limit: databaseWait.limit, logger: logger).until {
+                try await PostgresConnection.connect(PostgresConfiguration(url: url, applicationName: "nightshift-migrate")).close()
+            }
             if list || dryRun {
                 let connection = try await PostgresConnection.connect(PostgresConfiguration(url: url, applicationName: "nightshift-migrate"))
                 defer { Task { await connection.close() } }

@@ -65,51 +65,9 @@ struct Runtime {
         return ServiceGroup(configuration: configuration)
     }
 
-    /// Waits until the database answers, for up to `limit`: a worker or server started beside
-    /// its database (a compose file, a host booting) retries instead of exiting, logging each
-    /// failure, with backoff from 0.25 s to 5 s. A login the server rejects, and any error
-    /// waiting cannot fix, ends start-up at once.
+    /// Waits until the database answers, for up to `limit` (see `DatabaseWait`).
     func waitForDatabase(upTo limit: Duration) async throws {
-        let clock = ContinuousClock()
-        let start = clock.now
-        var delay = Duration.milliseconds(250)
-        var attempts = 1
-        while true {
-            do {
-                try await database.execute("select 1")
-                if attempts > 1 {
-                    logger.notice("database reachable", metadata: ["attempts": "\(attempts)", "waited_ms": "\(Self.milliseconds(clock.now - start))"])
-                }
-                return
-            } catch let error as PostgresError where error.isTransient && !error.isLoginRejected {
-                let remaining = limit - (clock.now - start)
-                guard remaining > .zero else { throw DatabaseUnreachable(limit: limit, attempts: attempts, error: error) }
-                let pause = min(delay, remaining)
-                logger.warning("database not reachable yet; waiting for it", metadata: [
-                    "error": "\(error.message)", "attempt": "\(attempts)", "retry_in_ms": "\(Self.milliseconds(pause))",
-                    "gives_up_in_ms": "\(Self.milliseconds(remaining))",
-                ])
-                try await Task.sleep(for: pause)
-                delay = min(delay * 2, .seconds(5))
-                attempts += 1
-            }
-        }
-    }
-
-    /// Start-up gave up on the database: printed as the process's last line (exit status 1).
-    struct DatabaseUnreachable: Error, CustomStringConvertible {
-        let limit: Duration
-        let attempts: Int
-        let error: PostgresError
-
-        var description: String {
-            "the database did not answer within --wait-for-database \(limit.components.seconds) s "
-                + "(\(attempts) attempt\(attempts == 1 ? "" : "s")): \(error.message)"
-        }
-    }
-
-    private static func milliseconds(_ duration: Duration) -> Int64 {
-        duration.components.seconds * 1000 + duration.components.attoseconds / 1_000_000_000_000_000
+        try await DatabaseWait(limit: limit, logger: logger).until { try await database.execute("select 1") }
     }
 
     /// The login must hold no more than 0040_auth.sql gives nightshift_app: a superuser,
@@ -145,7 +103,7 @@ struct Runtime {
     func configureEngine() async throws {
         let scheduler = config.scheduler
         func interval(_ duration: Duration?) -> String? {
-            duration.map { "\(Self.milliseconds($0)) milliseconds" }
+            duration.map { "\(milliseconds($0)) milliseconds" }
         }
         guard scheduler.retention != nil || scheduler.pruneEvery != nil || scheduler.retiredGrace != nil else { return }
         try await database.execute("""

@@ -165,6 +165,37 @@ struct CLITests {
         }
     }
 
+    @Test("migrate started before its database answers waits for it, then applies everything; past --wait-for-database it exits 1 naming the limit")
+    func migrateWaitsForTheDatabase() async throws {
+        let total = try TestDatabase.projectMigrations().reduce(0) { $0 + $1.files.count }
+        func onLoopback(_ url: String, port: Int) throws -> String {
+            var components = try #require(URLComponents(string: url))
+            components.host = "127.0.0.1"
+            components.port = port
+            return try #require(components.string)
+        }
+        try await TestDatabase.withTemporaryDatabase { url async throws in
+            // The database comes up a second after migrate starts: PgBouncer on the port it was given.
+            let port = try freeLoopbackPort()
+            let late = try onLoopback(url, port: port)
+            async let migrated = nightshift(["migrate"], environment: ["DATABASE_URL": late, "DATABASE_OWNER_URL": late])
+            try await Task.sleep(for: .seconds(1))
+            let bouncer = try await PgBouncer(upstream: url, mode: .session, port: port)
+            defer { bouncer.stop() }
+            let result = try await migrated
+            #expect(result.status == 0, "\(result.stdout)\n\(result.stderr)")
+            #expect(result.stdout.contains("migrate: \(total) applied, 0 already applied"), "\(result.stdout)")
+            #expect(try await scalar(url, "select count(*)::text from nightshift.schema_migrations") == "\(total)")
+
+            let dead = try onLoopback(url, port: try freeLoopbackPort())
+            let started = ContinuousClock.now
+            let gaveUp = try await nightshift(["migrate", "--wait-for-database", "1"], environment: ["DATABASE_URL": dead, "DATABASE_OWNER_URL": dead])
+            #expect(gaveUp.status == 1)
+            #expect(ContinuousClock.now - started >= .seconds(1))
+            #expect(gaveUp.stderr.contains("the database did not answer within --wait-for-database 1 s ("), "\(gaveUp.stderr)")
+        }
+    }
+
     @Test("migrate --only engine applies the engine's files alone (no dossier schema); a following migrate applies the packs")
     func migrateOnlyEngine() async throws {
         let sets = try TestDatabase.projectMigrations()
