@@ -58,11 +58,21 @@ public struct FunctionRegistry: Sendable {
     }
 
     /// Upserts every declaration; the database validates cron expressions and zones and
-    /// computes the next slot. Functions no longer declared are retired there.
+    /// computes the next slot. Functions no longer declared are retired there: a worker's
+    /// start-up, speaking for what this build runs.
     public func sync(to database: PostgresPool) async throws {
+        try await database.execute("select nightshift.sync_functions(\(try specsJSON())::jsonb)")
+    }
+
+    /// Upserts these declarations and retires nothing: for a process that runs some functions
+    /// without speaking for every worker (`nightshift run --wait`, maybe from another build).
+    public func declare(to database: PostgresPool) async throws {
+        try await database.execute("select nightshift.declare_functions(\(try specsJSON())::jsonb)")
+    }
+
+    private func specsJSON() throws -> String {
         let specs = functions.values.sorted { $0.id < $1.id }.map { spec(for: $0) }
-        let json = String(decoding: try JSONSerialization.data(withJSONObject: specs, options: [.sortedKeys]), as: UTF8.self)
-        try await database.execute("select nightshift.sync_functions(\(json)::jsonb)")
+        return String(decoding: try JSONSerialization.data(withJSONObject: specs, options: [.sortedKeys]), as: UTF8.self)
     }
 
     func spec(for function: NightshiftFunction) -> [String: Any] {

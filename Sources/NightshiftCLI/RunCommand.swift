@@ -37,7 +37,9 @@ struct RunCommand: AsyncParsableCommand {
             throw ValidationError("--payload must be a JSON object, got \(payload)")
         }
         let runtime = try Runtime(options: options, component: "run", applicationName: "nightshift-run", extraConnections: 1)
-        if wait { try await runtime.registry.sync(to: runtime.database) }
+        // This binary's declaration of the function it will run, and nothing else: syncing its
+        // whole registry would retire the functions other builds' workers declare.
+        if wait { try await runtime.registry.only([function]).declare(to: runtime.database) }
         let id = try await runtime.client.trigger(function, payloadJSON: payload, idempotencyKey: idempotencyKey)
         print("run \(id.lowercasedString) queued (\(function))")
         guard wait else {

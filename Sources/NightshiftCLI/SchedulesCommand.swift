@@ -34,7 +34,9 @@ struct SchedulesCommand: AsyncParsableCommand {
 
     func run() async throws {
         let runtime = try Runtime(options: options, component: "schedules", applicationName: "nightshift-cli")
-        try await runtime.registry.sync(to: runtime.database)
+        // This build's schedules are listed with the slots the database computes for them; a
+        // listing retires nothing another build's workers declare (declare, not sync).
+        try await runtime.registry.declare(to: runtime.database)
         let rows = try await runtime.database.query("""
             select s.function_id, s.cron, s.timezone, s.enabled and f.enabled and f.retired_at is null,
                    s.next_slot, to_char(s.next_slot at time zone s.timezone, 'YYYY-MM-DD HH24:MI')

@@ -81,7 +81,7 @@ struct CLITests {
         }
     }
 
-    @Test("run --wait runs a function defined from SQL, and a config-declared one; stops at once on one nothing here can run")
+    @Test("run --wait runs a function defined from SQL, and a config-declared one; retires no other build's function and stops at once on one nothing here can run")
     func runWaitDefined() async throws {
         try await TestDatabase.withMigratedDatabase { url async throws in
             _ = try await nightshift(["schedules"], databaseURL: url)  // syncs the declarations
@@ -103,11 +103,16 @@ struct CLITests {
             #expect(configured.status == 0, "\(configured.stdout)\n\(configured.stderr)")
             #expect(configured.stdout.contains(#"output: {"rows":2}"#), "\(configured.stdout)")
 
-            // Another binary's Swift function: this binary's sync retires it, and the trigger says
-            // so (rather than --wait waiting for ever on a run nothing here can run).
+            // Another build's Swift function: run --wait and schedules declare this binary's
+            // functions only and retire none (they speak for no worker but themselves). Its run is
+            // queued for the workers that declare it, and --wait says so instead of waiting.
+            _ = try await nightshift(["schedules"], databaseURL: url)
             let other = try await nightshift(["run", "other/swift", "--wait"], databaseURL: url)
             #expect(other.status == 1, "\(other.stdout)\n\(other.stderr)")
-            #expect(other.stderr.contains(#"function "other/swift" is retired"#), "\(other.stderr)")
+            #expect(other.stderr.contains("other/swift is neither declared by this binary nor defined from SQL"), "\(other.stderr)")
+            #expect(try await scalar(url, "select (retired_at is null)::text from nightshift.functions where id = 'other/swift'") == "true",
+                    "still served by its own build's workers")
+            #expect(try await scalar(url, "select count(*)::text from nightshift.runs where function_id = 'other/swift' and status = 'queued'") == "1")
         }
     }
 
