@@ -36,9 +36,9 @@ actor CompletionBatcher {
             let batch = pending
             pending.removeAll(keepingCapacity: true)
             do {
-                try await database.execute("""
+                try await database.execute(.prepared("""
                     select nightshift.complete_runs(\(batch.map(\.id)), \(batch.map { Int($0.token) }), \(batch.map(\.output))::jsonb[])
-                    """)
+                    """))
                 for item in batch { item.done.resume() }
             } catch {
                 for item in batch { item.done.resume(throwing: error) }

@@ -14,13 +14,13 @@ public struct EngineClient: Sendable {
 
     /// Enqueues a run now; the same idempotency key returns the existing run.
     public func trigger(_ functionID: String, payloadJSON: String = "{}", idempotencyKey: String? = nil) async throws -> UUID {
-        try await database.query("select nightshift.trigger(\(functionID), \(payloadJSON)::jsonb, \(idempotencyKey))")[0]
+        try await database.query(.prepared("select nightshift.trigger(\(functionID), \(payloadJSON)::jsonb, \(idempotencyKey))"))[0]
             .decode(UUID.self, at: 0)
     }
 
     /// Stores an event and fans out one run per subscribed function.
     public func sendEvent(_ name: String, dataJSON: String = "{}", idempotencyKey: String? = nil) async throws -> UUID {
-        try await database.query("select nightshift.send_event(\(name), \(dataJSON)::jsonb, \(idempotencyKey))")[0]
+        try await database.query(.prepared("select nightshift.send_event(\(name), \(dataJSON)::jsonb, \(idempotencyKey))"))[0]
             .decode(UUID.self, at: 0)
     }
 

@@ -154,9 +154,9 @@ public final class Step: Sendable {
     private func checkpoint(_ key: String, _ json: Data) async throws {
         let text = String(decoding: json, as: UTF8.self)
         do {
-            try await database.execute("""
+            try await database.execute(.prepared("""
                 select nightshift.checkpoint_step(\(runID), \(leaseToken), \(key), \(text)::jsonb)\(unescaped: checkpointCommits.selectSuffix)
-                """)
+                """))
         } catch let error as PostgresError where error.sqlState == "NSL01" {
             throw LeaseLostError(runID: runID.uuidString)
         }

@@ -66,10 +66,10 @@ extension Worker {
     /// Claims up to `count` queued runs of `functionIDs` without a concurrency limit, on the
     /// listener's connection.
     private func claimUnlimited(_ count: Int, of functionIDs: [String], on session: borrowing PostgresListenerSession) throws -> [ClaimedRun] {
-        try ClaimedRun.decode(session.query("""
+        try ClaimedRun.decode(session.query(.prepared("""
             select c.*\(unescaped: options.bookkeepingCommits.selectSuffix)
             from nightshift.claim_unlimited_runs(\(options.workerID), \(count)::int, \(options.leaseInterval)::interval, \(functionIDs)) c
-            """))
+            """)))
     }
 
     private func handBack(_ runs: [ClaimedRun], on session: borrowing PostgresListenerSession) {

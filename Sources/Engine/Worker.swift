@@ -357,10 +357,10 @@ public final class Worker: Service, Sendable {
 
     private func claim(_ count: Int) async throws -> [ClaimedRun] {
         let functionIDs = self.functionIDs
-        return try ClaimedRun.decode(await database.query("""
+        return try ClaimedRun.decode(await database.query(.prepared("""
             select c.*\(unescaped: options.bookkeepingCommits.selectSuffix)
             from nightshift.claim_runs(\(options.workerID), \(count)::int, \(options.leaseInterval)::interval, \(functionIDs)) c
-            """))
+            """)))
     }
 }
 

@@ -7,6 +7,8 @@ final class LibPQConnection {
     /// The last FATAL message the server sent unprompted (e.g. 57P01 from `pg_terminate_backend`);
     /// libpq reports it as a notice, then fails the next query with a generic "server closed" message.
     private(set) var fatalNotice: PostgresError?
+    /// The statements prepared on this connection.
+    let preparedStatements = PreparedStatements()
 
     /// Takes ownership of an open connection and routes its notices here.
     init(_ pointer: OpaquePointer) {

@@ -5,11 +5,8 @@ extension PostgresConnection {
     @discardableResult
     public func query(_ query: PostgresQuery) throws -> PostgresRows {
         try Task.checkCancellation()
-        let handle = try openHandle(query.sql)
-        let result = try ParameterBuffer.withParameters(query.binds, query: query.sql) { types, values in
-            PQexecParams(handle, query.sql, Int32(query.binds.count), types, values, nil, nil, 0)
-        }
-        return try check(result, query: query.sql)
+        let connection = try openConnection(query.sql)
+        return try check(connection.preparedStatements.run(query, on: connection.pointer), query: query.sql)
     }
 
     /// Runs `query` unless the connection proves dead before anything is sent (then nil), so a
@@ -40,14 +37,19 @@ extension PostgresConnection {
 
     /// The live PGconn, or an error saying why there is none (closed, or lost while idle).
     private func openHandle(_ sql: String) throws -> OpaquePointer {
-        guard let handle else {
+        try openConnection(sql).pointer
+    }
+
+    /// The live connection, or an error saying why there is none (closed, or lost while idle).
+    private func openConnection(_ sql: String) throws -> LibPQConnection {
+        guard let libpq else {
             throw PostgresError(kind: .closed, message: "the connection is closed", query: sql)
         }
         guard drainIdleInput() else {
             refreshHealth()
-            throw explain(PostgresError.connection(handle, query: sql))
+            throw explain(PostgresError.connection(libpq.pointer, query: sql))
         }
-        return handle
+        return libpq
     }
 
     /// Turns a PGresult into rows or a `PostgresError`, and refreshes the connection's health.

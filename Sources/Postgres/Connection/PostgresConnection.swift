@@ -116,6 +116,9 @@ public actor PostgresConnection {
     /// The PGconn, or nil once closed.
     var handle: OpaquePointer? { connection?.pointer }
 
+    /// Its open connection: the PGconn and the statements prepared on it.
+    var libpq: LibPQConnection? { connection }
+
     /// Adds the server's FATAL reason (e.g. 57P01) to a lost-connection error.
     func explain(_ error: PostgresError) -> PostgresError {
         connection?.explain(error) ?? error

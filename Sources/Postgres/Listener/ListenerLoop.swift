@@ -57,7 +57,7 @@ struct ListenerLoop {
             listened = []
             seenVersion = -1
             try synchroniseChannels(opened.pointer, alwaysAnnounce: true)
-            core.onConnected?(PostgresListenerSession(handle: opened.pointer))
+            core.onConnected?(PostgresListenerSession(connection: opened))
             backoff = Self.initialBackoff
         } catch {
             connectionLost(error)
@@ -143,8 +143,8 @@ struct ListenerLoop {
                 continuation.yield(.notification(event))
                 batch.append(event)
             }
-            guard !batch.isEmpty, let onNotifications = core.onNotifications else { break }
-            onNotifications(batch, PostgresListenerSession(handle: handle))
+            guard !batch.isEmpty, let onNotifications = core.onNotifications, let connection else { break }
+            onNotifications(batch, PostgresListenerSession(connection: connection))
             idle = false
         }
         guard PQstatus(handle) == CONNECTION_OK else {

@@ -6,15 +6,13 @@ import CLibPQ
 /// listener's thread, and blocking it: a statement here delays the next notifications, so keep it
 /// short. The connection is in autocommit mode: each statement commits or rolls back on its own.
 public struct PostgresListenerSession: ~Copyable {
-    let handle: OpaquePointer
+    let connection: LibPQConnection
 
     /// Runs one parameterised statement (extended protocol, text results) and returns its rows.
     /// A broken connection throws, and the listener reconnects (and yields `.listening`) afterwards.
     @discardableResult
     public func query(_ query: PostgresQuery) throws -> PostgresRows {
-        let result = try ParameterBuffer.withParameters(query.binds, query: query.sql) { types, values in
-            PQexecParams(handle, query.sql, Int32(query.binds.count), types, values, nil, nil, 0)
-        }
-        return try PostgresRows.checked(result, handle: handle, query: query.sql)
+        let result = try connection.preparedStatements.run(query, on: connection.pointer)
+        return try PostgresRows.checked(result, handle: connection.pointer, query: query.sql)
     }
 }

@@ -7,6 +7,8 @@ public struct PostgresQuery: Sendable, Hashable, ExpressibleByStringInterpolatio
     public var sql: String
     /// The bind parameters, in `$n` order.
     public var binds: PostgresBindings
+    /// Whether a connection prepares it once and reuses the plan (see ``prepared``).
+    public private(set) var isPrepared = false
 
     /// A query whose SQL and binds the caller built; the SQL must not contain untrusted text.
     public init(unsafeSQL sql: String, binds: PostgresBindings = PostgresBindings()) {
@@ -22,6 +24,21 @@ public struct PostgresQuery: Sendable, Hashable, ExpressibleByStringInterpolatio
     /// A query built by string interpolation.
     public init(stringInterpolation: StringInterpolation) {
         self.init(unsafeSQL: stringInterpolation.sql, binds: stringInterpolation.binds)
+    }
+
+    /// This query, prepared once per connection and run by name after that: parse analysis and
+    /// planning of the statement happen once instead of on every call. For hot statements with
+    /// a fixed SQL text, outside explicit transactions (inside one, or behind a transaction
+    /// pooler, it runs unnamed as usual).
+    public var prepared: PostgresQuery {
+        var query = self
+        query.isPrepared = true
+        return query
+    }
+
+    /// `query`, prepared once per connection (``prepared``): `database.query(.prepared("select …"))`.
+    public static func prepared(_ query: PostgresQuery) -> PostgresQuery {
+        query.prepared
     }
 
     /// The SQL only: binds may hold data that must not reach logs.
