@@ -21,6 +21,7 @@ extension NightshiftConfig {
         }
         if let url = reader.string("DATABASE_OWNER_URL") { database.ownerURL = url }
         if let size = try reader.int("NIGHTSHIFT_DB_POOL_SIZE", range: 1...1000) { database.poolSize = size }
+        if let prepared = try reader.bool("NIGHTSHIFT_DB_PREPARED_STATEMENTS") { database.preparedStatements = prepared }
         if let host = reader.string("NIGHTSHIFT_API_HOST") { api.host = host }
         if let port = try reader.int("NIGHTSHIFT_API_PORT", range: 0...65535) { api.port = port }
         if let bytes = try reader.int("NIGHTSHIFT_API_MAX_BODY_BYTES", range: 1...1_073_741_824) { api.maxBodyBytes = bytes }

@@ -61,6 +61,7 @@ extension NightshiftConfig {
         if let value = try db?.duration("idle_in_transaction_timeout", range: timeouts) { database.idleInTransactionTimeout = value }
         if let value = try db?.duration("idle_timeout", range: .seconds(1)...Duration.seconds(24 * 3600)) { database.idleTimeout = value }
         if let value = try db?.int("min_idle", range: 0...1000) { database.minIdle = value }
+        if let value = try db?.bool("prepared_statements") { database.preparedStatements = value }
         try db?.rejectUnknownKeys()
 
         var apiSection = try root.section("api")

@@ -65,6 +65,11 @@ public struct DatabaseSettings: Sendable, Equatable {
     public var idleTimeout: Duration = .seconds(60)
     /// Connections each pool keeps open and idle.
     public var minIdle: Int = 1
+    /// Whether the engine's hot statements are prepared once per connection (`prepared_statements`,
+    /// default true; `NIGHTSHIFT_DB_PREPARED_STATEMENTS`). Off, nothing is prepared: for a pooler
+    /// in transaction mode whose server log must stay free of the one 26000 ERROR per connection
+    /// that tells Nightshift to stop preparing there.
+    public var preparedStatements = true
 
     /// The login migrations run as.
     public var migrationURL: String { ownerURL ?? url }

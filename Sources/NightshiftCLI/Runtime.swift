@@ -41,7 +41,8 @@ struct Runtime {
         PostgresPool(
             configuration: PostgresConfiguration(
                 url: settings.url, applicationName: applicationName,
-                statementTimeout: statementTimeout, idleInTransactionTimeout: settings.idleInTransactionTimeout),
+                statementTimeout: statementTimeout, idleInTransactionTimeout: settings.idleInTransactionTimeout,
+                preparesStatements: settings.preparedStatements),
             maxConnections: size, acquireTimeout: .seconds(10),
             idleTimeout: settings.idleTimeout, minimumIdle: min(settings.minIdle, size))
     }

@@ -147,6 +147,19 @@ struct ConfigFileTests {
         #expect(set.idleTimeout == .seconds(90) && set.minIdle == 0)
     }
 
+    @Test("[db] prepared_statements: on by default, off from the file or the environment, a non-boolean named")
+    func preparedStatements() throws {
+        #expect(try NightshiftConfig.parseWithPacks(minimal, source: "test.toml", environment: [:]).database.preparedStatements)
+        let off = minimal + "\n[db]\nprepared_statements = false\n"
+        #expect(try !NightshiftConfig.parseWithPacks(off, source: "test.toml", environment: [:]).database.preparedStatements)
+        #expect(try !NightshiftConfig.parseWithPacks(
+            minimal, source: "test.toml", environment: ["NIGHTSHIFT_DB_PREPARED_STATEMENTS": "off"]).database.preparedStatements)
+        #expect(try NightshiftConfig.parseWithPacks(
+            off, source: "test.toml", environment: ["NIGHTSHIFT_DB_PREPARED_STATEMENTS": "true"]).database.preparedStatements)
+        #expect(parseError(minimal + "\n[db]\nprepared_statements = \"no\"\n")?.key == "db.prepared_statements")
+        #expect(parseError(minimal, environment: ["NIGHTSHIFT_DB_PREPARED_STATEMENTS": "sometimes"])?.key == "NIGHTSHIFT_DB_PREPARED_STATEMENTS")
+    }
+
     @Test("[scheduler] housekeeping: retention, prune_every and retired_grace, in days too")
     func schedulerHousekeeping() throws {
         let unset = try NightshiftConfig.parseWithPacks(minimal, source: "test.toml", environment: [:]).scheduler

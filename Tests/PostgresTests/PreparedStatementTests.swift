@@ -33,6 +33,19 @@ struct PreparedStatementTests {
         }
     }
 
+    @Test("a connection configured not to prepare runs marked queries unnamed")
+    func switchedOff() async throws {
+        var configuration = TestDatabase.configuration(applicationName: "nightshift-prepared-off")
+        configuration.preparesStatements = false
+        let connection = try await PostgresConnection.connect(configuration)
+        let query = PostgresQuery.prepared("select \(4) as switched_off")
+        for _ in 1...2 {
+            #expect(try await connection.query(query)[0].decode(Int.self, at: 0) == 4)
+        }
+        #expect(try await prepared(query.sql, on: connection).isEmpty)
+        await connection.close()
+    }
+
     @Test("a prepared query inside a transaction runs unnamed, so a failure there cannot abort the transaction")
     func insideTransaction() async throws {
         try await withTestConnection { connection async throws in

@@ -39,7 +39,7 @@ enum ConnectionParameters {
             PQfinish(handle)
             throw error
         }
-        return LibPQConnection(handle)
+        return LibPQConnection(handle, preparesStatements: configuration.preparesStatements)
     }
 
     /// The URL's or conninfo's parameters, as libpq reads them.

@@ -8,11 +8,12 @@ final class LibPQConnection {
     /// libpq reports it as a notice, then fails the next query with a generic "server closed" message.
     private(set) var fatalNotice: PostgresError?
     /// The statements prepared on this connection.
-    let preparedStatements = PreparedStatements()
+    let preparedStatements: PreparedStatements
 
     /// Takes ownership of an open connection and routes its notices here.
-    init(_ pointer: OpaquePointer) {
+    init(_ pointer: OpaquePointer, preparesStatements: Bool) {
         self.pointer = pointer
+        preparedStatements = PreparedStatements(isEnabled: preparesStatements)
         // libpq prints notices to stderr by default; a library must not write there, and the module
         // has no logger, so ordinary notices are dropped and only FATAL ones are kept.
         PQsetNoticeReceiver(

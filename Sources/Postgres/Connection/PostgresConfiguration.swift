@@ -12,17 +12,21 @@ public struct PostgresConfiguration: Sendable, Hashable {
     /// Longest a transaction may sit idle before the server ends the session (kind `.timeout`,
     /// SQLSTATE 25P03), so a stuck client cannot hold locks for ever; nil leaves the server's setting.
     public var idleInTransactionTimeout: Duration?
+    /// Whether queries marked ``PostgresQuery/prepared`` are prepared once per connection (the
+    /// default); false runs every statement unnamed.
+    public var preparesStatements: Bool
 
     /// Creates a configuration.
     public init(
         url: String, applicationName: String = "nightshift", connectTimeoutSeconds: Int = 10,
-        statementTimeout: Duration? = nil, idleInTransactionTimeout: Duration? = nil
+        statementTimeout: Duration? = nil, idleInTransactionTimeout: Duration? = nil, preparesStatements: Bool = true
     ) {
         self.url = url
         self.applicationName = applicationName
         self.connectTimeoutSeconds = connectTimeoutSeconds
         self.statementTimeout = statementTimeout
         self.idleInTransactionTimeout = idleInTransactionTimeout
+        self.preparesStatements = preparesStatements
     }
 
     /// `-c` settings for the timeouts that are set, in whole milliseconds (0 would mean "none").

@@ -26,7 +26,12 @@ final class PreparedStatements {
     private static let counter = Atomic<Int>(0)
 
     private var names: [Key: String] = [:]
-    private var isDisabled = false
+    private var isDisabled: Bool
+
+    /// `isEnabled` false (`PostgresConfiguration.preparesStatements`): every statement unnamed.
+    init(isEnabled: Bool) {
+        isDisabled = !isEnabled
+    }
 
     private struct Key: Hashable {
         let sql: String
