@@ -208,7 +208,7 @@ struct BenchEngine {
         lines.append("  slowest pickups (" + PickupBreakdown.names.joined(separator: " / ") + "; trigger call returned):")
         for pickup in pickups.sorted(by: { $0.total > $1.total }).prefix(8) {
             lines.append(String(format: "    %7.3f = ", pickup.total) + pickup.parts.map { String(format: "%.3f", $0) }.joined(separator: " / ")
-                         + String(format: "; %.3f", pickup.triggerCall))
+                         + String(format: "; %.3f", pickup.triggerCall) + " at " + Self.logTime(pickup.created))
         }
         FileHandle.standardError.write(Data((lines.joined(separator: "\n") + "\n").utf8))
     }
@@ -247,6 +247,15 @@ struct BenchEngine {
         getrusage(RUSAGE_SELF.rawValue, &usage)
         func seconds(_ time: timeval) -> Double { Double(time.tv_sec) + Double(time.tv_usec) / 1e6 }
         return seconds(usage.ru_utime) + seconds(usage.ru_stime)
+    }
+
+    /// A moment as PostgreSQL's log prints it (`%m`, UTC), to find it there.
+    static func logTime(_ date: Date) -> String {
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        formatter.dateFormat = "HH:mm:ss.SSS"
+        return formatter.string(from: date)
     }
 
     static func percentile(_ sorted: [Double], _ p: Double) -> Double {

@@ -20,6 +20,8 @@ final class PickupBreakdown: Sendable {
         let parts: [Double]  // ms, in `names` order
         /// runs.created_at → the trigger call back in the client: the statement, its commit, the reply.
         let triggerCall: Double
+        /// runs.created_at, to find a slow pickup in the server's log.
+        let created: Date
         var total: Double { parts.reduce(0, +) }
     }
     static let names = ["commit+notify", "wake", "to backend", "claim", "hand-off"]
@@ -45,7 +47,7 @@ final class PickupBreakdown: Sendable {
             let points = [run.created, notice, wake, run.started, claimed, run.body]
             return Pickup(
                 parts: zip(points, points.dropFirst()).map { ($1.timeIntervalSince($0)) * 1000 },
-                triggerCall: run.returned.timeIntervalSince(run.created) * 1000)
+                triggerCall: run.returned.timeIntervalSince(run.created) * 1000, created: run.created)
         }
     }
 }
