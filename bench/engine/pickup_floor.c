@@ -6,8 +6,11 @@
  * committed asynchronously as Nightshift's claims are). Pickup = just before the enqueue is sent
  * → the claim's reply read, both on this host's clock. Prints one line of figures (ms):
  *   p50 p99 max enqueue_p50 enqueue_p99 picked
+ * Mode "push" prices handing a job to its worker in the enqueue's own transaction: the job is
+ * inserted already running and its id NOTIFYed, and pickup ends when the notification is read
+ * (no claim round trip after the commit).
  * Build: cc -O2 -pthread -I"$(pg_config --includedir)" pickup_floor.c -lpq -lm
- * Run:   pickup_floor <conninfo> <jobs> <per second>   (bench/engine/pickup_floor.sh sets it up)
+ * Run:   pickup_floor <conninfo> <jobs> <per second> [claim|push]   (bench/engine/latency_floor.sh sets it up)
  */
 #include <libpq-fe.h>
 #include <math.h>
@@ -47,6 +50,7 @@ struct shared {
     const char *conninfo;
     int jobs;
     double *claimed; /* by job id (1-based, bigserial of a fresh table): when its claim returned */
+    int push;        /* the job came running: its notification is the pickup */
     volatile int listening;
 };
 
@@ -63,6 +67,14 @@ static void *listener(void *arg) {
         PQconsumeInput(conn);
         PGnotify *notify;
         while ((notify = PQnotifies(conn)) != NULL) {
+            if (shared->push) {
+                double at = now_ms();
+                long id = atol(notify->extra);
+                if (id >= 1 && id <= shared->jobs) shared->claimed[id - 1] = at;
+                picked++;
+                PQfreemem(notify);
+                continue;
+            }
             PQfreemem(notify);
             PGresult *result = PQexec(conn,
                 "update floor_jobs set status = 'running' where id = ("
@@ -98,11 +110,11 @@ static double percentile(const double *sorted, int count, double p) {
 }
 
 int main(int argc, char **argv) {
-    if (argc != 4) {
-        fprintf(stderr, "usage: pickup_floor <conninfo> <jobs> <per second>\n");
+    if (argc < 4 || argc > 5 || (argc == 5 && strcmp(argv[4], "claim") != 0 && strcmp(argv[4], "push") != 0)) {
+        fprintf(stderr, "usage: pickup_floor <conninfo> <jobs> <per second> [claim|push]\n");
         return 2;
     }
-    struct shared shared = {.conninfo = argv[1], .jobs = atoi(argv[2])};
+    struct shared shared = {.conninfo = argv[1], .jobs = atoi(argv[2]), .push = argc == 5 && strcmp(argv[4], "push") == 0};
     double interval = 1000.0 / atof(argv[3]);
     shared.claimed = calloc(shared.jobs, sizeof(double));
     double *sent = calloc(shared.jobs, sizeof(double));
@@ -124,9 +136,11 @@ int main(int argc, char **argv) {
             nanosleep(&pause, NULL);
         }
         double at = now_ms();
-        PGresult *result = PQexec(conn,
-            "with job as (insert into floor_jobs default values returning id)"
-            " select id, pg_notify('pickup_floor', '') from job");
+        PGresult *result = PQexec(conn, shared.push
+            ? "with job as (insert into floor_jobs (status) values ('running') returning id)"
+              " select id, pg_notify('pickup_floor', id::text) from job"
+            : "with job as (insert into floor_jobs default values returning id)"
+              " select id, pg_notify('pickup_floor', '') from job");
         returned[i] = now_ms() - at;
         if (PQresultStatus(result) != PGRES_TUPLES_OK) {
             fprintf(stderr, "pickup_floor: enqueue failed: %s", PQerrorMessage(conn));
