@@ -155,13 +155,17 @@ struct ClaimOnNotifyTests {
             let claimLoopClaims = { moments.all.count { if case .claimed = $0 { true } else { false } } }
             // Two slots: a claim that fills every free slot says nothing about what is left, so with
             // one slot every pickup would (rightly) leave a mark.
-            try await engine.withWorker(concurrency: 2, pollInterval: .seconds(30), pickupObserver: moments.observer) {
+            try await engine.withWorker(concurrency: 2, pollInterval: .seconds(30), pickupObserver: moments.observer) { (worker: Worker) in
                 try await Self.untilListening(engine, moments)
                 // Idle: the listener claims each run; the slot each frees is worth no claim.
                 moments.clear()
                 for _ in 0..<5 {
                     let run = try await engine.client.trigger("test/quick")
                     try await engine.wait(for: run, status: "completed", timeout: .seconds(20))
+                    // The database shows the run completed a task hop before the worker frees its
+                    // slot: a run triggered in between finds one slot of two free, fills it, and
+                    // rightly asks the claim loop for what may be left.
+                    try await wait(until: { worker.inFlightRuns.count == 0 })
                 }
                 try await Task.sleep(for: .milliseconds(200))
                 #expect(claimLoopClaims() == 0, "\(moments.summary)")

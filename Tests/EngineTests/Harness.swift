@@ -49,6 +49,18 @@ struct Harness {
         bookkeepingCommits: CommitDurability = .asynchronous, claimOnNotification: Bool = true, pickupObserver: PickupObserver? = nil,
         logger: Logger = Harness.logger, through proxyURL: String? = nil, _ body: () async throws -> T
     ) async throws -> T {
+        try await withWorker(concurrency: concurrency, lease: lease, workerID: workerID, pollInterval: pollInterval,
+                             bookkeepingCommits: bookkeepingCommits, claimOnNotification: claimOnNotification,
+                             pickupObserver: pickupObserver, logger: logger, through: proxyURL) { (_: Worker) in try await body() }
+    }
+
+    /// The same, with the worker in hand: for a test that must know what it holds (its free slots).
+    @discardableResult
+    func withWorker<T>(
+        concurrency: Int = 8, lease: Duration = .seconds(30), workerID: String = "test-worker", pollInterval: Duration = .milliseconds(100),
+        bookkeepingCommits: CommitDurability = .asynchronous, claimOnNotification: Bool = true, pickupObserver: PickupObserver? = nil,
+        logger: Logger = Harness.logger, through proxyURL: String? = nil, _ body: (Worker) async throws -> T
+    ) async throws -> T {
         let pool = PostgresPool(configuration: PostgresConfiguration(url: proxyURL ?? url, applicationName: workerID), maxConnections: 6, acquireTimeout: .seconds(10))
         var options = WorkerOptions(concurrency: concurrency, lease: lease, pollInterval: pollInterval, drainTimeout: .seconds(2), workerID: workerID,
             bookkeepingCommits: bookkeepingCommits)
@@ -57,7 +69,7 @@ struct Harness {
         let worker = Worker(registry: registry, database: pool, options: options, logger: logger)
         let task = Task { try await worker.run() }
         do {
-            let result = try await body()
+            let result = try await body(worker)
             task.cancel()
             _ = await task.result
             await pool.close()
